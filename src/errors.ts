@@ -1,0 +1,76 @@
+/**
+ * Error types. Every failure carries a stable string `code`, and what it maps
+ * to on the wire: a close code for faults after the handshake, an HTTP status
+ * for faults during it. Remote faults (the peer broke a rule) and local faults
+ * (this program misused the API) are different classes, so callers can tell
+ * "log and move on" from "fix your code".
+ */
+import { CloseCode } from './framing/close-codes.js';
+
+/** Base class of every error this library throws or reports. */
+export class WebSocketError extends Error {
+  /** Stable identifier, e.g. `WS_ERR_RESERVED_OPCODE`; safe to switch on. */
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * The peer broke a rule after the handshake. The connection is failed with
+ * `closeCode` (§7.1.7 "Fail the WebSocket Connection"), and the parser discards
+ * whatever input follows.
+ */
+export class ProtocolError extends WebSocketError {
+  /** Close code sent to the peer: 1002, 1007, 1009, ... */
+  readonly closeCode: number;
+  /** Section of RFC 6455 (or RFC 7692) whose rule was broken, e.g. `5.2`. */
+  readonly rfcSection: string;
+
+  constructor(code: string, closeCode: number, rfcSection: string, message: string) {
+    super(code, message);
+    this.closeCode = closeCode;
+    this.rfcSection = rfcSection;
+  }
+}
+
+/**
+ * The opening handshake failed (the peer's request was unacceptable, or a
+ * hook rejected it). Answered with an HTTP response of `status`, then the
+ * socket is closed.
+ */
+export class HandshakeError extends WebSocketError {
+  /** HTTP status of the rejection: 400, 403, 404, 405, 426, 431, ... */
+  readonly status: number;
+  /** Extra response headers, e.g. `Sec-WebSocket-Version: 13` with a 426. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: string, status: number, message: string, headers: Record<string, string> = {}) {
+    super(code, message);
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+/** This program misused the API (a bad argument, a call in the wrong state). */
+export class LocalError extends WebSocketError {}
+
+/**
+ * A send, ping or close was attempted on a connection that is closing or
+ * closed. Handlers that end with this error are treated as having finished
+ * normally: the peer went away, which is not a bug.
+ */
+export class ConnectionClosedError extends LocalError {
+  /** Close code of the connection (1006 if it ended without a handshake). */
+  readonly closeCode: number;
+  readonly reason: string;
+
+  constructor(closeCode: number = CloseCode.ABNORMAL_CLOSURE, reason = '') {
+    super('WS_ERR_CONNECTION_CLOSED', `WebSocket connection is closed (${closeCode}${reason ? ` ${reason}` : ''})`);
+    this.closeCode = closeCode;
+    this.reason = reason;
+  }
+}
