@@ -1,0 +1,217 @@
+/**
+ * Incremental frame parser (RFC 6455 §5.2), sans-I/O.
+ *
+ * Feed it whatever chunks the transport delivers, down to one byte at a time.
+ * It enforces the rules that concern a single frame (reserved bits, reserved
+ * opcodes, masking direction, control-frame size and fragmentation, the 64-bit
+ * length's top bit, the frame size limit) and hands each frame to a FrameSink
+ * as a header, then its payload unmasked in place (possibly in several
+ * pieces, as TCP delivered them), then an end. Rules that need message context
+ * (continuations, UTF-8, message size) belong to the sink.
+ *
+ * Hot path: a header that lies wholly in the current chunk is decoded straight
+ * from it; only headers split across chunks are gathered in a 14-byte scratch
+ * array. Payload bytes are never copied here: they are unmasked in place in
+ * the chunk (which the transport gave us to own) and passed on as a range.
+ */
+import { CloseCode } from './close-codes.js';
+import { isControlOpcode, isKnownOpcode, opcodeName } from './opcodes.js';
+import { applyMask } from './mask.js';
+import { ProtocolError } from '../errors.js';
+
+/** Receives the frames the parser decodes. Methods may throw ProtocolError. */
+export interface FrameSink {
+  /** A header passed the per-frame checks. `length` is the payload length. */
+  frameStart(fin: boolean, rsv: number, opcode: number, length: number): void;
+  /** Payload bytes `data[start, end)` of the current frame, already unmasked. */
+  framePayload(data: Buffer, start: number, end: number): void;
+  /** The current frame's payload is complete (called at once for an empty payload). */
+  frameEnd(): void;
+}
+
+export interface FrameParserOptions {
+  /** `server`: frames must be masked (§5.1). `client`: frames must not be. */
+  role: 'server' | 'client';
+  /** Largest payload accepted in one frame; larger fails with 1009 as soon as the length is read. */
+  maxFrameSize: number;
+  /** RSV bits an extension negotiated (bit 0x4 = RSV1); any other set bit fails with 1002. */
+  allowedRsv?: number;
+}
+
+const enum State {
+  Header,
+  Payload,
+  /** Stopped after a fatal error or the closing handshake: input is discarded. */
+  Halted,
+}
+
+export class FrameParser {
+  private state: State = State.Header;
+  private readonly sink: FrameSink;
+  private readonly expectMasked: boolean;
+  private readonly maxFrameSize: number;
+  allowedRsv: number;
+
+  /** Scratch space for a header split across chunks. */
+  private readonly headerBytes = new Uint8Array(14);
+  private headerHave = 0;
+
+  private readonly maskKey = new Uint8Array(4);
+  private masked = false;
+  private maskPhase = 0;
+  private remaining = 0;
+
+  constructor(sink: FrameSink, options: FrameParserOptions) {
+    this.sink = sink;
+    this.expectMasked = options.role === 'server';
+    this.maxFrameSize = options.maxFrameSize;
+    this.allowedRsv = options.allowedRsv ?? 0;
+  }
+
+  /** Stop parsing: every later byte is discarded (§7.1.7 after failing, §1.4 after close). */
+  halt(): void {
+    this.state = State.Halted;
+  }
+
+  get halted(): boolean {
+    return this.state === State.Halted;
+  }
+
+  /** Consume a chunk. Throws ProtocolError at the first rule broken. */
+  push(chunk: Buffer): void {
+    const length = chunk.length;
+    let pos = 0;
+    while (pos < length) {
+      const state = this.state;
+      if (state === State.Payload) {
+        const available = length - pos;
+        const take = available < this.remaining ? available : this.remaining;
+        const end = pos + take;
+        if (this.masked) this.maskPhase = applyMask(chunk, pos, end, this.maskKey, this.maskPhase);
+        this.remaining -= take;
+        this.sink.framePayload(chunk, pos, end);
+        pos = end;
+        if (this.remaining === 0 && this.state === State.Payload) this.endFrame();
+      } else if (state === State.Header) {
+        pos = this.headerHave === 0 ? this.readHeaderInPlace(chunk, pos) : this.gatherHeader(chunk, pos);
+      } else {
+        return; // Halted
+      }
+    }
+  }
+
+  private endFrame(): void {
+    if (this.state !== State.Halted) this.state = State.Header;
+    this.sink.frameEnd();
+  }
+
+  /**
+   * Decode a header straight from `chunk` if it lies there whole; otherwise
+   * start gathering it. Returns the new position.
+   */
+  private readHeaderInPlace(chunk: Buffer, pos: number): number {
+    const available = chunk.length - pos;
+    if (available < 2) return this.gatherHeader(chunk, pos);
+    const size = declaredHeaderSize(chunk[pos + 1]);
+    if (available < size) return this.gatherHeader(chunk, pos);
+    this.decodeHeader(chunk, pos);
+    return pos + size;
+  }
+
+  /** Copy header bytes into scratch space until the header is complete. */
+  private gatherHeader(chunk: Buffer, pos: number): number {
+    const scratch = this.headerBytes;
+    const length = chunk.length;
+    if (this.headerHave < 2) {
+      while (this.headerHave < 2 && pos < length) scratch[this.headerHave++] = chunk[pos++];
+      if (this.headerHave < 2) return pos;
+      // Fail as early as the first two bytes allow, before the rest arrives.
+      this.checkFirstTwoBytes(scratch[0], scratch[1]);
+    }
+    const size = declaredHeaderSize(scratch[1]);
+    while (this.headerHave < size && pos < length) scratch[this.headerHave++] = chunk[pos++];
+    if (this.headerHave < size) return pos;
+    this.headerHave = 0;
+    this.decodeHeader(scratch, 0);
+    return pos;
+  }
+
+  private checkFirstTwoBytes(b0: number, b1: number): void {
+    const rsv = (b0 >> 4) & 0x7;
+    const opcode = b0 & 0x0f;
+    // §5.2: "RSV1, RSV2, RSV3: MUST be 0 unless an extension is negotiated that
+    // defines meanings for non-zero values." RFC 7692 §6: never on control frames.
+    if (rsv !== 0 && ((rsv & ~this.allowedRsv) !== 0 || isControlOpcode(opcode))) {
+      throw new ProtocolError('WS_ERR_RESERVED_BITS', CloseCode.PROTOCOL_ERROR, '5.2', `reserved bits 0x${rsv.toString(16)} set on a ${opcodeName(opcode)} frame`);
+    }
+    // §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_."
+    if (!isKnownOpcode(opcode)) {
+      throw new ProtocolError('WS_ERR_RESERVED_OPCODE', CloseCode.PROTOCOL_ERROR, '5.2', `reserved opcode 0x${opcode.toString(16)}`);
+    }
+    if (isControlOpcode(opcode)) {
+      // §5.5: "All control frames MUST have a payload length of 125 bytes or less
+      // and MUST NOT be fragmented."
+      if ((b0 & 0x80) === 0) {
+        throw new ProtocolError('WS_ERR_FRAGMENTED_CONTROL_FRAME', CloseCode.PROTOCOL_ERROR, '5.5', `fragmented ${opcodeName(opcode)} frame`);
+      }
+      if ((b1 & 0x7f) > 125) {
+        throw new ProtocolError('WS_ERR_CONTROL_FRAME_TOO_LONG', CloseCode.PROTOCOL_ERROR, '5.5', `${opcodeName(opcode)} frame payload over 125 bytes`);
+      }
+    }
+    const masked = (b1 & 0x80) !== 0;
+    if (masked !== this.expectMasked) {
+      // §5.1: "a client MUST mask all frames that it sends to the server ... The
+      // server MUST close the connection upon receiving a frame that is not
+      // masked." and "A client MUST close a connection if it detects a masked frame."
+      throw this.expectMasked
+        ? new ProtocolError('WS_ERR_UNMASKED_FRAME', CloseCode.PROTOCOL_ERROR, '5.1', 'client frame is not masked')
+        : new ProtocolError('WS_ERR_MASKED_FRAME', CloseCode.PROTOCOL_ERROR, '5.1', 'server frame is masked');
+    }
+  }
+
+  /** Decode a complete header at `bytes[pos]` and start its frame. */
+  private decodeHeader(bytes: Uint8Array, pos: number): void {
+    const b0 = bytes[pos];
+    const b1 = bytes[pos + 1];
+    this.checkFirstTwoBytes(b0, b1);
+    let length = b1 & 0x7f;
+    let p = pos + 2;
+    if (length === 126) {
+      length = (bytes[p] << 8) | bytes[p + 1];
+      p += 2;
+    } else if (length === 127) {
+      const high = ((bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3]) >>> 0;
+      const low = ((bytes[p + 4] << 24) | (bytes[p + 5] << 16) | (bytes[p + 6] << 8) | bytes[p + 7]) >>> 0;
+      // §5.2: "the most significant bit MUST be 0".
+      if (high >= 0x80000000) {
+        throw new ProtocolError('WS_ERR_INVALID_LENGTH', CloseCode.PROTOCOL_ERROR, '5.2', '64-bit payload length has its most significant bit set');
+      }
+      length = high * 0x100000000 + low;
+      p += 8;
+    }
+    // Checked against the declared length, before any payload is buffered (§10.4).
+    if (length > this.maxFrameSize) {
+      throw new ProtocolError('WS_ERR_FRAME_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `frame of ${length} bytes exceeds the limit of ${this.maxFrameSize}`);
+    }
+    this.masked = (b1 & 0x80) !== 0;
+    if (this.masked) {
+      const key = this.maskKey;
+      key[0] = bytes[p];
+      key[1] = bytes[p + 1];
+      key[2] = bytes[p + 2];
+      key[3] = bytes[p + 3];
+      this.maskPhase = 0;
+    }
+    this.remaining = length;
+    this.state = State.Payload;
+    this.sink.frameStart((b0 & 0x80) !== 0, (b0 >> 4) & 0x7, b0 & 0x0f, length);
+    if (length === 0 && this.state === State.Payload) this.endFrame();
+  }
+}
+
+/** Header size announced by the second header byte (mask bit and 7-bit length). */
+function declaredHeaderSize(b1: number): number {
+  const length7 = b1 & 0x7f;
+  const size = length7 < 126 ? 2 : length7 === 126 ? 4 : 10;
+  return (b1 & 0x80) !== 0 ? size + 4 : size;
+}

@@ -1,0 +1,15 @@
+/**
+ * Public API. The protocol core (sans-I/O) is exported too, for people who
+ * want to run it over their own transport.
+ */
+export { createServer, WebSocketServer, type ServerEvents } from './server/server.js';
+export { WebSocketConnection, type Message, type SendData, type CloseInfo, type ConnectionEvents, type ConnectionRequest } from './server/connection.js';
+export { DEFAULT_SERVER_OPTIONS, type ServerOptions, type ConnectionHandler, type HandshakeRequest, type UpgradeVerdict } from './server/options.js';
+export { WebSocketProtocol, type ProtocolListener, type ProtocolOptions } from './protocol/protocol.js';
+export { ReadyState } from './protocol/ready-state.js';
+export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js';
+export { CloseCode, isValidWireCloseCode, describeCloseCode } from './framing/close-codes.js';
+export { Opcode } from './framing/opcodes.js';
+export { WebSocketError, ProtocolError, HandshakeError, LocalError, ConnectionClosedError } from './errors.js';
+export { computeAcceptKey } from './handshake/accept-key.js';
+export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';

@@ -1,0 +1,74 @@
+/**
+ * The bytes of a message arriving in pieces (several TCP reads, several
+ * fragments), gathered into one growing buffer.
+ *
+ * Memory follows the bytes that actually arrived, not what a header claims: a
+ * peer announcing a 16 MiB frame and sending nothing costs nothing. The first
+ * allocation is the size of an unfragmented frame (capped at
+ * PREALLOCATE_LIMIT) or 16 KiB for a fragmented message, then capacity
+ * doubles, never past the frame's size or the message size limit.
+ * One buffer per message, no per-fragment objects: a 4 MiB message in 65,536
+ * fragments costs what a 4 MiB message costs.
+ */
+
+/** Largest first allocation made on the word of a frame header alone. */
+const PREALLOCATE_LIMIT = 1024 * 1024;
+/** First allocation for a fragmented message, whose final size is unknown. */
+const MIN_CAPACITY = 16 * 1024;
+
+export class MessageBuffer {
+  private buffer: Buffer | null = null;
+  length = 0;
+  /** Capacity never grows past this (the message size limit). */
+  private readonly maxCapacity: number;
+
+  constructor(maxCapacity: number) {
+    this.maxCapacity = maxCapacity;
+  }
+
+  /**
+   * Append `data[start, end)`. `expectedTotal` is the message's final size
+   * when it is known (an unfragmented frame), else 0.
+   */
+  append(data: Buffer, start: number, end: number, expectedTotal: number): void {
+    const needed = this.length + (end - start);
+    let buffer = this.buffer;
+    if (buffer === null || buffer.length < needed) {
+      const doubled = buffer === null ? (expectedTotal > 0 ? PREALLOCATE_LIMIT : MIN_CAPACITY) : buffer.length * 2;
+      const bound = expectedTotal > 0 ? expectedTotal : this.maxCapacity;
+      const capacity = Math.max(needed, Math.min(doubled, bound));
+      const next = Buffer.allocUnsafe(capacity);
+      if (buffer !== null) buffer.copy(next, 0, 0, this.length);
+      this.buffer = buffer = next;
+    }
+    data.copy(buffer, this.length, start, end);
+    this.length = needed;
+  }
+
+  /** The bytes gathered since the last call, as a view; the buffer starts over empty. */
+  take(): Buffer {
+    const buffer = this.buffer;
+    const result = buffer === null ? Buffer.alloc(0) : buffer.subarray(0, this.length);
+    this.buffer = null;
+    this.length = 0;
+    return result;
+  }
+
+  /** Read the gathered bytes as UTF-8 text (already validated), keeping the buffer for reuse if small. */
+  takeText(): string {
+    const buffer = this.buffer;
+    const text = buffer === null ? '' : buffer.toString('utf8', 0, this.length);
+    if (buffer !== null && buffer.length > REUSE_LIMIT) this.buffer = null;
+    this.length = 0;
+    return text;
+  }
+
+  /** Drop everything (on failure or close). */
+  reset(): void {
+    this.buffer = null;
+    this.length = 0;
+  }
+}
+
+/** A text message's buffer is kept for the next message if no larger than this. */
+const REUSE_LIMIT = 64 * 1024;

@@ -1,0 +1,451 @@
+/**
+ * The WebSocket connection as a sans-I/O state machine (RFC 6455 §5–§7).
+ *
+ * Bytes go in through receiveData()/receiveEof(); what the peer sent comes out
+ * as calls on a ProtocolListener; what we must send accumulates in an outbound
+ * queue the transport drains with takeOutput(). No sockets, timers or event
+ * emitters live here: the server (and client) are thin shells that own those.
+ *
+ * This file enforces the rules that need message context: continuation
+ * frames (§5.4), UTF-8 of text messages checked piece by piece as it arrives
+ * (§5.6, §8.1), message size and fragment limits (§10.4), answers to pings
+ * (§5.5.2), and the closing handshake (§5.5.1, §7). Per-frame rules live in
+ * FrameParser.
+ */
+import { CloseCode } from '../framing/close-codes.js';
+import { buildClosePayload, parseClosePayload } from '../framing/close-payload.js';
+import { headerSize, writeFrameHeader } from '../framing/frame-encoder.js';
+import { FrameParser, type FrameSink } from '../framing/frame-parser.js';
+import { applyMask } from '../framing/mask.js';
+import { randomMaskKey, type MaskKeySource } from '../framing/mask-key.js';
+import { Opcode } from '../framing/opcodes.js';
+import { ConnectionClosedError, LocalError, ProtocolError } from '../errors.js';
+import { Utf8Validator, isValidUtf8 } from '../utf8/utf8-validator.js';
+import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './limits.js';
+import { MessageBuffer } from './message-buffer.js';
+import { OutboundQueue } from './outbound-queue.js';
+import { ReadyState } from './ready-state.js';
+
+/** What the peer did, reported as it happens. */
+export interface ProtocolListener {
+  /** A complete text message (validated UTF-8). */
+  onText(text: string): void;
+  /** A complete binary message. The buffer is the caller's to keep. */
+  onBinary(data: Buffer): void;
+  /** A ping arrived; the pong is already queued (unless we are closing). */
+  onPing(payload: Buffer): void;
+  onPong(payload: Buffer): void;
+  /** The peer's close frame arrived (code 1005 if it carried none); our answer is queued. */
+  onCloseFrame(code: number, reason: string): void;
+  /** The peer broke a rule: a close frame with `error.closeCode` is queued, input is discarded from now on. */
+  onProtocolError(error: ProtocolError): void;
+}
+
+export interface ProtocolOptions extends Partial<MessageLimits> {
+  /** A server expects masked frames and sends unmasked ones; a client the reverse (§5.1). */
+  role: 'server' | 'client';
+  /** Client only: where masking keys come from (default: CSPRNG pool). Inject for deterministic tests. */
+  maskKeySource?: MaskKeySource;
+}
+
+/** Payloads up to this size are copied into the outbound slab; larger ones are queued by reference. */
+const COPY_THRESHOLD = 16 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+
+export class WebSocketProtocol implements FrameSink {
+  readonly role: 'server' | 'client';
+  private readonly listener: ProtocolListener;
+  private readonly parser: FrameParser;
+  private readonly out = new OutboundQueue();
+  private readonly maxMessageSize: number;
+  private readonly maxFragments: number;
+  private readonly maskKeySource: MaskKeySource | null;
+  private readonly maskKey = new Uint8Array(4);
+
+  private state: ReadyState = ReadyState.OPEN;
+  /** We queued a close frame (§7.1.2: no data frame may follow it). */
+  closeSent = false;
+  /** The peer's close frame arrived (§7.1.3). */
+  closeReceived = false;
+  /** The code and reason of the peer's close frame, once received. */
+  peerCloseCode: number = CloseCode.ABNORMAL_CLOSURE;
+  peerCloseReason = '';
+  /** The rule the peer broke, if we failed the connection. */
+  error: ProtocolError | null = null;
+  /** We failed the connection for a local reason (fail()). */
+  private failedLocally = false;
+
+  // The data message being assembled (opcode 0: none).
+  private messageOpcode = 0;
+  private messageSize = 0;
+  private messageFragments = 0;
+  private readonly message: MessageBuffer;
+  private readonly utf8 = new Utf8Validator();
+
+  // The frame being received.
+  private frameOpcode = 0;
+  private frameFin = false;
+  private frameLength = 0;
+  private frameReceived = 0;
+  /** A whole unfragmented message that arrived in one piece: delivered without copying. */
+  private wholeData: Buffer | null = null;
+  private wholeStart = 0;
+  private wholeEnd = 0;
+
+  // A control frame's payload (at most 125 bytes, §5.5), possibly split across reads.
+  private readonly controlBuffer = Buffer.allocUnsafe(125);
+  private controlLength = 0;
+
+  constructor(listener: ProtocolListener, options: ProtocolOptions) {
+    this.role = options.role;
+    this.listener = listener;
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MESSAGE_LIMITS.maxMessageSize;
+    this.maxFragments = options.maxFragments ?? DEFAULT_MESSAGE_LIMITS.maxFragments;
+    const maxFrameSize = Math.min(options.maxFrameSize ?? DEFAULT_MESSAGE_LIMITS.maxFrameSize, this.maxMessageSize);
+    this.parser = new FrameParser(this, { role: options.role, maxFrameSize });
+    this.message = new MessageBuffer(this.maxMessageSize);
+    this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
+  }
+
+  get readyState(): ReadyState {
+    return this.state;
+  }
+
+  /**
+   * True once the transport should close TCP: the closing handshake is done,
+   * or we failed the connection. §7.1.1: "the server ... SHOULD close the
+   * underlying TCP connection first"; a client waits for the server to do so.
+   */
+  get shouldCloseTransport(): boolean {
+    if (this.error !== null || this.failedLocally) return true;
+    return this.role === 'server' && this.closeSent && this.closeReceived;
+  }
+
+  // ---------------------------------------------------------------- input
+
+  /** Bytes from the transport. Events are reported synchronously, in order. */
+  receiveData(chunk: Buffer): void {
+    if (this.parser.halted) return;
+    try {
+      this.parser.push(chunk);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.failWith(error);
+    }
+  }
+
+  /** The transport reached end of input (TCP FIN) or closed. */
+  receiveEof(): void {
+    this.parser.halt();
+    this.message.reset();
+    this.state = ReadyState.CLOSED;
+  }
+
+  // ------------------------------------------------------ FrameSink (parser)
+
+  frameStart(fin: boolean, _rsv: number, opcode: number, length: number): void {
+    if (opcode >= Opcode.CLOSE) {
+      // Control frames may arrive between the fragments of a message (§5.4):
+      // they do not disturb the message being assembled.
+      this.frameOpcode = opcode;
+      this.frameLength = length;
+      this.controlLength = 0;
+      this.wholeData = null;
+      return;
+    }
+    if (opcode === Opcode.CONTINUATION) {
+      // §5.4: a continuation frame continues a message that was started.
+      if (this.messageOpcode === 0) {
+        throw new ProtocolError('WS_ERR_UNEXPECTED_CONTINUATION', CloseCode.PROTOCOL_ERROR, '5.4', 'continuation frame without a message to continue');
+      }
+    } else {
+      // §5.4: the fragments of one message are not interleaved with another's.
+      if (this.messageOpcode !== 0) {
+        throw new ProtocolError('WS_ERR_EXPECTED_CONTINUATION', CloseCode.PROTOCOL_ERROR, '5.4', `new ${opcode === Opcode.TEXT ? 'TEXT' : 'BINARY'} frame inside a fragmented message`);
+      }
+      this.messageOpcode = opcode;
+      this.messageSize = 0;
+      this.messageFragments = 0;
+      if (opcode === Opcode.TEXT) this.utf8.reset();
+    }
+    if (++this.messageFragments > this.maxFragments) {
+      throw new ProtocolError('WS_ERR_TOO_MANY_FRAGMENTS', CloseCode.MESSAGE_TOO_BIG, '10.4', `message split into more than ${this.maxFragments} frames`);
+    }
+    // §10.4: checked against the declared length, before the payload is read.
+    if (this.messageSize + length > this.maxMessageSize) {
+      throw new ProtocolError('WS_ERR_MESSAGE_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `message exceeds the limit of ${this.maxMessageSize} bytes`);
+    }
+    this.frameOpcode = opcode;
+    this.frameFin = fin;
+    this.frameLength = length;
+    this.frameReceived = 0;
+    this.wholeData = null;
+  }
+
+  framePayload(data: Buffer, start: number, end: number): void {
+    const opcode = this.frameOpcode;
+    if (opcode >= Opcode.CLOSE) {
+      if (this.controlLength === 0 && end - start === this.frameLength) {
+        this.wholeData = data;
+        this.wholeStart = start;
+        this.wholeEnd = end;
+      } else {
+        data.copy(this.controlBuffer, this.controlLength, start, end);
+        this.controlLength += end - start;
+      }
+      return;
+    }
+    const size = end - start;
+    if (this.frameReceived === 0 && size === this.frameLength && this.frameFin && opcode !== Opcode.CONTINUATION) {
+      // Fast path: an unfragmented message that arrived in one read.
+      // (A whole message at once: checking it in one go is failing as early as possible.)
+      if (opcode === Opcode.TEXT && !isValidUtf8(data, start, end)) throw invalidUtf8();
+      this.wholeData = data;
+      this.wholeStart = start;
+      this.wholeEnd = end;
+    } else {
+      // §8.1 and Autobahn 6.4: fail on the first invalid byte, fragment by
+      // fragment and read by read, not at the end of the message.
+      if (this.messageOpcode === Opcode.TEXT && !this.utf8.write(data, start, end)) throw invalidUtf8();
+      const expectedTotal = this.frameFin && this.messageFragments === 1 ? this.frameLength : 0;
+      this.message.append(data, start, end, expectedTotal);
+    }
+    this.frameReceived += size;
+    this.messageSize += size;
+  }
+
+  frameEnd(): void {
+    const opcode = this.frameOpcode;
+    if (opcode >= Opcode.CLOSE) {
+      this.controlFrameEnd(opcode);
+      return;
+    }
+    if (!this.frameFin) return;
+    const messageOpcode = this.messageOpcode;
+    this.messageOpcode = 0;
+    const whole = this.wholeData;
+    if (whole !== null) {
+      this.wholeData = null;
+      if (messageOpcode === Opcode.TEXT) this.listener.onText(whole.toString('utf8', this.wholeStart, this.wholeEnd));
+      else this.listener.onBinary(whole.subarray(this.wholeStart, this.wholeEnd));
+    } else if (messageOpcode === Opcode.TEXT) {
+      // §8.1: a text message must not end inside a UTF-8 sequence.
+      if (!this.utf8.isComplete()) throw invalidUtf8();
+      this.listener.onText(this.message.takeText());
+    } else {
+      this.listener.onBinary(this.message.take());
+    }
+  }
+
+  private controlFrameEnd(opcode: number): void {
+    let payload: Buffer;
+    if (this.wholeData !== null) {
+      payload = this.wholeData.subarray(this.wholeStart, this.wholeEnd);
+      this.wholeData = null;
+    } else {
+      payload = this.frameLength === 0 ? EMPTY : Buffer.from(this.controlBuffer.subarray(0, this.controlLength));
+    }
+    if (opcode === Opcode.PING) {
+      // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
+      // in response ... with identical Application data", as soon as is practical.
+      if (!this.closeSent) this.encodeBytes(Opcode.PONG, payload, true);
+      this.listener.onPing(payload);
+    } else if (opcode === Opcode.PONG) {
+      // §5.5.3: an unsolicited pong is allowed and needs no answer.
+      this.listener.onPong(payload);
+    } else {
+      this.closeFrameReceived(payload);
+    }
+  }
+
+  private closeFrameReceived(payload: Buffer): void {
+    const { code, reason } = parseClosePayload(payload);
+    this.closeReceived = true;
+    this.peerCloseCode = code;
+    this.peerCloseReason = reason;
+    // §1.4/§5.5.1: nothing the peer sends after its close frame is processed
+    // (Autobahn 7.1.x sends data after the close; it is ignored).
+    this.parser.halt();
+    this.message.reset();
+    this.messageOpcode = 0;
+    if (!this.closeSent) {
+      // §5.5.1: "If an endpoint receives a Close frame and did not previously
+      // send a Close frame, the endpoint MUST send a Close frame in response
+      // ... typically echo[ing] the status code it received."
+      this.queueClose(code === CloseCode.NO_STATUS_RECEIVED ? undefined : code, '');
+    }
+    this.state = ReadyState.CLOSING;
+    this.listener.onCloseFrame(code, reason);
+  }
+
+  /** §7.1.7 "Fail the WebSocket Connection": send the close code, then stop reading. */
+  private failWith(error: ProtocolError): void {
+    if (this.error !== null) return;
+    this.error = error;
+    this.parser.halt();
+    this.message.reset();
+    this.messageOpcode = 0;
+    if (!this.closeSent) this.queueClose(error.closeCode, truncateReason(error.message));
+    this.state = ReadyState.CLOSING;
+    this.listener.onProtocolError(error);
+  }
+
+  // --------------------------------------------------------------- output
+
+  /** Queue a text message (one frame). */
+  sendText(text: string): void {
+    this.assertCanSendData();
+    this.encodeText(Opcode.TEXT, text, true);
+  }
+
+  /** Queue a binary message (one frame). Buffers over 16 KiB are queued by reference: do not modify them until written. */
+  sendBinary(data: Uint8Array): void {
+    this.assertCanSendData();
+    this.encodeBytes(Opcode.BINARY, data, true);
+  }
+
+  /**
+   * Queue one frame of a fragmented message (§5.4): the first with TEXT or
+   * BINARY, the rest with CONTINUATION, the last with fin = true. The caller
+   * keeps the order; text fragments must each be whole UTF-8 here.
+   */
+  sendFragment(opcode: typeof Opcode.TEXT | typeof Opcode.BINARY | typeof Opcode.CONTINUATION, data: string | Uint8Array, fin: boolean): void {
+    this.assertCanSendData();
+    if (typeof data === 'string') this.encodeText(opcode, data, fin);
+    else this.encodeBytes(opcode, data, fin);
+  }
+
+  sendPing(payload: Uint8Array = EMPTY): void {
+    this.assertCanSendControl(payload);
+    this.encodeBytes(Opcode.PING, payload, true);
+  }
+
+  sendPong(payload: Uint8Array = EMPTY): void {
+    this.assertCanSendControl(payload);
+    this.encodeBytes(Opcode.PONG, payload, true);
+  }
+
+  /**
+   * Start (or answer) the closing handshake (§7.1.2). Without a code the
+   * close frame is empty. Idempotent: a second call does nothing.
+   */
+  sendClose(code?: number, reason = ''): void {
+    if (this.closeSent || this.state === ReadyState.CLOSED) return;
+    this.queueClose(code, reason);
+    this.state = ReadyState.CLOSING;
+  }
+
+  /**
+   * Fail the connection for a local reason (a policy, an internal error): the
+   * close frame carries `code`; input is discarded from now on.
+   */
+  fail(code: number, reason = ''): void {
+    if (this.state === ReadyState.CLOSED) return;
+    this.parser.halt();
+    this.message.reset();
+    this.sendClose(code, reason);
+    this.failedLocally = true;
+  }
+
+  /** The transport is gone (terminated, or TCP closed): nothing more happens. */
+  abort(): void {
+    this.parser.halt();
+    this.message.reset();
+    this.state = ReadyState.CLOSED;
+  }
+
+  /** Bytes waiting in the outbound queue. */
+  get pendingOutputBytes(): number {
+    return this.out.bytes;
+  }
+
+  /** Everything queued for the transport, in order (usually one buffer). */
+  takeOutput(): Buffer[] {
+    return this.out.take();
+  }
+
+  private queueClose(code: number | undefined, reason: string): void {
+    const payload = buildClosePayload(code, reason);
+    this.closeSent = true;
+    this.encodeBytes(Opcode.CLOSE, payload, true);
+  }
+
+  private assertCanSendData(): void {
+    if (this.closeSent || this.state !== ReadyState.OPEN) {
+      throw new ConnectionClosedError(this.closeReceived ? this.peerCloseCode : CloseCode.ABNORMAL_CLOSURE, this.peerCloseReason);
+    }
+  }
+
+  private assertCanSendControl(payload: Uint8Array): void {
+    this.assertCanSendData();
+    if (payload.length > 125) {
+      throw new LocalError('WS_ERR_CONTROL_PAYLOAD_TOO_LONG', 'control frame payloads are at most 125 bytes (RFC 6455 §5.5)');
+    }
+  }
+
+  /**
+   * Encode a text frame. Short strings are encoded straight into the slab
+   * after room for the largest header they could need (UTF-16 length × 3
+   * bounds the UTF-8 length), then the payload is slid back if the real header
+   * is shorter.
+   */
+  private encodeText(opcode: number, text: string, fin: boolean): void {
+    const maxBytes = text.length * 3;
+    if (maxBytes > COPY_THRESHOLD) {
+      this.encodeBytes(opcode, Buffer.from(text, 'utf8'), fin, true);
+      return;
+    }
+    const masked = this.maskKeySource !== null;
+    const room = headerSize(maxBytes, masked);
+    const target = this.out.reserve(room + maxBytes);
+    const offset = this.out.writeOffset;
+    const length = text.length === 0 ? 0 : target.write(text, offset + room, 'utf8');
+    const size = headerSize(length, masked);
+    if (size < room) target.copyWithin(offset + size, offset + room, offset + room + length);
+    const payloadStart = writeFrameHeader(target, offset, fin, 0, opcode, length, this.nextMaskKey());
+    if (masked) applyMask(target, payloadStart, payloadStart + length, this.maskKey, 0);
+    this.out.commit(size + length);
+  }
+
+  /** Encode a frame with a byte payload. `owned`: the payload is ours and may be masked in place. */
+  private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false): void {
+    const length = data.length;
+    const masked = this.maskKeySource !== null;
+    const size = headerSize(length, masked);
+    if (length <= COPY_THRESHOLD) {
+      const target = this.out.reserve(size + length);
+      const offset = this.out.writeOffset;
+      const payloadStart = writeFrameHeader(target, offset, fin, 0, opcode, length, this.nextMaskKey());
+      target.set(data, payloadStart);
+      if (masked) applyMask(target, payloadStart, payloadStart + length, this.maskKey, 0);
+      this.out.commit(size + length);
+      return;
+    }
+    const target = this.out.reserve(size);
+    writeFrameHeader(target, this.out.writeOffset, fin, 0, opcode, length, this.nextMaskKey());
+    this.out.commit(size);
+    let payload = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+    if (masked) {
+      // Never mask the caller's buffer in place: they may still be using it.
+      if (!owned) payload = Buffer.from(payload);
+      applyMask(payload, 0, length, this.maskKey, 0);
+    }
+    this.out.pushBuffer(payload);
+  }
+
+  private nextMaskKey(): Uint8Array | null {
+    if (this.maskKeySource === null) return null;
+    this.maskKeySource(this.maskKey);
+    return this.maskKey;
+  }
+}
+
+function invalidUtf8(): ProtocolError {
+  return new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.INVALID_PAYLOAD, '8.1', 'text message is not valid UTF-8');
+}
+
+/** Close reasons must fit 123 bytes (§5.5); error messages here are ASCII. */
+function truncateReason(message: string): string {
+  return message.length <= 123 ? message : message.slice(0, 123);
+}

@@ -1,0 +1,472 @@
+/**
+ * One upgraded WebSocket connection: the shell that joins a socket to the
+ * sans-I/O protocol core. It owns what the core must not: the socket, timers
+ * (closing handshake, idle, keepalive), events, flow control, and the queue
+ * behind `for await (const message of connection)`.
+ *
+ * Writes are batched: everything the core produces while handling one read
+ * (or during one turn of the event loop, for sends made elsewhere) leaves in
+ * one socket write.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { CloseCode } from '../framing/close-codes.js';
+import { ConnectionClosedError, LocalError, type ProtocolError } from '../errors.js';
+import type { HttpHeaders } from '../handshake/http-head-parser.js';
+import type { MessageLimits } from '../protocol/limits.js';
+import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
+import { ReadyState } from '../protocol/ready-state.js';
+
+/** A message as delivered: text as a string, binary as a Buffer. */
+export type Message = string | Buffer;
+
+/** Data accepted by send(): strings go as text, bytes as binary. */
+export type SendData = string | Buffer | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+export interface ConnectionEvents {
+  message: [data: Message];
+  ping: [payload: Buffer];
+  pong: [payload: Buffer];
+  /** TCP is closed. `code` is the peer's close code, 1005 if its close frame had none, 1006 without a closing handshake (§7.1.5). */
+  close: [code: number, reason: string];
+  /** A protocol error by the peer, or an error thrown by a handler. Emitted only if someone listens. */
+  error: [error: Error];
+  /** The outbound buffer emptied after send() returned false. */
+  drain: [];
+}
+
+/** How a connection ended. */
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  /** Both close frames were exchanged before TCP closed (§7.1.4 "cleanly"). */
+  wasClean: boolean;
+}
+
+/** What the connection knows of its opening handshake. */
+export interface ConnectionRequest {
+  path: string;
+  query: string;
+  headers: HttpHeaders;
+  origin: string | undefined;
+  /** The subprotocol the server selected, or '' if none (§4.2.2). */
+  protocol: string;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+}
+
+export interface ConnectionOptions extends MessageLimits {
+  /** ms to wait for the peer's close frame, then for its TCP close, before dropping the socket. */
+  closeTimeout: number;
+  /** ms without any traffic before the server closes with 1001; 0 disables. */
+  idleTimeout: number;
+  /** ms between keepalive pings; a pong must come back before the next one or the connection fails with 1011. 0 disables. */
+  pingInterval: number;
+  /** send() returns false once this many bytes wait to be written. */
+  sendHighWaterMark: number;
+}
+
+/** Reading pauses while more than this many bytes wait to be written to a peer that does not read. */
+const WRITE_PAUSE_THRESHOLD = 1024 * 1024;
+/** Reading pauses while more than this many message bytes wait in the for-await queue... */
+const QUEUE_PAUSE_BYTES = 1024 * 1024;
+/** ...or this many messages. */
+const QUEUE_PAUSE_COUNT = 1024;
+
+export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, AsyncIterable<Message> {
+  /** Per-connection data attached by the server's `authorize` hook. */
+  data: Data;
+  readonly request: ConnectionRequest;
+  readonly closed: Promise<CloseInfo>;
+
+  private readonly socket: Socket;
+  private readonly protocol: WebSocketProtocol;
+  private readonly options: ConnectionOptions;
+  /** Reports handler errors to the server. */
+  private readonly reportError: (error: unknown, connection: WebSocketConnection<Data>) => void;
+
+  private socketClosed = false;
+  private transportEnding = false;
+  private receiving = false;
+  private flushScheduled = false;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private awaitingPong = false;
+  private resolveClosed!: (info: CloseInfo) => void;
+
+  // Flow control: reasons reading is paused.
+  private pausedForWrites = false;
+  private pausedForQueue = false;
+
+  // The for-await queue (filled only when no 'message' listener, or an iterator, is there).
+  private queue: Message[] = [];
+  private queueHead = 0;
+  private queuedBytes = 0;
+  private iterating = false;
+  private waiting: ((result: IteratorResult<Message>) => void) | null = null;
+
+  constructor(
+    socket: Socket,
+    request: ConnectionRequest,
+    data: Data,
+    options: ConnectionOptions,
+    reportError: (error: unknown, connection: WebSocketConnection<Data>) => void,
+  ) {
+    super();
+    this.socket = socket;
+    this.request = request;
+    this.data = data;
+    this.options = options;
+    this.reportError = reportError;
+    this.protocol = new WebSocketProtocol(this, {
+      role: 'server',
+      maxMessageSize: options.maxMessageSize,
+      maxFrameSize: options.maxFrameSize,
+      maxFragments: options.maxFragments,
+    });
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onSocketClose);
+    socket.on('error', this.onSocketError);
+    socket.on('drain', this.onDrain);
+    if (options.idleTimeout > 0) {
+      socket.setTimeout(options.idleTimeout, this.onIdle);
+    }
+    if (options.pingInterval > 0) {
+      this.pingTimer = setInterval(this.onPingTimer, options.pingInterval);
+      this.pingTimer.unref();
+    }
+  }
+
+  /** Feed the bytes that arrived right behind the upgrade request, then start reading. */
+  start(initialBytes: Buffer): void {
+    if (initialBytes.length > 0) this.onData(initialBytes);
+    this.updateReading();
+  }
+
+  // ------------------------------------------------------------ public API
+
+  get readyState(): ReadyState {
+    return this.socketClosed ? ReadyState.CLOSED : this.protocol.readyState;
+  }
+
+  get path(): string {
+    return this.request.path;
+  }
+
+  get headers(): HttpHeaders {
+    return this.request.headers;
+  }
+
+  get protocolName(): string {
+    return this.request.protocol;
+  }
+
+  get origin(): string | undefined {
+    return this.request.origin;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.request.remoteAddress;
+  }
+
+  /** Bytes accepted by send() and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.protocol.pendingOutputBytes + this.socket.writableLength;
+  }
+
+  /**
+   * Send a message: a string as a text frame, bytes as a binary frame.
+   * Returns false when `bufferedAmount` passed the high-water mark: wait for
+   * 'drain' before sending more. Throws ConnectionClosedError if the
+   * connection is closing or closed. Buffers over 16 KiB are sent without a
+   * copy: do not modify them until 'drain' (or bufferedAmount is 0).
+   */
+  send(data: SendData): boolean {
+    if (typeof data === 'string') this.protocol.sendText(data);
+    else this.protocol.sendBinary(toBytes(data));
+    this.scheduleFlush();
+    return this.bufferedAmount < this.options.sendHighWaterMark;
+  }
+
+  /** Send a ping (§5.5.2); the peer's pong arrives as a 'pong' event. */
+  ping(payload: SendData = ''): void {
+    this.protocol.sendPing(typeof payload === 'string' ? Buffer.from(payload) : toBytes(payload));
+    this.scheduleFlush();
+  }
+
+  /**
+   * Start the closing handshake (§7.1.2). The connection stays readable until
+   * the peer answers; after `closeTimeout` without an answer the socket is
+   * dropped. A second call does nothing. Throws LocalError for a code that
+   * may not be sent or a reason over 123 bytes.
+   */
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    if (this.readyState !== ReadyState.OPEN) return;
+    this.protocol.sendClose(code, reason);
+    this.flush();
+    this.armCloseTimer();
+  }
+
+  /** Drop the TCP connection at once, without a closing handshake. */
+  terminate(): void {
+    this.protocol.abort();
+    this.socket.destroy();
+  }
+
+  /** Messages in arrival order; ends when the connection closes. One iterator at a time. */
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    if (this.iterating) throw new LocalError('WS_ERR_ALREADY_ITERATING', 'a connection can be iterated by one loop at a time');
+    this.iterating = true;
+    return {
+      next: () => this.nextMessage(),
+      return: async () => {
+        this.iterating = false;
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  // ------------------------------------------------- ProtocolListener (core)
+
+  onText(text: string): void {
+    this.deliver(text, text.length);
+  }
+
+  onBinary(data: Buffer): void {
+    this.deliver(data, data.length);
+  }
+
+  onPing(payload: Buffer): void {
+    if (this.listenerCount('ping') > 0) this.safeEmit('ping', payload);
+  }
+
+  onPong(payload: Buffer): void {
+    this.awaitingPong = false;
+    if (this.listenerCount('pong') > 0) this.safeEmit('pong', payload);
+  }
+
+  onCloseFrame(): void {
+    // The core queued our answer; afterProtocolActivity() flushes it and closes TCP.
+  }
+
+  onProtocolError(error: ProtocolError): void {
+    if (this.listenerCount('error') > 0) this.safeEmit('error', error);
+  }
+
+  // ---------------------------------------------------------------- socket
+
+  private onData = (chunk: Buffer): void => {
+    this.receiving = true;
+    try {
+      this.protocol.receiveData(chunk);
+    } finally {
+      this.receiving = false;
+    }
+    this.afterProtocolActivity();
+  };
+
+  private onEnd = (): void => {
+    // The peer half-closed TCP. Without its close frame first, this is an
+    // abnormal closure (1006); either way we finish writing and close too.
+    this.protocol.receiveEof();
+    this.endTransport();
+  };
+
+  private onSocketClose = (): void => {
+    if (this.socketClosed) return;
+    this.socketClosed = true;
+    clearTimeout(this.closeTimer);
+    clearInterval(this.pingTimer);
+    this.protocol.abort();
+    const protocol = this.protocol;
+    const code = protocol.closeReceived ? protocol.peerCloseCode : CloseCode.ABNORMAL_CLOSURE;
+    const reason = protocol.closeReceived ? protocol.peerCloseReason : '';
+    const wasClean = protocol.closeReceived && protocol.closeSent && protocol.error === null;
+    this.finishIteration();
+    this.safeEmit('close', code, reason);
+    this.resolveClosed({ code, reason, wasClean });
+  };
+
+  private onSocketError = (): void => {
+    // ECONNRESET, EPIPE...: the peer vanished. 'close' follows and reports 1006.
+  };
+
+  private onDrain = (): void => {
+    if (this.pausedForWrites) {
+      this.pausedForWrites = false;
+      this.updateReading();
+    }
+    if (this.protocol.pendingOutputBytes === 0 && this.listenerCount('drain') > 0) this.safeEmit('drain');
+  };
+
+  private onIdle = (): void => {
+    if (this.readyState === ReadyState.OPEN) this.close(CloseCode.GOING_AWAY, 'idle timeout');
+  };
+
+  private onPingTimer = (): void => {
+    if (this.readyState !== ReadyState.OPEN) return;
+    if (this.awaitingPong) {
+      // No pong for a whole interval: the peer is gone or stuck.
+      this.protocol.fail(CloseCode.INTERNAL_ERROR, 'keepalive ping timeout');
+      this.afterProtocolActivity();
+      this.endTransport();
+      return;
+    }
+    this.awaitingPong = true;
+    this.protocol.sendPing();
+    this.flush();
+  };
+
+  // --------------------------------------------------------------- output
+
+  private scheduleFlush(): void {
+    if (this.receiving || this.flushScheduled) return; // onData flushes when it is done
+    this.flushScheduled = true;
+    queueMicrotask(this.flushTask);
+  }
+
+  private flushTask = (): void => {
+    this.flushScheduled = false;
+    this.afterProtocolActivity();
+  };
+
+  /** Write what the core produced, then close TCP if the closing handshake is over. */
+  private afterProtocolActivity(): void {
+    this.flush();
+    if (this.protocol.shouldCloseTransport) this.endTransport();
+  }
+
+  private flush(): void {
+    if (this.protocol.pendingOutputBytes === 0) return;
+    const chunks = this.protocol.takeOutput();
+    const socket = this.socket;
+    if (socket.destroyed || this.transportEnding) return;
+    if (chunks.length === 1) {
+      socket.write(chunks[0]);
+    } else {
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
+    }
+    if (!this.pausedForWrites && socket.writableLength > WRITE_PAUSE_THRESHOLD) {
+      // The peer is not reading what we write: stop reading what it sends
+      // (its pings would otherwise pile up pongs here without bound).
+      this.pausedForWrites = true;
+      this.updateReading();
+    }
+  }
+
+  /**
+   * Close TCP from our side (§7.1.1: the server closes first): FIN after the
+   * pending writes, then wait for the peer's FIN, at most closeTimeout.
+   */
+  private endTransport(): void {
+    if (this.transportEnding || this.socketClosed) return;
+    this.flush();
+    this.transportEnding = true;
+    clearInterval(this.pingTimer);
+    this.socket.end();
+    // Keep reading (and dropping) so unread input cannot turn our close into a reset.
+    this.pausedForQueue = false;
+    this.pausedForWrites = false;
+    this.updateReading();
+    this.armCloseTimer();
+  }
+
+  private armCloseTimer(): void {
+    clearTimeout(this.closeTimer);
+    this.closeTimer = setTimeout(this.onCloseTimeout, this.options.closeTimeout);
+    this.closeTimer.unref();
+  }
+
+  private onCloseTimeout = (): void => {
+    this.terminate();
+  };
+
+  // ------------------------------------------------------------- delivery
+
+  private deliver(message: Message, size: number): void {
+    const listening = this.listenerCount('message') > 0;
+    if (listening) this.safeEmit('message', message);
+    if (this.iterating || !listening) this.enqueue(message, size);
+  }
+
+  private enqueue(message: Message, size: number): void {
+    const waiting = this.waiting;
+    if (waiting !== null) {
+      this.waiting = null;
+      waiting({ value: message, done: false });
+      return;
+    }
+    this.queue.push(message);
+    this.queuedBytes += size;
+    if (!this.pausedForQueue && (this.queuedBytes > QUEUE_PAUSE_BYTES || this.queue.length - this.queueHead > QUEUE_PAUSE_COUNT)) {
+      this.pausedForQueue = true;
+      this.updateReading();
+    }
+  }
+
+  private nextMessage(): Promise<IteratorResult<Message>> {
+    if (this.queueHead < this.queue.length) {
+      const message = this.queue[this.queueHead];
+      this.queue[this.queueHead++] = '';
+      this.queuedBytes -= message.length;
+      if (this.queueHead === this.queue.length) {
+        this.queue = [];
+        this.queueHead = 0;
+      }
+      if (this.pausedForQueue && this.queuedBytes <= QUEUE_PAUSE_BYTES / 2 && this.queue.length - this.queueHead <= QUEUE_PAUSE_COUNT / 2) {
+        this.pausedForQueue = false;
+        this.updateReading();
+      }
+      return Promise.resolve({ value: message, done: false });
+    }
+    if (this.socketClosed || this.protocol.closeReceived || this.protocol.error !== null) {
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  private finishIteration(): void {
+    const waiting = this.waiting;
+    if (waiting !== null) {
+      this.waiting = null;
+      waiting({ value: undefined, done: true });
+    }
+  }
+
+  private updateReading(): void {
+    if (this.socketClosed) return;
+    if (this.pausedForWrites || this.pausedForQueue) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** Emit without letting a handler's exception into the protocol core. */
+  private safeEmit<K extends keyof ConnectionEvents>(event: K, ...args: ConnectionEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: ConnectionEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.handlerFailed(error);
+    }
+  }
+
+  /** A handler threw or rejected. A ConnectionClosedError means the peer left: not a bug. */
+  handlerFailed(error: unknown): void {
+    if (error instanceof ConnectionClosedError) return;
+    this.reportError(error, this);
+    if (this.readyState === ReadyState.OPEN) {
+      this.protocol.fail(CloseCode.INTERNAL_ERROR, 'internal error');
+      this.armCloseTimer();
+      if (!this.receiving) this.scheduleFlush();
+    }
+  }
+}
+
+function toBytes(data: Exclude<SendData, string>): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'send() takes a string, a Buffer, a typed array or an ArrayBuffer');
+}

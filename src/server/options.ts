@@ -1,0 +1,64 @@
+/**
+ * Server options, their defaults, and the hooks a server may pass in.
+ */
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
+import type { UpgradeRequest } from '../handshake/upgrade-request.js';
+import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.js';
+import type { WebSocketConnection } from './connection.js';
+
+/** The upgrade request as hooks see it: the validated request plus where it came from. */
+export interface HandshakeRequest extends UpgradeRequest {
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+}
+
+/** What an `authorize` hook decides. Returning nothing accepts with no data. */
+export type UpgradeVerdict<Data> =
+  | undefined
+  | void
+  | { data?: Data; headers?: Record<string, string> }
+  | { reject: { status: number; reason?: string; headers?: Record<string, string> } };
+
+/** Runs for each connection once the handshake succeeded. May be async: a rejection is reported and the connection closed with 1011. */
+export type ConnectionHandler<Data> = (connection: WebSocketConnection<Data>) => void | Promise<void>;
+
+export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> {
+  /** Port for listen() when it is given none. Default 0 (any free port). */
+  port?: number;
+  /** Host for listen(). Default: Node's (all interfaces). */
+  host?: string;
+  /** Serve the default handler only on this path; other paths without a route get 404. */
+  path?: string;
+  /** Serve wss:// with node:tls (key, cert, ...). */
+  tls?: TlsOptions & SecureContextOptions;
+
+  /** ms a client has to send its complete upgrade request. Default 10 000. */
+  handshakeTimeout?: number;
+  /** ms to wait for each step of the closing handshake before dropping the socket. Default 5 000. */
+  closeTimeout?: number;
+  /** ms without traffic after which the server closes with 1001. Default 0 (off). */
+  idleTimeout?: number;
+  /** ms between keepalive pings; a peer that does not answer one before the next fails with 1011. Default 0 (off). */
+  pingInterval?: number;
+  /** send() returns false beyond this many buffered bytes. Default 64 KiB. */
+  sendHighWaterMark?: number;
+  /** Limits on the HTTP request head (431 beyond them). */
+  httpLimits?: Partial<HttpHeadLimits>;
+
+  /** Origin policy (§10.2): return false to answer 403. */
+  checkOrigin?: (origin: string | undefined, request: HandshakeRequest) => boolean | Promise<boolean>;
+  /** Pick a subprotocol among the client's offers (§4.2.2 item 5.5); return undefined for none. */
+  selectProtocol?: (offered: readonly string[], request: HandshakeRequest) => string | undefined;
+  /** Authenticate or otherwise decide on the upgrade; may attach per-connection data. */
+  authorize?: (request: HandshakeRequest) => UpgradeVerdict<Data> | Promise<UpgradeVerdict<Data>>;
+}
+
+export const DEFAULT_SERVER_OPTIONS = Object.freeze({
+  ...DEFAULT_MESSAGE_LIMITS,
+  handshakeTimeout: 10_000,
+  closeTimeout: 5_000,
+  idleTimeout: 0,
+  pingInterval: 0,
+  sendHighWaterMark: 64 * 1024,
+});

@@ -1,0 +1,262 @@
+/**
+ * The WebSocket server: a node:net (or node:tls) listener that reads each
+ * client's upgrade request itself, validates it (§4.2.1), runs the
+ * application's hooks, answers 101 (§4.2.2) or an HTTP error, and hands the
+ * socket to a WebSocketConnection.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { HandshakeError, LocalError } from '../errors.js';
+import { CloseCode } from '../framing/close-codes.js';
+import { HttpHeadParser, type HttpRequestHead } from '../handshake/http-head-parser.js';
+import { buildAcceptResponse, buildErrorResponse, rejectionFor } from '../handshake/http-response.js';
+import { parseUpgradeRequest } from '../handshake/upgrade-request.js';
+import { ReadyState } from '../protocol/ready-state.js';
+import { WebSocketConnection, type ConnectionOptions } from './connection.js';
+import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
+
+export interface ServerEvents<Data> {
+  /** A connection completed its handshake (after its handler was called). */
+  connection: [connection: WebSocketConnection<Data>];
+  /** A handler or hook threw. Without a listener, errors are printed to stderr. */
+  error: [error: unknown, connection?: WebSocketConnection<Data>];
+  /** The server stopped listening and every connection closed. */
+  close: [];
+}
+
+/** How long a rejected client has to read our HTTP answer before its socket is dropped. */
+const REJECTION_LINGER_MS = 2_000;
+
+export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents<Data>> {
+  readonly options: Readonly<ServerOptions<Data>>;
+  private readonly netServer: NetServer;
+  private readonly defaultHandler: ConnectionHandler<Data> | undefined;
+  private readonly routes = new Map<string, ConnectionHandler<Data>>();
+  private readonly connectionOptions: ConnectionOptions;
+  private readonly liveConnections = new Set<WebSocketConnection<Data>>();
+  /** Sockets still in their opening handshake. */
+  private readonly handshaking = new Set<Socket>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>) {
+    super();
+    this.options = options;
+    this.defaultHandler = handler;
+    const maxMessageSize = options.maxMessageSize ?? DEFAULT_SERVER_OPTIONS.maxMessageSize;
+    this.connectionOptions = {
+      maxMessageSize,
+      maxFrameSize: Math.min(options.maxFrameSize ?? maxMessageSize, maxMessageSize),
+      maxFragments: options.maxFragments ?? DEFAULT_SERVER_OPTIONS.maxFragments,
+      closeTimeout: options.closeTimeout ?? DEFAULT_SERVER_OPTIONS.closeTimeout,
+      idleTimeout: options.idleTimeout ?? DEFAULT_SERVER_OPTIONS.idleTimeout,
+      pingInterval: options.pingInterval ?? DEFAULT_SERVER_OPTIONS.pingInterval,
+      sendHighWaterMark: options.sendHighWaterMark ?? DEFAULT_SERVER_OPTIONS.sendHighWaterMark,
+    };
+    const onSocket = (socket: Socket): void => this.handleSocket(socket);
+    this.netServer = options.tls
+      ? createTlsServer({ ...options.tls, allowHalfOpen: true }, onSocket)
+      : createNetServer({ allowHalfOpen: true, noDelay: true }, onSocket);
+  }
+
+  /** Serve `path` (exact match on the path, query excluded) with `handler`. */
+  route(path: string, handler: ConnectionHandler<Data>): this {
+    if (!path.startsWith('/')) throw new LocalError('WS_ERR_INVALID_ROUTE', `route paths start with '/': ${path}`);
+    this.routes.set(path, handler);
+    return this;
+  }
+
+  /** Open connections (handshake done, TCP not yet closed). */
+  get connections(): ReadonlySet<WebSocketConnection<Data>> {
+    return this.liveConnections;
+  }
+
+  /** Start listening; resolves with the bound address (useful with port 0). */
+  listen(port: number = this.options.port ?? 0, host: string | undefined = this.options.host): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.netServer.once('error', onError);
+      this.netServer.listen(port, host, () => {
+        this.netServer.off('error', onError);
+        resolve(this.netServer.address() as AddressInfo);
+      });
+    });
+  }
+
+  address(): AddressInfo | null {
+    return this.netServer.address() as AddressInfo | null;
+  }
+
+  /**
+   * Stop accepting, close every connection with `code` (1001 by default) and
+   * wait for them (each at most closeTimeout per step), then resolve.
+   */
+  close(code: number = CloseCode.GOING_AWAY, reason = 'server shutting down'): Promise<void> {
+    if (this.closing) return this.closing;
+    const stopped = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
+    for (const socket of this.handshaking) socket.destroy();
+    const closing = [...this.liveConnections].map((connection) => {
+      if (connection.readyState === ReadyState.OPEN) connection.close(code, reason);
+      return connection.closed;
+    });
+    this.closing = Promise.all([stopped, ...closing]).then(() => {
+      this.emit('close');
+    });
+    return this.closing;
+  }
+
+  /**
+   * Take over a socket: read its upgrade request, then run the WebSocket
+   * protocol on it. `head` holds bytes already read from it (when another
+   * server, such as node:http, passes on an upgrade).
+   */
+  handleSocket(socket: Socket, head: Buffer = Buffer.alloc(0)): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.handshaking.add(socket);
+    const parser = new HttpHeadParser('request', this.options.httpLimits);
+    const deadline = setTimeout(() => {
+      // Slow or silent clients must not hold a socket forever.
+      this.reject(socket, new HandshakeError('HS_ERR_TIMEOUT', 408, 'the upgrade request did not arrive in time'));
+    }, this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout);
+    deadline.unref();
+    const cleanUp = (): void => {
+      clearTimeout(deadline);
+      socket.off('data', onData);
+    };
+    const onData = (chunk: Buffer): void => {
+      let parsed;
+      try {
+        parsed = parser.feed(chunk);
+      } catch (error) {
+        cleanUp();
+        if (error instanceof HandshakeError) this.reject(socket, error);
+        else throw error;
+        return;
+      }
+      if (parsed === undefined) return;
+      cleanUp();
+      socket.pause();
+      void this.upgrade(socket, parsed.head, parsed.rest);
+    };
+    socket.on('data', onData);
+    socket.once('close', () => {
+      cleanUp();
+      this.handshaking.delete(socket);
+    });
+    socket.on('error', () => {
+      // A reset during the handshake: 'close' follows; nothing to report.
+    });
+    if (head.length > 0) onData(head);
+  }
+
+  private async upgrade(socket: Socket, head: HttpRequestHead, rest: Buffer): Promise<void> {
+    let request: HandshakeRequest;
+    let handler: ConnectionHandler<Data>;
+    let data: Data | undefined;
+    let protocol = '';
+    let headers: Record<string, string> | undefined;
+    try {
+      request = { ...parseUpgradeRequest(head), remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
+      handler = this.findHandler(request.path);
+      const { checkOrigin, authorize, selectProtocol } = this.options;
+      // §4.2.2 / §10.2: the server may refuse an Origin it does not trust, with 403.
+      if (checkOrigin && !(await checkOrigin(request.origin, request))) {
+        throw new HandshakeError('HS_ERR_ORIGIN', 403, `origin ${request.origin ?? '(none)'} is not allowed`);
+      }
+      if (authorize) {
+        const verdict = await authorize(request);
+        if (verdict && 'reject' in verdict) {
+          const { status, reason, headers: rejectHeaders } = verdict.reject;
+          throw new HandshakeError('HS_ERR_REJECTED', status, reason ?? 'upgrade rejected', rejectHeaders);
+        }
+        if (verdict) {
+          data = verdict.data;
+          headers = verdict.headers;
+        }
+      }
+      if (selectProtocol && request.protocols.length > 0) {
+        const chosen = selectProtocol(request.protocols, request);
+        if (chosen !== undefined) {
+          // §4.2.2 item 5.5: the server's choice must be one the client offered.
+          if (!request.protocols.includes(chosen)) {
+            throw new LocalError('WS_ERR_PROTOCOL_NOT_OFFERED', `selectProtocol chose ${JSON.stringify(chosen)}, which the client did not offer`);
+          }
+          protocol = chosen;
+        }
+      }
+    } catch (error) {
+      if (error instanceof HandshakeError) {
+        this.reject(socket, error);
+      } else {
+        this.reportError(error);
+        this.reject(socket, new HandshakeError('HS_ERR_INTERNAL', 500, 'internal server error'));
+      }
+      return;
+    }
+    if (socket.destroyed || this.closing) {
+      socket.destroy();
+      return;
+    }
+    // Extensions offered (permessage-deflate...) are declined by not answering them (§9.1).
+    socket.write(buildAcceptResponse(request.key, { protocol: protocol || undefined, headers }));
+    this.handshaking.delete(socket);
+    const connection = new WebSocketConnection<Data>(
+      socket,
+      {
+        path: request.path,
+        query: request.query,
+        headers: request.headers,
+        origin: request.origin,
+        protocol,
+        remoteAddress: request.remoteAddress,
+        remotePort: request.remotePort,
+      },
+      data as Data,
+      this.connectionOptions,
+      (error, conn) => this.reportError(error, conn),
+    );
+    this.liveConnections.add(connection);
+    void connection.closed.then(() => this.liveConnections.delete(connection));
+    // The handler attaches its listeners before the first message is fed in.
+    try {
+      const result = handler(connection);
+      if (result && typeof result.then === 'function') result.then(undefined, (error: unknown) => connection.handlerFailed(error));
+    } catch (error) {
+      connection.handlerFailed(error);
+    }
+    if (this.listenerCount('connection') > 0) this.emit('connection', connection);
+    connection.start(rest);
+  }
+
+  private findHandler(path: string): ConnectionHandler<Data> {
+    const routed = this.routes.get(path);
+    if (routed) return routed;
+    const { path: onlyPath } = this.options;
+    if (this.defaultHandler && (onlyPath === undefined || onlyPath === path)) return this.defaultHandler;
+    throw new HandshakeError('HS_ERR_NOT_FOUND', 404, `no WebSocket endpoint at ${path}`);
+  }
+
+  /** Answer with an HTTP error, then close once the client had time to read it. */
+  private reject(socket: Socket, error: HandshakeError): void {
+    this.handshaking.delete(socket);
+    if (socket.destroyed) return;
+    socket.end(error.status === 500 ? buildErrorResponse(500, 'internal server error') : rejectionFor(error));
+    // Keep draining what the client still sends so our answer is not lost to a TCP reset.
+    socket.on('data', () => {});
+    socket.resume();
+    setTimeout(() => socket.destroy(), REJECTION_LINGER_MS).unref();
+  }
+
+  private reportError(error: unknown, connection?: WebSocketConnection<Data>): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error, connection);
+    else console.error('websocket handler error:', error);
+  }
+}
+
+/** Create a WebSocket server. `handler` serves every path (or `options.path`) that has no route of its own. */
+export function createServer<Data = undefined>(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>): WebSocketServer<Data> {
+  return new WebSocketServer<Data>(options, handler);
+}
