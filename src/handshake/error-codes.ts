@@ -1,0 +1,72 @@
+/**
+ * Stable codes of every error the opening handshake raises, in one table.
+ *
+ * Each remote fault is a `HandshakeError` (src/errors.ts) carrying one of these
+ * codes and the HTTP status written back to the peer; the status and the rule
+ * that was broken are listed next to each code. Local faults (this program
+ * misused the API) are `LocalError`s with the codes at the end.
+ *
+ * Codes are part of the public API: never rename one, only add.
+ */
+export const HandshakeErrorCode = {
+  // --- HTTP message head (RFC 9112), raised by HttpHeadParser -------------
+
+  /** 431. The head exceeds `maxHeadBytes` (RFC 6585 §5). */
+  HEAD_TOO_LARGE: 'HS_ERR_HEAD_TOO_LARGE',
+  /** 414. The request line exceeds `maxLineBytes` (RFC 9112 §3, RFC 9110 §15.5.15). */
+  REQUEST_LINE_TOO_LONG: 'HS_ERR_REQUEST_LINE_TOO_LONG',
+  /** 431. A header line (or a response's status line) exceeds `maxLineBytes` (RFC 6585 §5). */
+  LINE_TOO_LONG: 'HS_ERR_LINE_TOO_LONG',
+  /** 431. More header lines than `maxHeaderCount` (RFC 6585 §5). */
+  TOO_MANY_HEADERS: 'HS_ERR_TOO_MANY_HEADERS',
+  /** 400. The request line is not `method SP request-target SP HTTP-version` (RFC 9112 §3). */
+  BAD_REQUEST_LINE: 'HS_ERR_BAD_REQUEST_LINE',
+  /** 400. The status line is not `HTTP-version SP 3DIGIT [SP reason]` (RFC 9112 §4). */
+  BAD_STATUS_LINE: 'HS_ERR_BAD_STATUS_LINE',
+  /** 400. The first bytes are a TLS ClientHello: a TLS client reached a plain-text port. */
+  TLS_ON_PLAIN_PORT: 'HS_ERR_TLS_ON_PLAIN_PORT',
+  /** 505. The HTTP major version is not 1 (RFC 9110 §15.6.6). */
+  HTTP_VERSION_UNSUPPORTED: 'HS_ERR_HTTP_VERSION_UNSUPPORTED',
+  /** 400. A header line is malformed: bad name, space before the colon, control byte (RFC 9112 §5). */
+  BAD_HEADER: 'HS_ERR_BAD_HEADER',
+  /** 400. A line starts with whitespace: obsolete line folding (RFC 9112 §5.2, §2.2). */
+  OBS_FOLD: 'HS_ERR_OBS_FOLD',
+
+  // --- WebSocket upgrade request (RFC 6455 §4.2.1), raised by parseUpgradeRequest
+
+  /** 405 with `Allow: GET`. The method is not GET (§4.1 item 2). */
+  METHOD: 'HS_ERR_METHOD',
+  /** 400. The HTTP version is below 1.1 (§4.1 item 2); 505 if the major version is not 1. */
+  HTTP_VERSION: 'HS_ERR_HTTP_VERSION',
+  /** 400. The request target is not origin-form or absolute-form, or has a fragment (§3, RFC 9112 §3.2). */
+  TARGET: 'HS_ERR_TARGET',
+  /** 400. Host is missing, repeated or empty (§4.1 item 4, RFC 9112 §3.2). */
+  HOST: 'HS_ERR_HOST',
+  /** 426 with `Upgrade`, `Connection`, `Sec-WebSocket-Version`. Not a WebSocket upgrade (§4.2.1 item 3). */
+  NOT_UPGRADE: 'HS_ERR_NOT_UPGRADE',
+  /** 400. Connection does not list the `upgrade` option (§4.2.1 item 4). */
+  CONNECTION: 'HS_ERR_CONNECTION',
+  /** 400. Sec-WebSocket-Key is missing, repeated, or not 16 base64-encoded bytes (§4.2.1 item 5). */
+  KEY: 'HS_ERR_KEY',
+  /** 426 with `Sec-WebSocket-Version: 13`. Version missing or not 13 (§4.2.1 item 6, §4.4). */
+  WS_VERSION: 'HS_ERR_WS_VERSION',
+  /** 400. Sec-WebSocket-Protocol is not a list of unique tokens (§4.1, §11.3.4). */
+  SUBPROTOCOL: 'HS_ERR_SUBPROTOCOL',
+  /** 400. The request announces a body; the bytes after the head are frames (RFC 9112 §6.3). */
+  BODY: 'HS_ERR_BODY',
+
+  // --- Local faults (LocalError) -----------------------------------------
+
+  /** A parser limit is not a positive integer. */
+  INVALID_LIMIT: 'HS_ERR_INVALID_LIMIT',
+  /** `feed()` was called after the head was complete (the rest belongs to the frame parser). */
+  PARSER_FINISHED: 'HS_ERR_PARSER_FINISHED',
+  /** A response header name is not a token, or its value holds CR, LF or another control byte. */
+  INVALID_RESPONSE_HEADER: 'HS_ERR_INVALID_RESPONSE_HEADER',
+  /** An extra response header would override one the builder owns (Sec-WebSocket-Accept, Content-Length...). */
+  RESERVED_RESPONSE_HEADER: 'HS_ERR_RESERVED_RESPONSE_HEADER',
+  /** A response argument is invalid: status out of range, bad key, subprotocol not a token. */
+  INVALID_RESPONSE: 'HS_ERR_INVALID_RESPONSE',
+} as const;
+
+export type HandshakeErrorCode = (typeof HandshakeErrorCode)[keyof typeof HandshakeErrorCode];
