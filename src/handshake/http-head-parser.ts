@@ -189,7 +189,7 @@ export class HttpHeadParser<K extends HttpHeadKind> {
       const segmentLength = segmentEnd - pos;
 
       // Limits, checked against what the bytes would add, before storing them.
-      if (this.#lineLength + segmentLength > maxLineBytes + 1) throw this.#lineTooLong();
+      if (this.#lineLength + segmentLength > maxLineBytes) throw this.#lineTooLong();
       if (this.#headBytes + segmentLength > maxHeadBytes) {
         throw new HandshakeError(Code.HEAD_TOO_LARGE, 431, `the message head exceeds ${maxHeadBytes} bytes`);
       }
@@ -415,7 +415,7 @@ export class HttpHeadParser<K extends HttpHeadKind> {
     const needed = this.#lineLength + to - from;
     if (this.#line === undefined || this.#line.length < needed) {
       // Grow geometrically (amortized O(1) per byte), never past the limit.
-      const capacity = Math.min(Math.max(needed, 2 * (this.#line?.length ?? 0), 256), this.limits.maxLineBytes);
+      const capacity = needed;
       const grown = Buffer.allocUnsafe(capacity);
       if (this.#line !== undefined) this.#line.copy(grown, 0, 0, this.#lineLength);
       this.#line = grown;

@@ -80,7 +80,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   readonly closed: Promise<CloseInfo>;
 
   private readonly socket: Socket;
-  private readonly protocol: WebSocketProtocol;
+  /** The sans-I/O protocol core this shell drives. */
+  private readonly core: WebSocketProtocol;
   private readonly options: ConnectionOptions;
   /** Reports handler errors to the server. */
   private readonly reportError: (error: unknown, connection: WebSocketConnection<Data>) => void;
@@ -118,7 +119,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.data = data;
     this.options = options;
     this.reportError = reportError;
-    this.protocol = new WebSocketProtocol(this, {
+    this.core = new WebSocketProtocol(this, {
       role: 'server',
       maxMessageSize: options.maxMessageSize,
       maxFrameSize: options.maxFrameSize,
@@ -148,7 +149,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   // ------------------------------------------------------------ public API
 
   get readyState(): ReadyState {
-    return this.socketClosed ? ReadyState.CLOSED : this.protocol.readyState;
+    return this.socketClosed ? ReadyState.CLOSED : this.core.readyState;
   }
 
   get path(): string {
@@ -159,8 +160,13 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     return this.request.headers;
   }
 
-  get protocolName(): string {
+  /** The subprotocol selected during the handshake, '' if none (§4.2.2 item 5.5). */
+  get protocol(): string {
     return this.request.protocol;
+  }
+
+  get query(): string {
+    return this.request.query;
   }
 
   get origin(): string | undefined {
@@ -173,7 +179,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** Bytes accepted by send() and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.protocol.pendingOutputBytes + this.socket.writableLength;
+    return this.core.pendingOutputBytes + this.socket.writableLength;
   }
 
   /**
@@ -184,15 +190,15 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    * copy: do not modify them until 'drain' (or bufferedAmount is 0).
    */
   send(data: SendData): boolean {
-    if (typeof data === 'string') this.protocol.sendText(data);
-    else this.protocol.sendBinary(toBytes(data));
+    if (typeof data === 'string') this.core.sendText(data);
+    else this.core.sendBinary(toBytes(data));
     this.scheduleFlush();
     return this.bufferedAmount < this.options.sendHighWaterMark;
   }
 
   /** Send a ping (§5.5.2); the peer's pong arrives as a 'pong' event. */
   ping(payload: SendData = ''): void {
-    this.protocol.sendPing(typeof payload === 'string' ? Buffer.from(payload) : toBytes(payload));
+    this.core.sendPing(typeof payload === 'string' ? Buffer.from(payload) : toBytes(payload));
     this.scheduleFlush();
   }
 
@@ -204,14 +210,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     if (this.readyState !== ReadyState.OPEN) return;
-    this.protocol.sendClose(code, reason);
+    this.core.sendClose(code, reason);
     this.flush();
     this.armCloseTimer();
   }
 
   /** Drop the TCP connection at once, without a closing handshake. */
   terminate(): void {
-    this.protocol.abort();
+    this.core.abort();
     this.socket.destroy();
   }
 
@@ -260,7 +266,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private onData = (chunk: Buffer): void => {
     this.receiving = true;
     try {
-      this.protocol.receiveData(chunk);
+      this.core.receiveData(chunk);
     } finally {
       this.receiving = false;
     }
@@ -270,7 +276,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private onEnd = (): void => {
     // The peer half-closed TCP. Without its close frame first, this is an
     // abnormal closure (1006); either way we finish writing and close too.
-    this.protocol.receiveEof();
+    this.core.receiveEof();
     this.endTransport();
   };
 
@@ -279,11 +285,11 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.socketClosed = true;
     clearTimeout(this.closeTimer);
     clearInterval(this.pingTimer);
-    this.protocol.abort();
-    const protocol = this.protocol;
-    const code = protocol.closeReceived ? protocol.peerCloseCode : CloseCode.ABNORMAL_CLOSURE;
-    const reason = protocol.closeReceived ? protocol.peerCloseReason : '';
-    const wasClean = protocol.closeReceived && protocol.closeSent && protocol.error === null;
+    this.core.abort();
+    const core = this.core;
+    const code = core.closeReceived ? core.peerCloseCode : CloseCode.ABNORMAL_CLOSURE;
+    const reason = core.closeReceived ? core.peerCloseReason : '';
+    const wasClean = core.closeReceived && core.closeSent && core.error === null;
     this.finishIteration();
     this.safeEmit('close', code, reason);
     this.resolveClosed({ code, reason, wasClean });
@@ -298,7 +304,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       this.pausedForWrites = false;
       this.updateReading();
     }
-    if (this.protocol.pendingOutputBytes === 0 && this.listenerCount('drain') > 0) this.safeEmit('drain');
+    if (this.core.pendingOutputBytes === 0 && this.listenerCount('drain') > 0) this.safeEmit('drain');
   };
 
   private onIdle = (): void => {
@@ -309,13 +315,13 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.readyState !== ReadyState.OPEN) return;
     if (this.awaitingPong) {
       // No pong for a whole interval: the peer is gone or stuck.
-      this.protocol.fail(CloseCode.INTERNAL_ERROR, 'keepalive ping timeout');
+      this.core.fail(CloseCode.INTERNAL_ERROR, 'keepalive ping timeout');
       this.afterProtocolActivity();
       this.endTransport();
       return;
     }
     this.awaitingPong = true;
-    this.protocol.sendPing();
+    this.core.sendPing();
     this.flush();
   };
 
@@ -335,12 +341,12 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   /** Write what the core produced, then close TCP if the closing handshake is over. */
   private afterProtocolActivity(): void {
     this.flush();
-    if (this.protocol.shouldCloseTransport) this.endTransport();
+    if (this.core.shouldCloseTransport) this.endTransport();
   }
 
   private flush(): void {
-    if (this.protocol.pendingOutputBytes === 0) return;
-    const chunks = this.protocol.takeOutput();
+    if (this.core.pendingOutputBytes === 0) return;
+    const chunks = this.core.takeOutput();
     const socket = this.socket;
     if (socket.destroyed || this.transportEnding) return;
     if (chunks.length === 1) {
@@ -423,7 +429,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       }
       return Promise.resolve({ value: message, done: false });
     }
-    if (this.socketClosed || this.protocol.closeReceived || this.protocol.error !== null) {
+    if (this.socketClosed || this.core.closeReceived || this.core.error !== null) {
       return Promise.resolve({ value: undefined, done: true });
     }
     return new Promise((resolve) => (this.waiting = resolve));
@@ -457,7 +463,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (error instanceof ConnectionClosedError) return;
     this.reportError(error, this);
     if (this.readyState === ReadyState.OPEN) {
-      this.protocol.fail(CloseCode.INTERNAL_ERROR, 'internal error');
+      this.core.fail(CloseCode.INTERNAL_ERROR, 'internal error');
       this.armCloseTimer();
       if (!this.receiving) this.scheduleFlush();
     }

@@ -49,7 +49,7 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
   /** Origin policy (§10.2): return false to answer 403. */
   checkOrigin?: (origin: string | undefined, request: HandshakeRequest) => boolean | Promise<boolean>;
   /** Pick a subprotocol among the client's offers (§4.2.2 item 5.5); return undefined for none. */
-  selectProtocol?: (offered: readonly string[], request: HandshakeRequest) => string | undefined;
+  selectProtocol?: (offered: string[], request: HandshakeRequest) => string | undefined;
   /** Authenticate or otherwise decide on the upgrade; may attach per-connection data. */
   authorize?: (request: HandshakeRequest) => UpgradeVerdict<Data> | Promise<UpgradeVerdict<Data>>;
 }

@@ -203,6 +203,30 @@ function view(bytes: Uint8Array, start: number, end: number): Uint8Array {
 }
 
 /**
+ * Validate bytes[start, end), starting at a boundary, with `buffer.isUtf8`;
+ * returns the DFA state after `end`, like step().
+ *
+ * isUtf8 only says yes or no, and says no to a range that is valid but cut
+ * short, which must carry over instead. So the range is split before the lead
+ * byte of its last sequence (found by backing over at most 3 tail bytes): the
+ * head goes to isUtf8, the last ≤ 4 bytes to the DFA. If the head is rejected,
+ * the DFA re-runs the whole range; that only happens on invalid input, just
+ * before the connection is failed.
+ */
+function stepNative(bytes: Uint8Array, start: number, end: number): number {
+  let cut = end;
+  const floor = end - 4 > start ? end - 4 : start;
+  let k = end - 1;
+  while (k >= floor && (bytes[k] & 0xc0) === 0x80) k--;
+  // bytes[k] is ASCII (the range ends on a boundary, or is invalid anyway: no
+  // split), or a lead byte (split before it), or k < floor (4 or more tail
+  // bytes at the end: invalid whatever came before, no split).
+  if (k >= floor && bytes[k] >= 0xc0) cut = k;
+  if (!isUtf8(view(bytes, start, cut))) return step(ACCEPT, bytes, start, end);
+  return step(ACCEPT, bytes, cut, end);
+}
+
+/**
  * Incremental validator for one text message (or one close reason).
  *
  * ```ts
@@ -232,17 +256,14 @@ export class Utf8Validator {
     let state = this.state;
     if (state === REJECT) return false;
 
-    if (this.native && state === ACCEPT && end - start >= UTF8_NATIVE_THRESHOLD) {
-      // Split before the lead byte of the last sequence (at most 3 tail bytes
-      // back), so a sequence cut short by `end` goes to the DFA and carries
-      // over instead of making isUtf8 say no. If the range ends on ASCII, or
-      // on more tail bytes than any sequence has, it is not split.
-      let cut = end;
-      let k = end - 1;
-      const floor = end - 4 > start ? end - 4 : start;
-      while (k >= floor && (bytes[k] & 0xc0) === 0x80) k--;
-      if (k >= floor && bytes[k] >= 0xc0) cut = k;
-      state = isUtf8(view(bytes, start, cut)) ? step(ACCEPT, bytes, cut, end) : step(ACCEPT, bytes, start, end);
+    if (this.native && end - start >= UTF8_NATIVE_THRESHOLD) {
+      // Finish a sequence the previous write() left open (at most 3 bytes),
+      // so that the rest starts on a boundary and can go to isUtf8. Without
+      // this, a long non-Latin message read from TCP in pieces would mostly
+      // miss the native path: most reads end in the middle of a character.
+      let i = start;
+      while (state > REJECT && i < end) state = TRANSITION[state + BYTE_CLASS[bytes[i++]]];
+      if (state === ACCEPT) state = stepNative(bytes, i, end);
     } else {
       state = step(state, bytes, start, end);
     }
