@@ -57,7 +57,7 @@ export const HandshakeErrorCode = {
 
   // --- Local faults (LocalError) -----------------------------------------
 
-  /** A parser limit is not a positive integer. */
+  /** A parser option is invalid: a limit that is not a positive integer, or an unknown kind. */
   INVALID_LIMIT: 'HS_ERR_INVALID_LIMIT',
   /** `feed()` was called after the head was complete (the rest belongs to the frame parser). */
   PARSER_FINISHED: 'HS_ERR_PARSER_FINISHED',

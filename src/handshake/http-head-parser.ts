@@ -415,7 +415,7 @@ export class HttpHeadParser<K extends HttpHeadKind> {
     const needed = this.#lineLength + to - from;
     if (this.#line === undefined || this.#line.length < needed) {
       // Grow geometrically (amortized O(1) per byte), never past the limit.
-      const capacity = needed;
+      const capacity = Math.min(Math.max(needed, 2 * (this.#line?.length ?? 0), 256), this.limits.maxLineBytes);
       const grown = Buffer.allocUnsafe(capacity);
       if (this.#line !== undefined) this.#line.copy(grown, 0, 0, this.#lineLength);
       this.#line = grown;
