@@ -20,8 +20,12 @@ export type UpgradeVerdict<Data> =
   | { data?: Data; headers?: Record<string, string> }
   | { reject: { status: number; reason?: string; headers?: Record<string, string> } };
 
-/** Runs for each connection once the handshake succeeded. May be async: a rejection is reported and the connection closed with 1011. */
-export type ConnectionHandler<Data> = (connection: WebSocketConnection<Data>) => void | Promise<void>;
+/**
+ * Runs for each connection once the handshake succeeded. May be async: a
+ * rejection (other than ConnectionClosedError) is reported and the connection
+ * closed with 1011. Its return value is otherwise ignored.
+ */
+export type ConnectionHandler<Data> = (connection: WebSocketConnection<Data>) => unknown;
 
 export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> {
   /** Port for listen() when it is given none. Default 0 (any free port). */

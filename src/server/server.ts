@@ -142,6 +142,14 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       void this.upgrade(socket, parsed.head, parsed.rest);
     };
     socket.on('data', onData);
+    socket.once('end', () => {
+      // The client half-closed before finishing its request: it will never finish it.
+      cleanUp();
+      if (this.handshaking.has(socket)) {
+        this.handshaking.delete(socket);
+        socket.destroy();
+      }
+    });
     socket.once('close', () => {
       cleanUp();
       this.handshaking.delete(socket);
@@ -223,7 +231,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     // The handler attaches its listeners before the first message is fed in.
     try {
       const result = handler(connection);
-      if (result && typeof result.then === 'function') result.then(undefined, (error: unknown) => connection.handlerFailed(error));
+      if (isPromiseLike(result)) result.then(undefined, (error: unknown) => connection.handlerFailed(error));
     } catch (error) {
       connection.handlerFailed(error);
     }
@@ -259,4 +267,8 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
 /** Create a WebSocket server. `handler` serves every path (or `options.path`) that has no route of its own. */
 export function createServer<Data = undefined>(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>): WebSocketServer<Data> {
   return new WebSocketServer<Data>(options, handler);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }

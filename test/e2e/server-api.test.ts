@@ -1,0 +1,326 @@
+/**
+ * The server API over real sockets: routing, hooks, for-await iteration,
+ * handler errors, timeouts, keepalive, graceful shutdown, backpressure.
+ * (Wire-level conformance lives in conformance-*.test.ts.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { createServer, CloseCode, ConnectionClosedError, ReadyState, type ServerOptions, type ConnectionHandler, type WebSocketConnection } from '../../src/index.js';
+
+async function startServer<D = undefined>(options: ServerOptions<D>, handler?: ConnectionHandler<D>) {
+  const server = createServer<D>({ host: '127.0.0.1', ...options }, handler);
+  server.on('error', () => {});
+  const { port } = await server.listen(0);
+  return { server, url: `ws://127.0.0.1:${port}`, port };
+}
+
+type Client = WebSocket & { nextMessage(): Promise<string> };
+
+/** A ws client whose messages are buffered from the start (the server may send in the same packet as its 101). */
+function openClient(url: string, protocols?: string[], headers?: Record<string, string>): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, { headers }) as Client;
+    const inbox: string[] = [];
+    const waiters: Array<(message: string) => void> = [];
+    ws.on('message', (data) => {
+      const text = data.toString();
+      const waiter = waiters.shift();
+      if (waiter) waiter(text);
+      else inbox.push(text);
+    });
+    ws.nextMessage = () => (inbox.length > 0 ? Promise.resolve(inbox.shift()!) : new Promise((r) => waiters.push(r)));
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+
+function unexpectedResponse(url: string, headers?: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+    });
+    ws.once('open', () => reject(new Error('handshake unexpectedly succeeded')));
+    ws.once('error', () => {});
+  });
+}
+
+/** A raw client that completes the handshake and then does nothing: no pongs, no reads. */
+async function rawUpgrade(port: number): Promise<{ socket: Socket; received: Buffer[] }> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  const received: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
+  await new Promise<void>((resolve) => {
+    const check = () => (Buffer.concat(received).includes('\r\n\r\n') ? resolve() : setTimeout(check, 5));
+    check();
+  });
+  return { socket, received };
+}
+
+test('per-path routes and the default handler; unknown path is 404 when only routes exist', async (t) => {
+  const { server, url } = await startServer({});
+  t.after(() => server.close());
+  server.route('/a', (c) => c.send('route a'));
+  server.route('/b', (c) => c.send(`route b ${c.query}`));
+  const a = await openClient(`${url}/a`);
+  assert.equal(await a.nextMessage(), 'route a');
+  const b = await openClient(`${url}/b?x=1`);
+  assert.equal(await b.nextMessage(), 'route b x=1');
+  assert.equal(await unexpectedResponse(`${url}/c`), 404);
+  a.close();
+  b.close();
+});
+
+test('options.path restricts the default handler to one path', async (t) => {
+  const { server, url } = await startServer({ path: '/ws' }, (c) => c.send('hi'));
+  t.after(() => server.close());
+  assert.equal(await unexpectedResponse(`${url}/other`), 404);
+  const ws = await openClient(`${url}/ws`);
+  assert.equal(await ws.nextMessage(), 'hi');
+  ws.close();
+});
+
+test('for await iterates messages (text as string, binary as Buffer) and ends on close', async (t) => {
+  const seen: Array<string | Buffer> = [];
+  let ended!: () => void;
+  const done = new Promise<void>((resolve) => (ended = resolve));
+  const { server, url } = await startServer({}, async (c) => {
+    // Messages arriving before the loop starts are queued, not lost.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for await (const message of c) {
+      seen.push(message);
+      c.send(typeof message === 'string' ? message.toUpperCase() : message);
+    }
+    ended();
+  });
+  t.after(() => server.close());
+  const ws = await openClient(url);
+  const replies: Array<string> = [];
+  ws.on('message', (data, isBinary) => replies.push(isBinary ? `bin:${(data as Buffer).toString('hex')}` : data.toString()));
+  ws.send('abc');
+  ws.send(Buffer.from([1, 2, 3]));
+  ws.send('déf');
+  while (replies.length < 3) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(replies, ['ABC', 'bin:010203', 'DÉF']);
+  assert.equal(typeof seen[0], 'string');
+  assert.ok(Buffer.isBuffer(seen[1]));
+  ws.close(1000);
+  await done;
+  assert.equal(seen.length, 3);
+});
+
+test('connection exposes path, query, headers, subprotocol, origin and remote address', async (t) => {
+  let info: Record<string, unknown> = {};
+  const { server, url } = await startServer(
+    { selectProtocol: (offered) => (offered.includes('chat.v2') ? 'chat.v2' : undefined) },
+    (c) => {
+      info = { path: c.path, query: c.query, protocol: c.protocol, origin: c.origin, remote: c.remoteAddress, custom: c.headers.get('x-custom') };
+      c.send('ok');
+    },
+  );
+  t.after(() => server.close());
+  const ws = await openClient(`${url}/room/1?u=2`, ['chat.v1', 'chat.v2'], { Origin: 'https://example.test', 'X-Custom': 'yes' });
+  assert.equal(ws.protocol, 'chat.v2');
+  assert.equal(await ws.nextMessage(), 'ok');
+  assert.deepEqual(info, { path: '/room/1', query: 'u=2', protocol: 'chat.v2', origin: 'https://example.test', remote: '127.0.0.1', custom: 'yes' });
+  ws.close();
+});
+
+test('checkOrigin false → 403; authorize rejects with its own status; authorize data reaches the connection', async (t) => {
+  const { server, url } = await startServer<{ user: string }>(
+    {
+      checkOrigin: (origin) => origin !== 'https://evil.test',
+      authorize: async (request) => {
+        const token = request.headers.get('authorization');
+        if (token !== 'Bearer good') return { reject: { status: 401, reason: 'bad token', headers: { 'WWW-Authenticate': 'Bearer' } } };
+        return { data: { user: 'alice' } };
+      },
+    },
+    (c) => c.send(`hello ${c.data.user}`),
+  );
+  t.after(() => server.close());
+  assert.equal(await unexpectedResponse(url, { Origin: 'https://evil.test', Authorization: 'Bearer good' }), 403);
+  assert.equal(await unexpectedResponse(url, { Authorization: 'Bearer bad' }), 401);
+  const ws = await openClient(url, undefined, { Authorization: 'Bearer good' });
+  assert.equal(await ws.nextMessage(), 'hello alice');
+  ws.close();
+});
+
+test('a hook that throws answers 500 and is reported, the server keeps serving', async (t) => {
+  const errors: unknown[] = [];
+  const { server, url } = await startServer({
+    authorize: (request) => {
+      if (request.path === '/boom') throw new Error('hook failed');
+    },
+  }, (c) => c.send('fine'));
+  server.on('error', (error) => errors.push(error));
+  t.after(() => server.close());
+  assert.equal(await unexpectedResponse(`${url}/boom`), 500);
+  assert.equal((errors[0] as Error).message, 'hook failed');
+  const ws = await openClient(url);
+  assert.equal(await ws.nextMessage(), 'fine');
+  ws.close();
+});
+
+test('a handler that throws closes its connection with 1011 and reports the error', async (t) => {
+  const errors: unknown[] = [];
+  const { server, url } = await startServer({}, (c) => {
+    c.on('message', () => {
+      throw new Error('handler bug');
+    });
+  });
+  server.on('error', (error) => errors.push(error));
+  t.after(() => server.close());
+  const ws = await openClient(url);
+  const closed = closeOf(ws);
+  ws.send('x');
+  assert.equal((await closed).code, CloseCode.INTERNAL_ERROR);
+  assert.equal((errors[0] as Error).message, 'handler bug');
+});
+
+test('an async handler rejecting with ConnectionClosedError is not an error', async (t) => {
+  const errors: unknown[] = [];
+  let sendError: unknown;
+  let finished!: () => void;
+  const done = new Promise<void>((r) => (finished = r));
+  const { server, url } = await startServer({}, async (c) => {
+    await c.closed;
+    try {
+      c.send('too late');
+    } catch (error) {
+      sendError = error;
+      finished();
+      throw error;
+    }
+  });
+  server.on('error', (error) => errors.push(error));
+  t.after(() => server.close());
+  const ws = await openClient(url);
+  ws.close(1000, 'bye');
+  await done;
+  assert.ok(sendError instanceof ConnectionClosedError);
+  assert.equal((sendError as ConnectionClosedError).closeCode, 1000);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(errors, []);
+});
+
+test('close event and closed promise report the peer code, reason and cleanliness', async (t) => {
+  let conn!: WebSocketConnection;
+  const { server, url } = await startServer({}, (c) => (conn = c));
+  t.after(() => server.close());
+  const ws = await openClient(url);
+  while (!conn) await new Promise((r) => setTimeout(r, 5));
+  const events: unknown[] = [];
+  conn.on('close', (code, reason) => events.push([code, reason]));
+  ws.close(4001, 'done here');
+  const info = await conn.closed;
+  assert.deepEqual(info, { code: 4001, reason: 'done here', wasClean: true });
+  assert.deepEqual(events, [[4001, 'done here']]);
+  assert.equal(conn.readyState, ReadyState.CLOSED);
+});
+
+test('server-initiated close(): client receives the code; a bad code is a local error', async (t) => {
+  let conn!: WebSocketConnection;
+  const { server, url } = await startServer({}, (c) => (conn = c));
+  t.after(() => server.close());
+  const ws = await openClient(url);
+  while (!conn) await new Promise((r) => setTimeout(r, 5));
+  assert.throws(() => conn.close(1005), /1005/);
+  assert.throws(() => conn.close(1000, 'x'.repeat(124)), /123/);
+  const closed = closeOf(ws);
+  conn.close(4002, 'server says bye');
+  assert.equal(conn.readyState, ReadyState.CLOSING);
+  assert.throws(() => conn.send('after close'), ConnectionClosedError);
+  assert.deepEqual(await closed, { code: 4002, reason: 'server says bye' });
+  assert.equal((await conn.closed).wasClean, true);
+});
+
+test('graceful server.close() sends 1001 to every connection and resolves once they are gone', async () => {
+  const { server, url } = await startServer({}, () => {});
+  const clients = await Promise.all([openClient(url), openClient(url), openClient(url)]);
+  const closes = clients.map(closeOf);
+  await server.close();
+  for (const result of await Promise.all(closes)) assert.equal(result.code, CloseCode.GOING_AWAY);
+  assert.equal(server.connections.size, 0);
+});
+
+test('idleTimeout closes a silent connection with 1001', async (t) => {
+  const { server, url } = await startServer({ idleTimeout: 150 }, () => {});
+  t.after(() => server.close());
+  const ws = await openClient(url);
+  const started = Date.now();
+  const { code, reason } = await closeOf(ws);
+  assert.equal(code, CloseCode.GOING_AWAY);
+  assert.equal(reason, 'idle timeout');
+  assert.ok(Date.now() - started >= 100, 'closed too early');
+});
+
+test('keepalive pings: an answering peer stays connected, a silent one is dropped', async (t) => {
+  const { server, url, port } = await startServer({ pingInterval: 80, closeTimeout: 200 }, () => {});
+  t.after(() => server.close());
+  const alive = await openClient(url);
+  let pings = 0;
+  alive.on('ping', () => pings++);
+  const { socket, received } = await rawUpgrade(port);
+  const silentClosed = once(socket, 'close');
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(pings >= 3, `expected several pings, got ${pings}`);
+  assert.equal(alive.readyState, WebSocket.OPEN);
+  await silentClosed;
+  // The silent peer got pings, then a close frame with 1011.
+  const bytes = Buffer.concat(received);
+  const closeAt = bytes.indexOf(Buffer.from([0x88]));
+  assert.ok(closeAt > 0, 'no close frame sent to the silent peer');
+  assert.equal(bytes.readUInt16BE(closeAt + 2), CloseCode.INTERNAL_ERROR);
+  alive.close();
+});
+
+test('send() reports backpressure and drain fires; reading pauses while the peer does not read', async (t) => {
+  let conn!: WebSocketConnection;
+  const { server, port } = await startServer({ sendHighWaterMark: 256 * 1024 }, (c) => (conn = c));
+  t.after(() => server.close());
+  const { socket } = await rawUpgrade(port);
+  socket.pause(); // the peer stops reading
+  while (!conn) await new Promise((r) => setTimeout(r, 5));
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  let accepted = 0;
+  while (conn.send(chunk)) accepted++;
+  assert.ok(accepted < 64, 'send() never reported backpressure');
+  assert.ok(conn.bufferedAmount >= 256 * 1024);
+  const drained = once(conn, 'drain');
+  socket.resume();
+  await drained;
+  assert.ok(conn.bufferedAmount < 256 * 1024);
+  socket.destroy();
+});
+
+test('a peer that never reads cannot grow server memory with pings (reading pauses)', async (t) => {
+  const { server, port } = await startServer({}, () => {});
+  t.after(() => server.close());
+  const { socket } = await rawUpgrade(port);
+  socket.pause();
+  // 125-byte masked pings, as fast as the socket takes them, for a while.
+  const ping = Buffer.concat([Buffer.from([0x89, 0x80 | 125, 1, 2, 3, 4]), Buffer.alloc(125)]);
+  const burst = Buffer.concat(Array.from({ length: 512 }, () => ping));
+  let written = 0;
+  const until = Date.now() + 700;
+  while (Date.now() < until) {
+    if (!socket.write(burst)) await new Promise((r) => setTimeout(r, 20));
+    written += burst.length;
+  }
+  const [conn] = [...server.connections];
+  // Everything we wrote would mean this many bytes of pongs; the server holds far less.
+  assert.ok(written > 8 * 1024 * 1024, `only wrote ${written}`);
+  assert.ok(conn.bufferedAmount < 4 * 1024 * 1024, `server buffered ${conn.bufferedAmount} bytes of pongs`);
+  socket.destroy();
+});
