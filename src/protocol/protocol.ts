@@ -21,6 +21,7 @@ import { randomMaskKey, type MaskKeySource } from '../framing/mask-key.js';
 import { Opcode } from '../framing/opcodes.js';
 import { ConnectionClosedError, LocalError, ProtocolError } from '../errors.js';
 import { Utf8Validator, isValidUtf8 } from '../utf8/utf8-validator.js';
+import { describeFrame, environmentLogger, type FrameLogger } from './frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './limits.js';
 import { MessageBuffer } from './message-buffer.js';
 import { OutboundQueue } from './outbound-queue.js';
@@ -46,6 +47,8 @@ export interface ProtocolOptions extends Partial<MessageLimits> {
   role: 'server' | 'client';
   /** Client only: where masking keys come from (default: CSPRNG pool). Inject for deterministic tests. */
   maskKeySource?: MaskKeySource;
+  /** Receives a readable line per message and control frame, both ways (default: stderr if WSRFC_DEBUG is set). */
+  logger?: FrameLogger | null;
 }
 
 /** Payloads up to this size are copied into the outbound slab; larger ones are queued by reference. */
@@ -62,6 +65,7 @@ export class WebSocketProtocol implements FrameSink {
   private readonly maxFragments: number;
   private readonly maskKeySource: MaskKeySource | null;
   private readonly maskKey = new Uint8Array(4);
+  private readonly log: FrameLogger | null;
 
   private state: ReadyState = ReadyState.OPEN;
   /** We queued a close frame (§7.1.2: no data frame may follow it). */
@@ -106,6 +110,7 @@ export class WebSocketProtocol implements FrameSink {
     this.parser = new FrameParser(this, { role: options.role, maxFrameSize });
     this.message = new MessageBuffer(this.maxMessageSize);
     this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
+    this.log = options.logger === undefined ? environmentLogger : options.logger;
   }
 
   get readyState(): ReadyState {
@@ -225,17 +230,20 @@ export class WebSocketProtocol implements FrameSink {
     const messageOpcode = this.messageOpcode;
     this.messageOpcode = 0;
     const whole = this.wholeData;
+    let message: string | Buffer;
     if (whole !== null) {
       this.wholeData = null;
-      if (messageOpcode === Opcode.TEXT) this.listener.onText(whole.toString('utf8', this.wholeStart, this.wholeEnd));
-      else this.listener.onBinary(whole.subarray(this.wholeStart, this.wholeEnd));
+      message = messageOpcode === Opcode.TEXT ? whole.toString('utf8', this.wholeStart, this.wholeEnd) : whole.subarray(this.wholeStart, this.wholeEnd);
     } else if (messageOpcode === Opcode.TEXT) {
       // §8.1: a text message must not end inside a UTF-8 sequence.
       if (!this.utf8.isComplete()) throw invalidUtf8();
-      this.listener.onText(this.message.takeText());
+      message = this.message.takeText();
     } else {
-      this.listener.onBinary(this.message.take());
+      message = this.message.take();
     }
+    if (this.log !== null) this.log(describeFrame('<', messageOpcode, message));
+    if (typeof message === 'string') this.listener.onText(message);
+    else this.listener.onBinary(message);
   }
 
   private controlFrameEnd(opcode: number): void {
@@ -246,6 +254,7 @@ export class WebSocketProtocol implements FrameSink {
     } else {
       payload = this.frameLength === 0 ? EMPTY : Buffer.from(this.controlBuffer.subarray(0, this.controlLength));
     }
+    if (this.log !== null) this.log(describeFrame('<', opcode, payload));
     if (opcode === Opcode.PING) {
       // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
       // in response ... with identical Application data", as soon as is practical.
@@ -286,6 +295,7 @@ export class WebSocketProtocol implements FrameSink {
     this.parser.halt();
     this.message.reset();
     this.messageOpcode = 0;
+    if (this.log !== null) this.log(`! ${error.code} (RFC 6455 §${error.rfcSection}): ${error.message} → close ${error.closeCode}`);
     if (!this.closeSent) this.queueClose(error.closeCode, truncateReason(error.message));
     this.state = ReadyState.CLOSING;
     this.listener.onProtocolError(error);
@@ -391,6 +401,7 @@ export class WebSocketProtocol implements FrameSink {
    * is shorter.
    */
   private encodeText(opcode: number, text: string, fin: boolean): void {
+    if (this.log !== null) this.log(describeFrame('>', opcode, text, fin));
     const maxBytes = text.length * 3;
     if (maxBytes > COPY_THRESHOLD) {
       this.encodeBytes(opcode, Buffer.from(text, 'utf8'), fin, true);
@@ -410,6 +421,7 @@ export class WebSocketProtocol implements FrameSink {
 
   /** Encode a frame with a byte payload. `owned`: the payload is ours and may be masked in place. */
   private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false): void {
+    if (this.log !== null && !owned) this.log(describeFrame('>', opcode, data, fin));
     const length = data.length;
     const masked = this.maskKeySource !== null;
     const size = headerSize(length, masked);

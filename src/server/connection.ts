@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { CloseCode } from '../framing/close-codes.js';
 import { ConnectionClosedError, LocalError, type ProtocolError } from '../errors.js';
 import type { HttpHeaders } from '../handshake/http-head-parser.js';
+import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
 import { ReadyState } from '../protocol/ready-state.js';
@@ -64,6 +65,8 @@ export interface ConnectionOptions extends MessageLimits {
   pingInterval: number;
   /** send() returns false once this many bytes wait to be written. */
   sendHighWaterMark: number;
+  /** Frame log (undefined: the WSRFC_DEBUG default). */
+  logger?: FrameLogger | null;
 }
 
 /** Reading pauses while more than this many bytes wait to be written to a peer that does not read. */
@@ -124,6 +127,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       maxMessageSize: options.maxMessageSize,
       maxFrameSize: options.maxFrameSize,
       maxFragments: options.maxFragments,
+      logger: options.logger,
     });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.on('data', this.onData);

@@ -4,6 +4,7 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { UpgradeRequest } from '../handshake/upgrade-request.js';
+import type { FrameLogger } from '../protocol/frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.js';
 import type { WebSocketConnection } from './connection.js';
 
@@ -47,6 +48,8 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
   pingInterval?: number;
   /** send() returns false beyond this many buffered bytes. Default 64 KiB. */
   sendHighWaterMark?: number;
+  /** Debug log of every message and control frame, both ways (default: stderr when WSRFC_DEBUG=1). */
+  logger?: FrameLogger | null;
   /** Limits on the HTTP request head (431 beyond them). */
   httpLimits?: Partial<HttpHeadLimits>;
 

@@ -52,6 +52,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       idleTimeout: options.idleTimeout ?? DEFAULT_SERVER_OPTIONS.idleTimeout,
       pingInterval: options.pingInterval ?? DEFAULT_SERVER_OPTIONS.pingInterval,
       sendHighWaterMark: options.sendHighWaterMark ?? DEFAULT_SERVER_OPTIONS.sendHighWaterMark,
+      logger: options.logger,
     };
     const onSocket = (socket: Socket): void => this.handleSocket(socket);
     this.netServer = options.tls
