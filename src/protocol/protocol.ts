@@ -129,7 +129,11 @@ export class WebSocketProtocol implements FrameSink {
 
   // ---------------------------------------------------------------- input
 
-  /** Bytes from the transport. Events are reported synchronously, in order. */
+  /**
+   * Bytes from the transport. Events are reported synchronously, in order.
+   * The chunk becomes the protocol's: payloads are unmasked in place and
+   * delivered as views into it, so do not reuse or modify it afterwards.
+   */
   receiveData(chunk: Buffer): void {
     if (this.parser.halted) return;
     try {
