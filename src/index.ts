@@ -3,7 +3,7 @@
  * want to run it over their own transport.
  */
 export { createServer, WebSocketServer, type ServerEvents } from './server/server.js';
-export { WebSocketConnection, type Message, type SendData, type CloseInfo, type ConnectionEvents, type ConnectionRequest } from './server/connection.js';
+export { WebSocketConnection, type Message, type SendData, type CloseInfo, type ConnectionEvents, type ConnectionRequest } from './connection/websocket-connection.js';
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions, type ConnectionHandler, type HandshakeRequest, type UpgradeVerdict } from './server/options.js';
 export { WebSocketProtocol, type ProtocolListener, type ProtocolOptions } from './protocol/protocol.js';
 export { ReadyState } from './protocol/ready-state.js';

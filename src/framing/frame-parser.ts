@@ -32,7 +32,7 @@ export interface FrameSink {
 export interface FrameParserOptions {
   /** `server`: frames must be masked (§5.1). `client`: frames must not be. */
   role: 'server' | 'client';
-  /** Largest payload accepted in one frame; larger fails with 1009 as soon as the length is read. */
+  /** Largest payload accepted in one data frame; larger fails with 1009 as soon as the length is read. */
   maxFrameSize: number;
   /** RSV bits an extension negotiated (bit 0x4 = RSV1); any other set bit fails with 1002. */
   allowedRsv?: number;
@@ -129,6 +129,13 @@ export class FrameParser {
       this.checkFirstTwoBytes(scratch[0], scratch[1]);
     }
     const size = declaredHeaderSize(scratch[1]);
+    const lengthEnd = lengthFieldEnd(scratch[1]);
+    if (this.headerHave < lengthEnd) {
+      while (this.headerHave < lengthEnd && pos < length) scratch[this.headerHave++] = chunk[pos++];
+      if (this.headerHave < lengthEnd) return pos;
+      // The length is known: judge it before waiting for the masking key.
+      if (lengthEnd > 2) this.readLength(scratch, 0);
+    }
     while (this.headerHave < size && pos < length) scratch[this.headerHave++] = chunk[pos++];
     if (this.headerHave < size) return pos;
     this.headerHave = 0;
@@ -169,16 +176,15 @@ export class FrameParser {
     }
   }
 
-  /** Decode a complete header at `bytes[pos]` and start its frame. */
-  private decodeHeader(bytes: Uint8Array, pos: number): void {
-    const b0 = bytes[pos];
-    const b1 = bytes[pos + 1];
-    this.checkFirstTwoBytes(b0, b1);
-    let length = b1 & 0x7f;
-    let p = pos + 2;
+  /**
+   * The payload length of the header at `bytes[pos]` (its length field must
+   * be there), checked against §5.2 and the frame size limit.
+   */
+  private readLength(bytes: Uint8Array, pos: number): number {
+    let length = bytes[pos + 1] & 0x7f;
+    const p = pos + 2;
     if (length === 126) {
       length = (bytes[p] << 8) | bytes[p + 1];
-      p += 2;
     } else if (length === 127) {
       const high = ((bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3]) >>> 0;
       const low = ((bytes[p + 4] << 24) | (bytes[p + 5] << 16) | (bytes[p + 6] << 8) | bytes[p + 7]) >>> 0;
@@ -187,12 +193,23 @@ export class FrameParser {
         throw new ProtocolError('WS_ERR_INVALID_LENGTH', CloseCode.PROTOCOL_ERROR, '5.2', '64-bit payload length has its most significant bit set');
       }
       length = high * 0x100000000 + low;
-      p += 8;
     }
-    // Checked against the declared length, before any payload is buffered (§10.4).
-    if (length > this.maxFrameSize) {
+    // Checked against the declared length, before any payload is buffered
+    // (§10.4). Control frames are bounded by §5.5 (125 bytes) instead.
+    if (length > this.maxFrameSize && (bytes[pos] & 0x08) === 0) {
       throw new ProtocolError('WS_ERR_FRAME_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `frame of ${length} bytes exceeds the limit of ${this.maxFrameSize}`);
     }
+    return length;
+  }
+
+  /** Decode a complete header at `bytes[pos]` and start its frame. */
+  private decodeHeader(bytes: Uint8Array, pos: number): void {
+    const b0 = bytes[pos];
+    const b1 = bytes[pos + 1];
+    this.checkFirstTwoBytes(b0, b1);
+    const length = this.readLength(bytes, pos);
+    const length7 = b1 & 0x7f;
+    const p = pos + (length7 < 126 ? 2 : length7 === 126 ? 4 : 10);
     this.masked = (b1 & 0x80) !== 0;
     if (this.masked) {
       const key = this.maskKey;
@@ -207,6 +224,12 @@ export class FrameParser {
     this.sink.frameStart((b0 & 0x80) !== 0, (b0 >> 4) & 0x7, b0 & 0x0f, length);
     if (length === 0 && this.state === State.Payload) this.endFrame();
   }
+}
+
+/** Bytes of the header up to the end of the extended length (before the masking key). */
+function lengthFieldEnd(b1: number): number {
+  const length7 = b1 & 0x7f;
+  return length7 < 126 ? 2 : length7 === 126 ? 4 : 10;
 }
 
 /** Header size announced by the second header byte (mask bit and 7-bit length). */

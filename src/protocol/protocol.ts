@@ -356,6 +356,7 @@ export class WebSocketProtocol implements FrameSink {
    */
   fail(code: number, reason = ''): void {
     if (this.state === ReadyState.CLOSED) return;
+    if (!this.closeSent) buildClosePayload(code, reason); // throws LocalError for a code that may not be sent, before anything changes
     this.parser.halt();
     this.message.reset();
     this.sendClose(code, reason);

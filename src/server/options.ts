@@ -6,7 +6,7 @@ import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { UpgradeRequest } from '../handshake/upgrade-request.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.js';
-import type { WebSocketConnection } from './connection.js';
+import type { WebSocketConnection } from '../connection/websocket-connection.js';
 
 /** The upgrade request as hooks see it: the validated request plus where it came from. */
 export interface HandshakeRequest extends UpgradeRequest {

@@ -13,7 +13,7 @@ import { HttpHeadParser, type HttpRequestHead } from '../handshake/http-head-par
 import { buildAcceptResponse, buildErrorResponse, rejectionFor } from '../handshake/http-response.js';
 import { parseUpgradeRequest } from '../handshake/upgrade-request.js';
 import { ReadyState } from '../protocol/ready-state.js';
-import { WebSocketConnection, type ConnectionOptions } from './connection.js';
+import { WebSocketConnection, type ConnectionOptions } from '../connection/websocket-connection.js';
 import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
 
 export interface ServerEvents<Data> {
@@ -45,6 +45,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     this.defaultHandler = handler;
     const maxMessageSize = options.maxMessageSize ?? DEFAULT_SERVER_OPTIONS.maxMessageSize;
     this.connectionOptions = {
+      role: 'server',
       maxMessageSize,
       maxFrameSize: Math.min(options.maxFrameSize ?? maxMessageSize, maxMessageSize),
       maxFragments: options.maxFragments ?? DEFAULT_SERVER_OPTIONS.maxFragments,

@@ -1,6 +1,6 @@
 /**
- * One upgraded WebSocket connection: the shell that joins a socket to the
- * sans-I/O protocol core. It owns what the core must not: the socket, timers
+ * One upgraded WebSocket connection, server or client side: the shell that
+ * joins a socket to the sans-I/O protocol core. It owns what the core must not: the socket, timers
  * (closing handshake, idle, keepalive), events, flow control, and the queue
  * behind `for await (const message of connection)`.
  *
@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { CloseCode } from '../framing/close-codes.js';
 import { ConnectionClosedError, LocalError, type ProtocolError } from '../errors.js';
 import type { HttpHeaders } from '../handshake/http-head-parser.js';
+import type { MaskKeySource } from '../framing/mask-key.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
@@ -57,6 +58,10 @@ export interface ConnectionRequest {
 }
 
 export interface ConnectionOptions extends MessageLimits {
+  /** Which end of the connection this is (§5.1 masking, §7.1.1 who closes TCP first). */
+  role: 'server' | 'client';
+  /** Client only: masking keys (default: CSPRNG). */
+  maskKeySource?: MaskKeySource;
   /** ms to wait for the peer's close frame, then for its TCP close, before dropping the socket. */
   closeTimeout: number;
   /** ms without any traffic before the server closes with 1001; 0 disables. */
@@ -90,6 +95,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private readonly reportError: (error: unknown, connection: WebSocketConnection<Data>) => void;
 
   private socketClosed = false;
+  private awaitingServerClose = false;
   private transportEnding = false;
   private receiving = false;
   private flushScheduled = false;
@@ -123,7 +129,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.options = options;
     this.reportError = reportError;
     this.core = new WebSocketProtocol(this, {
-      role: 'server',
+      role: options.role,
+      maskKeySource: options.maskKeySource,
       maxMessageSize: options.maxMessageSize,
       maxFrameSize: options.maxFrameSize,
       maxFragments: options.maxFragments,
@@ -345,7 +352,15 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   /** Write what the core produced, then close TCP if the closing handshake is over. */
   private afterProtocolActivity(): void {
     this.flush();
-    if (this.core.shouldCloseTransport) this.endTransport();
+    const core = this.core;
+    if (core.shouldCloseTransport) {
+      this.endTransport();
+    } else if (core.closeSent && core.closeReceived && !this.awaitingServerClose) {
+      // Client side, handshake done: §7.1.1 the server closes TCP first; give it
+      // closeTimeout to do so, then close ourselves.
+      this.awaitingServerClose = true;
+      this.armCloseTimer();
+    }
   }
 
   private flush(): void {
