@@ -10,6 +10,7 @@ export { ReadyState } from './protocol/ready-state.js';
 export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js';
 export { CloseCode, isValidWireCloseCode, describeCloseCode } from './framing/close-codes.js';
 export { Opcode } from './framing/opcodes.js';
+export { encodeFrame } from './framing/frame-encoder.js';
 export { WebSocketError, ProtocolError, HandshakeError, LocalError, ConnectionClosedError } from './errors.js';
 export { computeAcceptKey } from './handshake/accept-key.js';
 export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';

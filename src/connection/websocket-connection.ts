@@ -207,6 +207,16 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     return this.bufferedAmount < this.options.sendHighWaterMark;
   }
 
+  /**
+   * Send a frame encoded once with encodeFrame() (see WebSocketServer.broadcast).
+   * Same return value and errors as send().
+   */
+  sendEncodedFrame(frame: Buffer): boolean {
+    this.core.sendEncodedFrame(frame);
+    this.scheduleFlush();
+    return this.bufferedAmount < this.options.sendHighWaterMark;
+  }
+
   /** Send a ping (§5.5.2); the peer's pong arrives as a 'pong' event. */
   ping(payload: SendData = ''): void {
     this.core.sendPing(typeof payload === 'string' ? Buffer.from(payload) : toBytes(payload));

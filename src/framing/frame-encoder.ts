@@ -77,3 +77,14 @@ export function writeFrameHeader(
   }
   return o;
 }
+
+/**
+ * A whole unmasked frame as one buffer: what a server sends. Used to encode a
+ * broadcast message once for every receiver.
+ */
+export function encodeFrame(opcode: number, payload: Uint8Array, fin = true, rsv = 0): Buffer {
+  const frame = Buffer.allocUnsafe(headerSize(payload.length, false) + payload.length);
+  const payloadStart = writeFrameHeader(frame, 0, fin, rsv, opcode, payload.length, null);
+  frame.set(payload, payloadStart);
+  return frame;
+}

@@ -330,6 +330,24 @@ export class WebSocketProtocol implements FrameSink {
     else this.encodeBytes(opcode, data, fin);
   }
 
+  /**
+   * Queue a complete data frame encoded beforehand with encodeFrame() (server
+   * role: unmasked) — a broadcast encodes its frame once for all receivers.
+   * The buffer is shared: it must not change afterwards.
+   */
+  sendEncodedFrame(frame: Buffer): void {
+    this.assertCanSendData();
+    if (this.role !== 'server') throw new LocalError('WS_ERR_ENCODED_FRAME_ON_CLIENT', 'pre-encoded frames are unmasked: only a server may send them');
+    if (this.log !== null) this.log(`> (pre-encoded frame) [${frame.length} bytes]`);
+    if (frame.length <= COPY_THRESHOLD) {
+      const target = this.out.reserve(frame.length);
+      frame.copy(target, this.out.writeOffset);
+      this.out.commit(frame.length);
+    } else {
+      this.out.pushBuffer(frame);
+    }
+  }
+
   sendPing(payload: Uint8Array = EMPTY): void {
     this.assertCanSendControl(payload);
     this.encodeBytes(Opcode.PING, payload, true);
