@@ -14,6 +14,7 @@ import { CloseCode } from '../framing/close-codes.js';
 import { ConnectionClosedError, LocalError, type ProtocolError } from '../errors.js';
 import type { HttpHeaders } from '../handshake/http-head-parser.js';
 import type { MaskKeySource } from '../framing/mask-key.js';
+import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
@@ -53,6 +54,8 @@ export interface ConnectionRequest {
   origin: string | undefined;
   /** The subprotocol the server selected, or '' if none (§4.2.2). */
   protocol: string;
+  /** The extensions in effect, as answered in Sec-WebSocket-Extensions; '' if none. */
+  extensions?: string;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
 }
@@ -70,6 +73,8 @@ export interface ConnectionOptions extends MessageLimits {
   pingInterval: number;
   /** send() returns false once this many bytes wait to be written. */
   sendHighWaterMark: number;
+  /** The negotiated permessage-deflate codec, if any. */
+  deflate?: PerMessageDeflate | null;
   /** Frame log (undefined: the WSRFC_DEBUG default). */
   logger?: FrameLogger | null;
 }
@@ -135,6 +140,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       maxFrameSize: options.maxFrameSize,
       maxFragments: options.maxFragments,
       logger: options.logger,
+      deflate: options.deflate,
     });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.on('data', this.onData);
@@ -174,6 +180,11 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   /** The subprotocol selected during the handshake, '' if none (§4.2.2 item 5.5). */
   get protocol(): string {
     return this.request.protocol;
+  }
+
+  /** The extensions in effect ('' if none), e.g. `permessage-deflate; server_max_window_bits=10`. */
+  get extensions(): string {
+    return this.request.extensions ?? '';
   }
 
   get query(): string {

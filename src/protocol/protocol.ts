@@ -20,6 +20,7 @@ import { applyMask } from '../framing/mask.js';
 import { randomMaskKey, type MaskKeySource } from '../framing/mask-key.js';
 import { Opcode } from '../framing/opcodes.js';
 import { ConnectionClosedError, LocalError, ProtocolError } from '../errors.js';
+import { RSV1, type PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { Utf8Validator, isValidUtf8 } from '../utf8/utf8-validator.js';
 import { describeFrame, environmentLogger, type FrameLogger } from './frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './limits.js';
@@ -47,6 +48,8 @@ export interface ProtocolOptions extends Partial<MessageLimits> {
   role: 'server' | 'client';
   /** Client only: where masking keys come from (default: CSPRNG pool). Inject for deterministic tests. */
   maskKeySource?: MaskKeySource;
+  /** The negotiated permessage-deflate codec (RFC 7692), if any: it owns RSV1. */
+  deflate?: PerMessageDeflate | null;
   /** Receives a readable line per message and control frame, both ways (default: stderr if WSRFC_DEBUG is set). */
   logger?: FrameLogger | null;
 }
@@ -66,6 +69,7 @@ export class WebSocketProtocol implements FrameSink {
   private readonly maskKeySource: MaskKeySource | null;
   private readonly maskKey = new Uint8Array(4);
   private readonly log: FrameLogger | null;
+  private readonly deflate: PerMessageDeflate | null;
 
   private state: ReadyState = ReadyState.OPEN;
   /** We queued a close frame (§7.1.2: no data frame may follow it). */
@@ -84,6 +88,8 @@ export class WebSocketProtocol implements FrameSink {
   private messageOpcode = 0;
   private messageSize = 0;
   private messageFragments = 0;
+  /** The message in progress had RSV1 on its first frame: its payload is compressed (RFC 7692 §6). */
+  private messageCompressed = false;
   private readonly message: MessageBuffer;
   private readonly utf8 = new Utf8Validator();
 
@@ -107,7 +113,9 @@ export class WebSocketProtocol implements FrameSink {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MESSAGE_LIMITS.maxMessageSize;
     this.maxFragments = options.maxFragments ?? DEFAULT_MESSAGE_LIMITS.maxFragments;
     const maxFrameSize = Math.min(options.maxFrameSize ?? DEFAULT_MESSAGE_LIMITS.maxFrameSize, this.maxMessageSize);
-    this.parser = new FrameParser(this, { role: options.role, maxFrameSize });
+    this.deflate = options.deflate ?? null;
+    // §5.2: RSV bits are a protocol error unless an extension gave them a meaning.
+    this.parser = new FrameParser(this, { role: options.role, maxFrameSize, allowedRsv: this.deflate !== null ? RSV1 : 0 });
     this.message = new MessageBuffer(this.maxMessageSize);
     this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
     this.log = options.logger === undefined ? environmentLogger : options.logger;
@@ -148,12 +156,13 @@ export class WebSocketProtocol implements FrameSink {
   receiveEof(): void {
     this.parser.halt();
     this.message.reset();
+    this.deflate?.release();
     this.state = ReadyState.CLOSED;
   }
 
   // ------------------------------------------------------ FrameSink (parser)
 
-  frameStart(fin: boolean, _rsv: number, opcode: number, length: number): void {
+  frameStart(fin: boolean, rsv: number, opcode: number, length: number): void {
     if (opcode >= Opcode.CLOSE) {
       // Control frames may arrive between the fragments of a message (§5.4):
       // they do not disturb the message being assembled.
@@ -168,6 +177,10 @@ export class WebSocketProtocol implements FrameSink {
       if (this.messageOpcode === 0) {
         throw new ProtocolError('WS_ERR_UNEXPECTED_CONTINUATION', CloseCode.PROTOCOL_ERROR, '5.4', 'continuation frame without a message to continue');
       }
+      // RFC 7692 §6.1: RSV1 is set on the first frame of a compressed message only.
+      if (rsv !== 0) {
+        throw new ProtocolError('WS_ERR_RESERVED_BITS', CloseCode.PROTOCOL_ERROR, 'RFC 7692 §6.1', 'RSV1 set on a continuation frame');
+      }
     } else {
       // §5.4: the fragments of one message are not interleaved with another's.
       if (this.messageOpcode !== 0) {
@@ -176,6 +189,7 @@ export class WebSocketProtocol implements FrameSink {
       this.messageOpcode = opcode;
       this.messageSize = 0;
       this.messageFragments = 0;
+      this.messageCompressed = (rsv & RSV1) !== 0;
       if (opcode === Opcode.TEXT) this.utf8.reset();
     }
     if (++this.messageFragments > this.maxFragments) {
@@ -209,14 +223,15 @@ export class WebSocketProtocol implements FrameSink {
     if (this.frameReceived === 0 && size === this.frameLength && this.frameFin && opcode !== Opcode.CONTINUATION) {
       // Fast path: an unfragmented message that arrived in one read.
       // (A whole message at once: checking it in one go is failing as early as possible.)
-      if (opcode === Opcode.TEXT && !isValidUtf8(data, start, end)) throw invalidUtf8();
+      if (opcode === Opcode.TEXT && !this.messageCompressed && !isValidUtf8(data, start, end)) throw invalidUtf8();
       this.wholeData = data;
       this.wholeStart = start;
       this.wholeEnd = end;
     } else {
       // §8.1 and Autobahn 6.4: fail on the first invalid byte, fragment by
       // fragment and read by read, not at the end of the message.
-      if (this.messageOpcode === Opcode.TEXT && !this.utf8.write(data, start, end)) throw invalidUtf8();
+      // (Compressed text is checked once inflated, at the end of the message.)
+      if (this.messageOpcode === Opcode.TEXT && !this.messageCompressed && !this.utf8.write(data, start, end)) throw invalidUtf8();
       const expectedTotal = this.frameFin && this.messageFragments === 1 ? this.frameLength : 0;
       this.message.append(data, start, end, expectedTotal);
     }
@@ -235,7 +250,18 @@ export class WebSocketProtocol implements FrameSink {
     this.messageOpcode = 0;
     const whole = this.wholeData;
     let message: string | Buffer;
-    if (whole !== null) {
+    if (this.messageCompressed) {
+      this.messageCompressed = false;
+      const compressed = whole !== null ? whole.subarray(this.wholeStart, this.wholeEnd) : this.message.take();
+      this.wholeData = null;
+      const inflated = this.deflate!.decompress(compressed, this.maxMessageSize);
+      if (messageOpcode === Opcode.TEXT) {
+        if (!isValidUtf8(inflated)) throw invalidUtf8();
+        message = inflated.toString('utf8');
+      } else {
+        message = inflated;
+      }
+    } else if (whole !== null) {
       this.wholeData = null;
       message = messageOpcode === Opcode.TEXT ? whole.toString('utf8', this.wholeStart, this.wholeEnd) : whole.subarray(this.wholeStart, this.wholeEnd);
     } else if (messageOpcode === Opcode.TEXT) {
@@ -310,12 +336,27 @@ export class WebSocketProtocol implements FrameSink {
   /** Queue a text message (one frame). */
   sendText(text: string): void {
     this.assertCanSendData();
+    const deflate = this.deflate;
+    if (deflate !== null && text.length * 3 >= deflate.threshold) {
+      const bytes = Buffer.from(text, 'utf8');
+      if (bytes.length >= deflate.threshold) {
+        if (this.log !== null) this.log(describeFrame('>', Opcode.TEXT, text));
+        this.encodeBytes(Opcode.TEXT, deflate.compress(bytes), true, true, RSV1);
+        return;
+      }
+    }
     this.encodeText(Opcode.TEXT, text, true);
   }
 
   /** Queue a binary message (one frame). Buffers over 16 KiB are queued by reference: do not modify them until written. */
   sendBinary(data: Uint8Array): void {
     this.assertCanSendData();
+    const deflate = this.deflate;
+    if (deflate !== null && data.length >= deflate.threshold) {
+      if (this.log !== null) this.log(describeFrame('>', Opcode.BINARY, data));
+      this.encodeBytes(Opcode.BINARY, deflate.compress(data), true, true, RSV1);
+      return;
+    }
     this.encodeBytes(Opcode.BINARY, data, true);
   }
 
@@ -385,6 +426,7 @@ export class WebSocketProtocol implements FrameSink {
   abort(): void {
     this.parser.halt();
     this.message.reset();
+    this.deflate?.release();
     this.state = ReadyState.CLOSED;
   }
 
@@ -443,7 +485,7 @@ export class WebSocketProtocol implements FrameSink {
   }
 
   /** Encode a frame with a byte payload. `owned`: the payload is ours and may be masked in place. */
-  private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false): void {
+  private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false, rsv = 0): void {
     if (this.log !== null && !owned) this.log(describeFrame('>', opcode, data, fin));
     const length = data.length;
     const masked = this.maskKeySource !== null;
@@ -451,14 +493,14 @@ export class WebSocketProtocol implements FrameSink {
     if (length <= COPY_THRESHOLD) {
       const target = this.out.reserve(size + length);
       const offset = this.out.writeOffset;
-      const payloadStart = writeFrameHeader(target, offset, fin, 0, opcode, length, this.nextMaskKey());
+      const payloadStart = writeFrameHeader(target, offset, fin, rsv, opcode, length, this.nextMaskKey());
       target.set(data, payloadStart);
       if (masked) applyMask(target, payloadStart, payloadStart + length, this.maskKey, 0);
       this.out.commit(size + length);
       return;
     }
     const target = this.out.reserve(size);
-    writeFrameHeader(target, this.out.writeOffset, fin, 0, opcode, length, this.nextMaskKey());
+    writeFrameHeader(target, this.out.writeOffset, fin, rsv, opcode, length, this.nextMaskKey());
     this.out.commit(size);
     let payload = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
     if (masked) {

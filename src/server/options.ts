@@ -4,6 +4,7 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { UpgradeRequest } from '../handshake/upgrade-request.js';
+import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.js';
 import type { WebSocketConnection } from '../connection/websocket-connection.js';
@@ -35,6 +36,12 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
   host?: string;
   /** Serve the default handler only on this path; other paths without a route get 404. */
   path?: string;
+  /**
+   * Accept permessage-deflate (RFC 7692) when a client offers it: `true` for
+   * the defaults, or a policy (window bits, context takeover, level, memLevel,
+   * threshold). Default false: offers are declined.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Serve wss:// with node:tls (key, cert, ...). */
   tls?: TlsOptions & SecureContextOptions;
 

@@ -12,6 +12,8 @@ import { CloseCode } from '../framing/close-codes.js';
 import { HttpHeadParser, type HttpRequestHead } from '../handshake/http-head-parser.js';
 import { buildAcceptResponse, buildErrorResponse, rejectionFor } from '../handshake/http-response.js';
 import { parseUpgradeRequest } from '../handshake/upgrade-request.js';
+import { parseExtensionHeader } from '../extensions/extension-header.js';
+import { negotiateDeflate, PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { ReadyState } from '../protocol/ready-state.js';
 import { WebSocketConnection, type ConnectionOptions } from '../connection/websocket-connection.js';
 import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
@@ -168,6 +170,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     let data: Data | undefined;
     let protocol = '';
     let headers: Record<string, string> | undefined;
+    let deflate: PerMessageDeflate | null = null;
     try {
       request = { ...parseUpgradeRequest(head), remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
       handler = this.findHandler(request.path);
@@ -197,6 +200,13 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
           protocol = chosen;
         }
       }
+      // §9.1: extensions the server does not answer are declined.
+      const deflateOptions = this.options.perMessageDeflate;
+      if (deflateOptions && request.extensions !== undefined) {
+        const policy = deflateOptions === true ? {} : deflateOptions;
+        const agreement = negotiateDeflate(parseExtensionHeader(request.extensions), policy);
+        if (agreement) deflate = new PerMessageDeflate(agreement, policy);
+      }
     } catch (error) {
       if (error instanceof HandshakeError) {
         this.reject(socket, error);
@@ -210,8 +220,8 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       socket.destroy();
       return;
     }
-    // Extensions offered (permessage-deflate...) are declined by not answering them (§9.1).
-    socket.write(buildAcceptResponse(request.key, { protocol: protocol || undefined, headers }));
+    const extensions = deflate?.agreement.response;
+    socket.write(buildAcceptResponse(request.key, { protocol: protocol || undefined, extensions, headers }));
     this.handshaking.delete(socket);
     const connection = new WebSocketConnection<Data>(
       socket,
@@ -221,11 +231,12 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
         headers: request.headers,
         origin: request.origin,
         protocol,
+        extensions: extensions ?? '',
         remoteAddress: request.remoteAddress,
         remotePort: request.remotePort,
       },
       data as Data,
-      this.connectionOptions,
+      deflate === null ? this.connectionOptions : { ...this.connectionOptions, deflate },
       (error, conn) => this.reportError(error, conn),
     );
     this.liveConnections.add(connection);

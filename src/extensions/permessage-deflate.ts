@@ -1,0 +1,292 @@
+/**
+ * permessage-deflate (RFC 7692): negotiation (§5, §7.1) and the codec (§7.2).
+ *
+ * Design: synchronous, with no long-lived zlib stream. Node's zlib can only
+ * keep a compression context across calls asynchronously (a stream fed via the
+ * thread pool), which would force the sans-I/O core to become asynchronous
+ * and queue messages behind pending work. Instead, each message is compressed
+ * or decompressed by a one-shot zlib call, and "context takeover" (§7.2.1:
+ * the LZ77 window carried from message to message) is reproduced with a
+ * preset dictionary: the tail of the plaintext of earlier messages in that
+ * direction. Every message ends with a sync flush, so the next one starts on a
+ * block boundary and a one-shot call primed with the previous window sees
+ * exactly what a long-lived stream would.
+ *
+ * What this buys: no zlib context lives between messages (an idle connection
+ * with deflate negotiated costs only its window tails, at most 32 KiB per
+ * direction, and none at all without context takeover); no zlib work queues
+ * up anywhere; and a decompression bomb stops at the message limit because
+ * zlib's maxOutputLength ends the inflation right there.
+ */
+import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
+import { ProtocolError } from '../errors.js';
+import { CloseCode } from '../framing/close-codes.js';
+import { formatExtension, type ExtensionOffer } from './extension-header.js';
+
+export const PERMESSAGE_DEFLATE = 'permessage-deflate';
+
+/** §7.2.1: the 4 octets a sync flush ends with, removed by the sender and appended by the receiver. */
+const SYNC_FLUSH_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** RSV1 marks a compressed message on its first frame (§6). */
+export const RSV1 = 0x4;
+
+/** The server's policy for permessage-deflate. */
+export interface PerMessageDeflateOptions {
+  /** Reset our compression context after every message (§7.1.1.1). Saves the 32 KiB outgoing window per connection, costs ratio. Default false. */
+  serverNoContextTakeover?: boolean;
+  /** Ask the client to reset its context after every message (§7.1.1.2). Saves our 32 KiB incoming window per connection. Default false. */
+  clientNoContextTakeover?: boolean;
+  /** Largest LZ77 window we compress with, 8–15 (§7.1.2.1). Default 15. */
+  serverMaxWindowBits?: number;
+  /** Largest window we ask the client to compress with, 8–15, if it offered the parameter (§7.1.2.2). Default 15. */
+  clientMaxWindowBits?: number;
+  /** zlib compression level 0–9. Default 6 (zlib's). */
+  level?: number;
+  /** zlib memLevel 1–9: memory for compression state, transient here (freed after each message). Default 8. */
+  memLevel?: number;
+  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
+  threshold?: number;
+  /**
+   * How much of our earlier output we let the compressor refer back to, in
+   * bytes (capped by the window). A longer preset dictionary compresses chatty
+   * traffic better but zlib must index it on every message. Default 4096, see
+   * bench/RESULTS.md.
+   */
+  contextBytes?: number;
+}
+
+type DeflatePolicy = Required<PerMessageDeflateOptions>;
+
+export const DEFAULT_DEFLATE_OPTIONS: Readonly<DeflatePolicy> = Object.freeze({
+  serverNoContextTakeover: false,
+  clientNoContextTakeover: false,
+  serverMaxWindowBits: 15,
+  clientMaxWindowBits: 15,
+  level: 6,
+  memLevel: 8,
+  threshold: 1024,
+  contextBytes: 4096,
+});
+
+/** What was agreed for one connection. */
+export interface DeflateAgreement {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  serverMaxWindowBits: number;
+  clientMaxWindowBits: number;
+  /** The response element: `permessage-deflate; server_no_context_takeover; ...`. */
+  response: string;
+}
+
+/**
+ * Pick the first acceptable permessage-deflate offer (§5: "the server ...
+ * accepts [offers] in order of the client's preference") and work out the
+ * agreed parameters. An offer with an unknown parameter, a duplicate one, or
+ * an invalid value is declined (§7.1: "MUST decline"), and the next is tried.
+ * Returns undefined when no offer is acceptable.
+ */
+export function negotiateDeflate(offers: readonly ExtensionOffer[], options: PerMessageDeflateOptions = {}): DeflateAgreement | undefined {
+  const policy: DeflatePolicy = { ...DEFAULT_DEFLATE_OPTIONS, ...options };
+  for (const offer of offers) {
+    if (offer.name !== PERMESSAGE_DEFLATE) continue;
+    const agreement = acceptOffer(offer, policy);
+    if (agreement) return agreement;
+  }
+  return undefined;
+}
+
+function acceptOffer(offer: ExtensionOffer, policy: DeflatePolicy): DeflateAgreement | undefined {
+  const seen = new Set<string>();
+  let serverNoContextTakeover = policy.serverNoContextTakeover;
+  let clientNoContextTakeover = policy.clientNoContextTakeover;
+  let offeredServerBits: number | undefined;
+  let clientBitsOffered = false;
+  let offeredClientBits: number | undefined;
+  for (const [name, value] of offer.params) {
+    if (seen.has(name)) return undefined; // §7.1: a parameter must not repeat
+    seen.add(name);
+    switch (name) {
+      case 'server_no_context_takeover':
+        if (value !== true) return undefined;
+        // §7.1.1.1: a server accepting this offer must include it.
+        serverNoContextTakeover = true;
+        break;
+      case 'client_no_context_takeover':
+        // §7.1.1.2: a hint that the client can reset its context; we may use it.
+        if (value !== true) return undefined;
+        break;
+      case 'server_max_window_bits':
+        // §7.1.2.1: the value is required, 8–15.
+        offeredServerBits = windowBits(value);
+        if (offeredServerBits === undefined) return undefined;
+        break;
+      case 'client_max_window_bits':
+        // §7.1.2.2: the value is optional in an offer.
+        clientBitsOffered = true;
+        if (value !== true) {
+          offeredClientBits = windowBits(value);
+          if (offeredClientBits === undefined) return undefined;
+        }
+        break;
+      default:
+        return undefined; // an unknown parameter declines the offer
+    }
+  }
+  const params: Array<[string, string | true]> = [];
+  if (serverNoContextTakeover) params.push(['server_no_context_takeover', true]);
+  if (clientNoContextTakeover) params.push(['client_no_context_takeover', true]);
+  // §7.1.2.1: answer an offered server_max_window_bits with the same or a
+  // smaller value; we may also limit ourselves unasked.
+  const serverMaxWindowBits = Math.min(policy.serverMaxWindowBits, offeredServerBits ?? 15);
+  if (offeredServerBits !== undefined || serverMaxWindowBits < 15) params.push(['server_max_window_bits', String(serverMaxWindowBits)]);
+  // §7.1.2.2: client_max_window_bits may only be answered if offered.
+  let clientMaxWindowBits = 15;
+  if (clientBitsOffered) {
+    clientMaxWindowBits = Math.min(policy.clientMaxWindowBits, offeredClientBits ?? 15);
+    if (clientMaxWindowBits < 15 || offeredClientBits !== undefined) params.push(['client_max_window_bits', String(clientMaxWindowBits)]);
+  }
+  return {
+    serverNoContextTakeover,
+    clientNoContextTakeover,
+    serverMaxWindowBits,
+    clientMaxWindowBits,
+    response: formatExtension(PERMESSAGE_DEFLATE, params),
+  };
+}
+
+function windowBits(value: string | true): number | undefined {
+  if (value === true || value.length === 0 || value.length > 2) return undefined;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return undefined;
+  }
+  if (value.length === 2 && value[0] === '0') return undefined; // no leading zeros (§7.1.2.1 ABNF: 1*DIGIT without them)
+  const bits = Number(value);
+  return bits >= 8 && bits <= 15 ? bits : undefined;
+}
+
+/**
+ * The codec of one connection (server side): compresses what we send,
+ * decompresses what the client sent, each direction keeping the window tail
+ * that context takeover needs.
+ */
+export class PerMessageDeflate {
+  readonly agreement: DeflateAgreement;
+  readonly threshold: number;
+  private readonly level: number;
+  private readonly memLevel: number;
+  private readonly outgoingContextBytes: number;
+  /** Window tail of what we compressed (the client's inflater holds the same). */
+  private outgoingWindow: WindowTail | null;
+  /** Window tail of what the client compressed. */
+  private incomingWindow: WindowTail | null;
+
+  constructor(agreement: DeflateAgreement, options: PerMessageDeflateOptions = {}) {
+    const policy = { ...DEFAULT_DEFLATE_OPTIONS, ...options };
+    this.agreement = agreement;
+    this.threshold = policy.threshold;
+    this.level = policy.level;
+    this.memLevel = policy.memLevel;
+    this.outgoingContextBytes = Math.min(policy.contextBytes, 1 << agreement.serverMaxWindowBits);
+    this.outgoingWindow = agreement.serverNoContextTakeover || this.outgoingContextBytes === 0 ? null : new WindowTail(this.outgoingContextBytes);
+    // We inflate with a 32 KiB window whatever the client uses: a larger
+    // window reads any stream a smaller one produced.
+    this.incomingWindow = agreement.clientNoContextTakeover ? null : new WindowTail(1 << agreement.clientMaxWindowBits);
+  }
+
+  /**
+   * Compress a message payload (§7.2.1): deflate with a sync flush, then drop
+   * the final 00 00 ff ff. The result goes in frames whose first has RSV1.
+   */
+  compress(payload: Uint8Array): Buffer {
+    const window = this.outgoingWindow;
+    const compressed = deflateRawSync(payload, {
+      // zlib cannot make a raw stream with a 256-byte window and uses 512; its
+      // matches then reach back at most 512 − 262 bytes, within the 256 allowed.
+      windowBits: this.agreement.serverMaxWindowBits,
+      level: this.level,
+      memLevel: this.memLevel,
+      finishFlush: zlib.Z_SYNC_FLUSH,
+      dictionary: window !== null && window.length > 0 ? window.view() : undefined,
+    });
+    window?.append(payload);
+    return compressed.subarray(0, compressed.length - 4);
+  }
+
+  /**
+   * Decompress a message payload (§7.2.2): append 00 00 ff ff and inflate.
+   * Stops as soon as the output would pass `maxSize` (1009). Corrupt data
+   * fails with 1007, the close code for data inconsistent with its type.
+   */
+  decompress(compressed: Uint8Array, maxSize: number): Buffer {
+    const window = this.incomingWindow;
+    const input = Buffer.allocUnsafe(compressed.length + 4);
+    input.set(compressed, 0);
+    SYNC_FLUSH_TAIL.copy(input, compressed.length);
+    let output: Buffer;
+    try {
+      output = inflateRawSync(input, {
+        windowBits: 15,
+        finishFlush: zlib.Z_SYNC_FLUSH,
+        // zlib gives up the moment the output would exceed the message limit:
+        // the rest of a decompression bomb is never inflated.
+        maxOutputLength: Math.max(1, maxSize),
+        dictionary: window !== null && window.length > 0 ? window.view() : undefined,
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new ProtocolError('WS_ERR_MESSAGE_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `decompressed message exceeds the limit of ${maxSize} bytes`);
+      }
+      throw new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', CloseCode.INVALID_PAYLOAD, 'RFC 7692 §7.2.2', `compressed message cannot be inflated: ${(error as Error).message}`);
+    }
+    if (output.length > maxSize) {
+      throw new ProtocolError('WS_ERR_MESSAGE_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `decompressed message exceeds the limit of ${maxSize} bytes`);
+    }
+    window?.append(output);
+    return output;
+  }
+
+  /** Drop the window tails (the connection closed). */
+  release(): void {
+    this.outgoingWindow = null;
+    this.incomingWindow = null;
+  }
+}
+
+/**
+ * The last `size` bytes of a stream of plaintext, kept in a buffer of twice
+ * that so appending is usually a plain copy; the buffer is allocated on first
+ * use, so connections that never compress cost nothing.
+ */
+class WindowTail {
+  private buffer: Buffer | null = null;
+  length = 0;
+
+  constructor(private readonly size: number) {}
+
+  append(data: Uint8Array): void {
+    const size = this.size;
+    if (data.length >= size) {
+      this.buffer ??= Buffer.allocUnsafe(2 * size);
+      this.buffer.set(data.subarray(data.length - size), 0);
+      this.length = size;
+      return;
+    }
+    this.buffer ??= Buffer.allocUnsafe(2 * size);
+    if (this.length + data.length > this.buffer.length) {
+      // Slide the part still inside the window to the front.
+      const keep = size - data.length;
+      this.buffer.copyWithin(0, this.length - keep, this.length);
+      this.length = keep;
+    }
+    this.buffer.set(data, this.length);
+    this.length += data.length;
+  }
+
+  /** The last min(length, size) bytes. */
+  view(): Buffer {
+    const start = this.length > this.size ? this.length - this.size : 0;
+    return this.buffer!.subarray(start, this.length);
+  }
+}
