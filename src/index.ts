@@ -14,3 +14,6 @@ export { encodeFrame } from './framing/frame-encoder.js';
 export { WebSocketError, ProtocolError, HandshakeError, LocalError, ConnectionClosedError } from './errors.js';
 export { computeAcceptKey } from './handshake/accept-key.js';
 export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';
+export { serveStatic, type StaticFilesOptions } from './http/static-files.js';
+export { contentTypeFor } from './http/content-types.js';
+export { SLOW_RECEIVER_REASON, type BroadcastResult, type SlowReceiverPolicy } from './server/broadcast.js';

@@ -1,6 +1,7 @@
 /**
  * Server options, their defaults, and the hooks a server may pass in.
  */
+import type { RequestListener, Server as HttpServer } from 'node:http';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { UpgradeRequest } from '../handshake/upgrade-request.js';
@@ -8,6 +9,7 @@ import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.
 import type { FrameLogger } from '../protocol/frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.js';
 import type { WebSocketConnection } from '../connection/websocket-connection.js';
+import type { SlowReceiverPolicy } from './broadcast.js';
 
 /** The upgrade request as hooks see it: the validated request plus where it came from. */
 export interface HandshakeRequest extends UpgradeRequest {
@@ -44,6 +46,19 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Serve wss:// with node:tls (key, cert, ...). */
   tls?: TlsOptions & SecureContextOptions;
+  /**
+   * Plain HTTP on the same port. A request that is not a WebSocket upgrade is
+   * handed, socket and bytes already read, to this node:http server (one that
+   * does not listen itself; a node:http server also under `tls`, which has
+   * already decrypted), or to a node:http server we create around this request
+   * listener (e.g. `serveStatic('public')`). Without it such requests get 426.
+   */
+  http?: HttpServer | RequestListener;
+
+  /** broadcast(): bytes waiting to be written to a receiver beyond which it is slow. Default 1 MiB. */
+  broadcastLimit?: number;
+  /** broadcast(): what happens to a slow receiver: 'close' with 1008 (default) or 'skip' the message. */
+  slowReceiver?: SlowReceiverPolicy;
 
   /** ms a client has to send its complete upgrade request. Default 10 000. */
   handshakeTimeout?: number;
@@ -75,4 +90,6 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   idleTimeout: 0,
   pingInterval: 0,
   sendHighWaterMark: 64 * 1024,
+  broadcastLimit: 1024 * 1024,
+  slowReceiver: 'close' as SlowReceiverPolicy,
 });

@@ -3,9 +3,18 @@
  * client's upgrade request itself, validates it (§4.2.1), runs the
  * application's hooks, answers 101 (§4.2.2) or an HTTP error, and hands the
  * socket to a WebSocketConnection.
+ *
+ * Requests reach the upgrade by one of two doors, both ending in `upgrade()`:
+ * our own listener (or `handleSocket`), which reads the request head itself
+ * and hands plain HTTP requests to the `http` option's node:http server; or a
+ * node:http/https server's `upgrade` event (`attach`, `handleUpgrade`), where
+ * node:http has already read the head.
  */
 import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { HandshakeError, LocalError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
@@ -15,7 +24,10 @@ import { parseUpgradeRequest } from '../handshake/upgrade-request.js';
 import { parseExtensionHeader } from '../extensions/extension-header.js';
 import { negotiateDeflate, PerMessageDeflate } from '../extensions/permessage-deflate.js';
 import { ReadyState } from '../protocol/ready-state.js';
-import { WebSocketConnection, type ConnectionOptions } from '../connection/websocket-connection.js';
+import { WebSocketConnection, type ConnectionOptions, type SendData } from '../connection/websocket-connection.js';
+import { HttpHandOff } from '../http/http-hand-off.js';
+import { isWebSocketUpgrade, requestHeadFromIncoming } from '../http/request-head.js';
+import { broadcastFrame, encodeMessage, type BroadcastPolicy, type BroadcastResult } from './broadcast.js';
 import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
 
 export interface ServerEvents<Data> {
@@ -39,7 +51,14 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   private readonly liveConnections = new Set<WebSocketConnection<Data>>();
   /** Sockets still in their opening handshake. */
   private readonly handshaking = new Set<Socket>();
+  /** Removes a socket's handshake listeners, so the parser and timer they hold are freed once upgraded. */
+  private readonly detachHandshake = new WeakMap<Socket, () => void>();
   private closing: Promise<void> | undefined;
+  /** Where plain HTTP requests go (the `http` option). */
+  private readonly httpHandOff: HttpHandOff | undefined;
+  /** node:http/https servers whose `upgrade` event we serve. */
+  private readonly attachedServers = new Set<HttpServer | HttpsServer>();
+  private readonly broadcastPolicy: BroadcastPolicy;
 
   constructor(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>) {
     super();
@@ -57,10 +76,34 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       sendHighWaterMark: options.sendHighWaterMark ?? DEFAULT_SERVER_OPTIONS.sendHighWaterMark,
       logger: options.logger,
     };
+    this.broadcastPolicy = {
+      limit: options.broadcastLimit ?? DEFAULT_SERVER_OPTIONS.broadcastLimit,
+      slowReceiver: options.slowReceiver ?? DEFAULT_SERVER_OPTIONS.slowReceiver,
+    };
+    if (options.http !== undefined) {
+      this.httpHandOff = new HttpHandOff(options.http);
+      // A later request on a kept-alive HTTP connection may be an upgrade: node:http raises it as 'upgrade'.
+      this.attach(this.httpHandOff.server);
+    }
     const onSocket = (socket: Socket): void => this.handleSocket(socket);
     this.netServer = options.tls
-      ? createTlsServer({ ...options.tls, allowHalfOpen: true }, onSocket)
+      ? createTlsServer(
+          {
+            // The TLS handshake counts against the same budget as the request head.
+            handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout,
+            ...options.tls,
+            // Half-open only once TLS is up: with it during the TLS handshake, a client that
+            // gives up (an untrusted certificate...) leaves a connection that never closes.
+            allowHalfOpen: false,
+          },
+          (socket) => {
+            socket.allowHalfOpen = true;
+            onSocket(socket);
+          },
+        )
       : createNetServer({ allowHalfOpen: true, noDelay: true }, onSocket);
+    // A failed or timed-out TLS handshake: node:tls reports it and leaves the socket to us.
+    this.netServer.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
   }
 
   /** Serve `path` (exact match on the path, query excluded) with `handler`. */
@@ -87,6 +130,58 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     });
   }
 
+  /**
+   * Serve the WebSocket upgrades of an existing node:http or node:https
+   * server (its `upgrade` event), which keeps serving everything else. Paths
+   * without a handler get 404. Undone by close().
+   */
+  attach(server: HttpServer | HttpsServer): this {
+    if (!this.attachedServers.has(server)) {
+      this.attachedServers.add(server);
+      server.on('upgrade', this.onHttpUpgrade);
+    }
+    return this;
+  }
+
+  /**
+   * Run the upgrade for a request node:http has already read: the arguments
+   * of a node:http/https server's `upgrade` event (`head`: bytes that came
+   * after the request, already frames).
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // node:http hands over the net.Socket (tls.TLSSocket for https) it accepted.
+    const tcp = socket as Socket;
+    if (this.closing || tcp.destroyed) {
+      tcp.destroy();
+      return;
+    }
+    this.httpHandOff?.release(tcp); // an upgrade on a connection we had handed to node:http: ours again
+    this.handshaking.add(tcp);
+    tcp.on('error', () => {
+      // A reset during the handshake: 'close' follows; nothing to report.
+    });
+    tcp.once('close', () => this.handshaking.delete(tcp));
+    // node:http may have armed its keep-alive timeout on this connection; ours take over.
+    tcp.setTimeout(0);
+    tcp.setNoDelay(true);
+    tcp.pause();
+    void this.upgrade(tcp, requestHeadFromIncoming(request), head);
+  }
+
+  private onHttpUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.handleUpgrade(request, socket, head);
+  };
+
+  /**
+   * Send `message` to every open connection (or each one `filter` accepts),
+   * encoded once. A receiver with more than `broadcastLimit` bytes still
+   * waiting to be written is slow: per `slowReceiver` it is closed with 1008
+   * (default) or skips this message. See src/server/broadcast.ts.
+   */
+  broadcast(message: SendData, filter?: (connection: WebSocketConnection<Data>) => boolean): BroadcastResult {
+    return broadcastFrame(this.liveConnections, encodeMessage(message), this.broadcastPolicy, filter);
+  }
+
   address(): AddressInfo | null {
     return this.netServer.address() as AddressInfo | null;
   }
@@ -98,6 +193,9 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   close(code: number = CloseCode.GOING_AWAY, reason = 'server shutting down'): Promise<void> {
     if (this.closing) return this.closing;
     const stopped = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
+    for (const server of this.attachedServers) server.off('upgrade', this.onHttpUpgrade);
+    this.attachedServers.clear();
+    this.httpHandOff?.close();
     for (const socket of this.handshaking) socket.destroy();
     const closing = [...this.liveConnections].map((connection) => {
       if (connection.readyState === ReadyState.OPEN) connection.close(code, reason);
@@ -111,8 +209,10 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
 
   /**
    * Take over a socket: read its upgrade request, then run the WebSocket
-   * protocol on it. `head` holds bytes already read from it (when another
-   * server, such as node:http, passes on an upgrade).
+   * protocol on it (or hand a plain HTTP request to the `http` option).
+   * `head` holds bytes already read from it, say by a protocol sniffer in
+   * front. For node:http's `upgrade` event, whose request is already read,
+   * use handleUpgrade() (or attach()).
    */
   handleSocket(socket: Socket, head: Buffer = Buffer.alloc(0)): void {
     if (this.closing) {
@@ -121,6 +221,9 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     }
     this.handshaking.add(socket);
     const parser = new HttpHeadParser('request', this.options.httpLimits);
+    const handOff = this.httpHandOff;
+    /** What was read so far, for a plain HTTP request handed to node:http (at most the head limits plus one chunk). */
+    const received: Buffer[] = [];
     const deadline = setTimeout(() => {
       // Slow or silent clients must not hold a socket forever.
       this.reject(socket, new HandshakeError('HS_ERR_TIMEOUT', 408, 'the upgrade request did not arrive in time'));
@@ -140,26 +243,45 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
         else throw error;
         return;
       }
+      if (handOff !== undefined) received.push(chunk);
       if (parsed === undefined) return;
       cleanUp();
+      if (handOff !== undefined && !isWebSocketUpgrade(parsed.head)) {
+        // Plain HTTP: node:http reads the request again from its first byte and owns the connection from now on.
+        socket.off('end', onEnd);
+        socket.off('close', onClose);
+        socket.off('error', onError);
+        this.handshaking.delete(socket);
+        handOff.take(socket, received.length === 1 ? received[0] : Buffer.concat(received));
+        return;
+      }
       socket.pause();
       void this.upgrade(socket, parsed.head, parsed.rest);
     };
-    socket.on('data', onData);
-    socket.once('end', () => {
+    const onEnd = (): void => {
       // The client half-closed before finishing its request: it will never finish it.
       cleanUp();
       if (this.handshaking.has(socket)) {
         this.handshaking.delete(socket);
         socket.destroy();
       }
-    });
-    socket.once('close', () => {
+    };
+    const onClose = (): void => {
       cleanUp();
       this.handshaking.delete(socket);
-    });
-    socket.on('error', () => {
+    };
+    const onError = (): void => {
       // A reset during the handshake: 'close' follows; nothing to report.
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onClose);
+    socket.on('error', onError);
+    this.detachHandshake.set(socket, () => {
+      cleanUp();
+      socket.off('end', onEnd);
+      socket.off('close', onClose);
+      socket.off('error', onError);
     });
     if (head.length > 0) onData(head);
   }
@@ -223,6 +345,8 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     const extensions = deflate?.agreement.response;
     socket.write(buildAcceptResponse(request.key, { protocol: protocol || undefined, extensions, headers }));
     this.handshaking.delete(socket);
+    this.detachHandshake.get(socket)?.();
+    this.detachHandshake.delete(socket);
     const connection = new WebSocketConnection<Data>(
       socket,
       {

@@ -1,0 +1,51 @@
+/**
+ * What every example server does when started from the command line: take
+ * `--port` and `--host`, listen, print where to go, and close gracefully on
+ * Ctrl-C. Each example calls it on its last line; when the example is
+ * imported instead (the tests do, and listen on port 0 themselves), it does
+ * nothing.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { AddressInfo } from 'node:net';
+
+interface Listenable {
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  /** Default port; the examples use one each (8080–8084) so they can run side by side. */
+  port: number;
+  /** What to tell the user, given the server's `http://host:port` (no trailing slash). */
+  hint: (origin: string) => string;
+}
+
+export async function runFromCommandLine(moduleUrl: string, create: () => Listenable, options: RunOptions): Promise<void> {
+  const script = process.argv[1];
+  if (script === undefined || pathToFileURL(resolve(script)).href !== moduleUrl) return; // imported, not run
+
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: String(options.port) },
+      host: { type: 'string', default: '127.0.0.1' },
+    },
+  });
+  const server = create();
+  const address = await server.listen(Number(values.port), values.host);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  console.log(options.hint(`http://${host}:${address.port}`));
+
+  // Ctrl-C reaches every process of the group (npm, tsx, this one), so the
+  // signal may arrive more than once: close on the first, ignore the rest.
+  let closing = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (closing) return;
+      closing = true;
+      console.log(`${signal}: closing (1001 to every client)`);
+      void server.close().then(() => process.exit(0));
+    });
+  }
+}

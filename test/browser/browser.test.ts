@@ -1,0 +1,134 @@
+/**
+ * End to end in a real browser: Debian's Chromium (installed by .ci/run with
+ * apt, never downloaded), driven headless by playwright-core. It opens the
+ * echo example's page and sends a non-ASCII text message and 1 MiB of random
+ * bytes, then the chat example's page in two tabs and talks across them;
+ * every check reads the page's DOM. Screenshots go to test/artifacts/
+ * (ignored by git).
+ *
+ * Without Chromium at /usr/bin/chromium (or CHROMIUM_PATH) these tests fail,
+ * on purpose: a skipped browser test would look like a passing one.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createEchoServer } from '../../examples/echo/server.js';
+import { createChatServer } from '../../examples/chat/server.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+const STEP_TIMEOUT = 10_000;
+
+const NON_ASCII = 'héllo, wörld: ça va? 你好 👋 Ελληνικά — ✓';
+
+let context: BrowserContext;
+let profile: string;
+let echoOrigin: string;
+let chatOrigin: string;
+const servers: Array<{ close(): Promise<void> }> = [];
+const pageErrors: string[] = [];
+
+before(async () => {
+  assert.ok(
+    existsSync(CHROMIUM),
+    `Chromium is not installed at ${CHROMIUM}: the browser tests need it. ` +
+      `Install Debian's package (apt-get install -y chromium; .ci/run does this in CI), or point CHROMIUM_PATH at a Chromium binary.`,
+  );
+  const echo = createEchoServer();
+  const chat = createChatServer();
+  servers.push(echo, chat);
+  echoOrigin = `http://127.0.0.1:${(await echo.listen(0, '127.0.0.1')).port}`;
+  chatOrigin = `http://127.0.0.1:${(await chat.listen(0, '127.0.0.1')).port}`;
+
+  profile = mkdtempSync(join(tmpdir(), 'wsrfc-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 30_000,
+    args: [
+      '--no-sandbox', // CI runs as root, where Chromium's sandbox cannot start
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`)));
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+after(async () => {
+  await context?.close();
+  await Promise.all(servers.map((server) => server.close()));
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+/** Wait until an element matching `selector` contains `text`. */
+async function seen(page: Page, selector: string, text: string): Promise<void> {
+  await page.locator(selector, { hasText: text }).first().waitFor();
+}
+
+test('echo page: connects, and a non-ASCII text message and a 1 MiB binary message come back into the DOM', async () => {
+  const page = await context.newPage();
+  await page.goto(`${echoOrigin}/`);
+  await seen(page, '#status', 'connected to ws://127.0.0.1:');
+
+  await page.fill('#text', NON_ASCII);
+  await page.click('#send-text button');
+  await seen(page, '#log li.sent', `sent text: ${NON_ASCII}`);
+  await seen(page, '#log li.received', `received text: ${NON_ASCII}`);
+
+  await page.click('#send-binary');
+  await seen(page, '#log li.sent', 'sent binary: 1048576 bytes');
+  await seen(page, '#log li.received', 'received binary: 1048576 bytes, identical to what was sent');
+
+  const entries = await page.locator('#log li').allTextContents();
+  assert.deepEqual(entries, [
+    `sent text: ${NON_ASCII}`,
+    `received text: ${NON_ASCII}`,
+    'sent binary: 1048576 bytes',
+    'received binary: 1048576 bytes, identical to what was sent',
+  ]);
+  await page.screenshot({ path: join(ARTIFACTS, 'browser-echo.png'), fullPage: true });
+  await page.close();
+});
+
+test('chat page in two tabs: join, messages both ways (non-ASCII included), leave', async () => {
+  const ada = await context.newPage();
+  await ada.goto(`${chatOrigin}/?name=ada`);
+  await seen(ada, '#status', 'you are ada');
+  await seen(ada, '#log li.system', 'nobody else is here yet');
+
+  const bob = await context.newPage();
+  await bob.goto(`${chatOrigin}/?name=bob`);
+  await seen(bob, '#status', 'you are bob');
+  await seen(bob, '#log li.system', 'here already: ada');
+  await seen(ada, '#log li.system', 'bob joined');
+
+  await bob.fill('#text', NON_ASCII);
+  await bob.press('#text', 'Enter');
+  await seen(bob, '#log li.mine', `you: ${NON_ASCII}`);
+  await seen(ada, '#log li.message', `bob: ${NON_ASCII}`);
+
+  await ada.fill('#text', 'hi bob');
+  await ada.click('#say button');
+  await seen(bob, '#log li.message', 'ada: hi bob');
+  assert.equal(await bob.locator('#log li.message', { hasText: 'bob:' }).count(), 0, 'nobody gets their own message back');
+
+  await bob.screenshot({ path: join(ARTIFACTS, 'browser-chat-bob.png'), fullPage: true });
+  await bob.close();
+  await seen(ada, '#log li.system', 'bob left');
+  await ada.screenshot({ path: join(ARTIFACTS, 'browser-chat-ada.png'), fullPage: true });
+  await ada.close();
+});
+
+test('no page threw a JavaScript error', () => {
+  assert.deepEqual(pageErrors, []);
+});

@@ -1,0 +1,300 @@
+/**
+ * The examples/ servers, over real sockets: each one's behaviour (imported
+ * and started on port 0), and each npm script started the way a newcomer
+ * would (`npm run example:… -- --port 0`), answering, then shutting down
+ * cleanly on SIGTERM.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import WebSocket from 'ws';
+import { createEchoServer } from '../../examples/echo/server.js';
+import { createChatServer } from '../../examples/chat/server.js';
+import { createHub } from '../../examples/pubsub/hub.js';
+import { createFileServer } from '../../examples/file-server/server.js';
+import { createForAwaitServer } from '../../examples/for-await/server.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Listening {
+  listen(port?: number, host?: string): Promise<{ port: number }>;
+  close(): Promise<void>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+async function serve(server: Listening): Promise<{ http: string; ws: string }> {
+  server.on('error', () => {});
+  const { port } = await server.listen(0, '127.0.0.1');
+  return { http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
+}
+
+/** A ws client with an inbox: `next()` resolves with the next message (text, or `binary:<n>`). */
+interface Client {
+  ws: WebSocket;
+  next(): Promise<string>;
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+async function client(url: string, protocols?: string | string[], options?: WebSocket.ClientOptions): Promise<Client> {
+  const ws = new WebSocket(url, protocols, options);
+  const inbox: string[] = [];
+  const waiting: Array<(message: string) => void> = [];
+  ws.on('message', (data, isBinary) => {
+    const message = isBinary ? `binary:${(data as Buffer).length}` : data.toString();
+    const waiter = waiting.shift();
+    if (waiter) waiter(message);
+    else inbox.push(message);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  await once(ws, 'open');
+  return {
+    ws,
+    closed,
+    next: () => (inbox.length > 0 ? Promise.resolve(inbox.shift()!) : new Promise((resolve) => waiting.push(resolve))),
+  };
+}
+
+// ─── 1. echo ────────────────────────────────────────────────────────────────
+
+test('echo: the page over HTTP, and text and binary echoed on the same port', async (t) => {
+  const server = createEchoServer();
+  const url = await serve(server);
+  t.after(() => server.close());
+  const page = await fetch(`${url.http}/`);
+  assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.match(await page.text(), /new WebSocket\(url\)/);
+  const c = await client(`${url.ws}/`);
+  c.ws.send('héllo 👋');
+  assert.equal(await c.next(), 'héllo 👋');
+  c.ws.send(Buffer.alloc(1 << 20, 3));
+  assert.equal(await c.next(), `binary:${1 << 20}`);
+  c.ws.close();
+});
+
+// ─── 2. chat ────────────────────────────────────────────────────────────────
+
+test('chat: joins and leaves are announced, messages go to everyone else, names are unique', async (t) => {
+  const server = createChatServer();
+  const url = await serve(server);
+  t.after(() => server.close());
+  assert.equal((await fetch(`${url.http}/`)).status, 200);
+
+  const ada = await client(`${url.ws}/chat?name=ada`);
+  assert.deepEqual(JSON.parse(await ada.next()), { type: 'welcome', name: 'ada', present: [] });
+  const bob = await client(`${url.ws}/chat?name=bob`);
+  assert.deepEqual(JSON.parse(await bob.next()), { type: 'welcome', name: 'bob', present: ['ada'] });
+  assert.deepEqual(JSON.parse(await ada.next()), { type: 'joined', name: 'bob' });
+  const ada2 = await client(`${url.ws}/chat?name=ada`);
+  assert.deepEqual(JSON.parse(await ada2.next()), { type: 'welcome', name: 'ada-2', present: ['ada', 'bob'] });
+  assert.deepEqual(JSON.parse(await ada.next()), { type: 'joined', name: 'ada-2' });
+  assert.deepEqual(JSON.parse(await bob.next()), { type: 'joined', name: 'ada-2' });
+
+  bob.ws.send('ça va? 你好');
+  assert.deepEqual(JSON.parse(await ada.next()), { type: 'message', name: 'bob', text: 'ça va? 你好' });
+  assert.deepEqual(JSON.parse(await ada2.next()), { type: 'message', name: 'bob', text: 'ça va? 你好' });
+
+  ada2.ws.close();
+  assert.deepEqual(JSON.parse(await ada.next()), { type: 'left', name: 'ada-2' });
+  assert.deepEqual(JSON.parse(await bob.next()), { type: 'left', name: 'ada-2' });
+
+  // The author never gets its own message back, and binary is refused with 1003.
+  bob.ws.send(Buffer.from([1, 2, 3]));
+  assert.deepEqual(await bob.closed, { code: 1003, reason: 'this chat takes text only' });
+  assert.deepEqual(JSON.parse(await ada.next()), { type: 'left', name: 'bob' });
+  const guest = await client(`${url.ws}/chat`);
+  assert.deepEqual(JSON.parse(await guest.next()), { type: 'welcome', name: 'guest', present: ['ada'] });
+  assert.equal(JSON.parse(await ada.next()).name, 'guest');
+  ada.ws.close();
+  guest.ws.close();
+});
+
+// ─── 3. pub/sub ─────────────────────────────────────────────────────────────
+
+test('pub/sub: GET /notify?msg=… reaches every subscriber on /ws, including the terminal subscriber script', async (t) => {
+  const server = createHub();
+  const url = await serve(server);
+  t.after(() => server.close());
+  const terminal = startScript('example:subscribe', [`${url.ws}/ws`]);
+  t.after(() => terminal.stop());
+  await terminal.waitFor(/subscribed to ws:\/\/127\.0\.0\.1:\d+\/ws/);
+  const browserLike = await client(`${url.ws}/ws`);
+
+  const published = await fetch(`${url.http}/notify?msg=${encodeURIComponent('héllo wörld & more')}`);
+  assert.equal(published.status, 200);
+  assert.equal(await published.text(), 'delivered to 2 subscribers\n');
+  assert.equal(await browserLike.next(), 'héllo wörld & more');
+  await terminal.waitFor(/^message: héllo wörld & more$/m);
+
+  assert.equal((await fetch(`${url.http}/notify`)).status, 404, 'no msg parameter');
+  assert.equal((await fetch(`${url.http}/other`)).status, 404);
+  const wrongPath = new WebSocket(`${url.ws}/elsewhere`);
+  const [, response] = await once(wrongPath, 'unexpected-response');
+  assert.equal(response.statusCode, 404);
+  response.resume();
+  wrongPath.on('error', () => {});
+  browserLike.ws.close();
+
+  await terminal.stop();
+  assert.match(terminal.output(), /closed \(1000/);
+});
+
+// ─── 4. file server + per-path handlers ─────────────────────────────────────
+
+test('file server: static files with content types, /echo echoes, /odd-even answers and closes after 10', async (t) => {
+  const server = createFileServer();
+  const url = await serve(server);
+  t.after(() => server.close());
+  const expected: Record<string, string> = {
+    '/': 'text/html; charset=utf-8',
+    '/app.js': 'text/javascript; charset=utf-8',
+    '/style.css': 'text/css; charset=utf-8',
+    '/favicon.svg': 'image/svg+xml; charset=utf-8',
+  };
+  for (const [path, type] of Object.entries(expected)) {
+    const response = await fetch(`${url.http}${path}`);
+    assert.equal(response.status, 200, path);
+    assert.equal(response.headers.get('content-type'), type, path);
+    await response.arrayBuffer();
+  }
+  assert.equal((await fetch(`${url.http}/missing.png`)).status, 404);
+
+  const echo = await client(`${url.ws}/echo`);
+  echo.ws.send('ping ✓');
+  assert.equal(await echo.next(), 'ping ✓');
+  echo.ws.close();
+
+  const counter = await client(`${url.ws}/odd-even`);
+  const answers: string[] = [];
+  for (let i = 1; i <= 10; i++) {
+    counter.ws.send(`message ${i}`);
+    answers.push(await counter.next());
+  }
+  assert.deepEqual(answers, ['odd', 'even', 'odd', 'even', 'odd', 'even', 'odd', 'even', 'odd', 'even']);
+  assert.deepEqual(await counter.closed, { code: 1000, reason: 'that was 10, goodbye' });
+});
+
+// ─── 5. for await ───────────────────────────────────────────────────────────
+
+test('for-await: path, query, subprotocol and origin on the connection; the loop answers in the chosen tone', async (t) => {
+  const server = createForAwaitServer();
+  const url = await serve(server);
+  t.after(() => server.close());
+  const original = console.log;
+  const logged: string[] = [];
+  console.log = (...args: unknown[]) => void logged.push(args.join(' ')); // the example logs each connection's end
+  t.after(() => (console.log = original));
+
+  const shout = await client(`${url.ws}/room/42?lang=fr`, ['whatever', 'shout'], { origin: 'https://app.example' });
+  assert.equal(shout.ws.protocol, 'shout');
+  assert.equal(await shout.next(), 'hello https://app.example: you are on /room/42?lang=fr, subprotocol "shout"');
+  shout.ws.send('Bonjour, Ünïcode!');
+  assert.equal(await shout.next(), 'BONJOUR, ÜNÏCODE!');
+  shout.ws.send(Buffer.from([9, 9]));
+  assert.equal(await shout.next(), 'binary:2');
+
+  const plain = await client(`${url.ws}/`);
+  assert.equal(await plain.next(), 'hello client without an Origin: you are on /, subprotocol ""');
+  plain.ws.send('As Is');
+  assert.equal(await plain.next(), 'As Is');
+
+  const whisper = await client(`${url.ws}/w`, 'whisper');
+  await whisper.next();
+  whisper.ws.send('QUIET');
+  assert.equal(await whisper.next(), 'quiet');
+
+  for (const c of [shout, plain, whisper]) c.ws.close(1000);
+  for (let i = 0; i < 100 && logged.length < 3; i++) await delay(10);
+  assert.ok(logged.includes('/room/42: 2 message(s), closed with 1000'), logged.join('\n'));
+});
+
+// ─── the npm scripts ────────────────────────────────────────────────────────
+
+interface Script {
+  child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `npm run <script> -- <args>` in its own process group, so that stopping it
+ * reaches npm, tsx and the example alike (by the group's id, which is ours).
+ */
+function startScript(script: string, args: string[]): Script {
+  const child = spawn('npm', ['run', script, '--', ...args], {
+    cwd: REPO,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  // 'close', not 'exit': npm may exit before the example it started; the
+  // output pipes close only once every process of the group has.
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let stopping: Promise<void> | undefined;
+  return {
+    child,
+    output: () => output,
+    async waitFor(pattern, ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const match = output.match(pattern);
+        if (match) return match;
+        if (child.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`npm run ${script}: no ${pattern} in its output:\n${output}`);
+        }
+        await delay(20);
+      }
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        try {
+          process.kill(-child.pid!, 'SIGTERM');
+        } catch {
+          return; // the group is gone already
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, 5_000, false)))]);
+        clearTimeout(timer);
+        if (!killed) {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            // gone in the meantime
+          }
+          await exited;
+        }
+      })();
+      return stopping;
+    },
+  };
+}
+
+test('every example runs from its npm script, answers, and exits cleanly on SIGTERM', async (t) => {
+  const scripts: Array<[script: string, path: string, expect: RegExp]> = [
+    ['example:echo', '/', /<h1>Echo<\/h1>/],
+    ['example:chat', '/', /<h1>Chat<\/h1>/],
+    ['example:pubsub', '/notify?msg=hi', /^delivered to 0 subscribers/],
+    ['example:files', '/', /<h1>Files and paths<\/h1>/],
+    ['example:for-await', '/', /for await/],
+  ];
+  const running = scripts.map(([script]) => startScript(script, ['--port', '0']));
+  t.after(() => Promise.all(running.map((r) => r.stop())));
+  await Promise.all(
+    scripts.map(async ([script, path, expect], i) => {
+      const run = running[i];
+      const [origin] = await run.waitFor(/http:\/\/127\.0\.0\.1:\d+/);
+      const response = await fetch(`${origin}${path}`);
+      assert.equal(response.status, 200, script);
+      assert.match(await response.text(), expect, script);
+      await run.stop();
+      assert.match(run.output(), /SIGTERM: closing/, `${script} shut down gracefully`);
+    }),
+  );
+});
