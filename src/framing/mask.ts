@@ -7,9 +7,11 @@
  *
  * Hot path: every client frame is unmasked. Short payloads are XORed byte by
  * byte (creating a typed-array view would cost more than it saves); longer
- * ones are XORed four bytes at a time through a Uint32Array view, after a
- * byte-wise head that brings the position to a 4-byte boundary (typed-array
- * views must be aligned).
+ * ones four bytes at a time through an Int32Array view, after a byte-wise head
+ * that brings the position to a 4-byte boundary (typed-array views must be
+ * aligned). Measured on 1 MiB (bench/mask.ts): Uint32Array 1.5 GB/s (V8 keeps
+ * uint32 results as doubles), Int32Array 1.8 GB/s, Int32Array unrolled ×8
+ * 6 GB/s, the C addon bufferutil 25 GB/s.
  */
 
 /** Below this many bytes the byte loop beats setting up a word view (measured in bench/mask.ts). */
@@ -39,11 +41,21 @@ export function applyMask(data: Uint8Array, start: number, end: number, mask: Ui
     const m2 = mask[(p + 2) & 3];
     const m3 = mask[(p + 3) & 3];
     // The mask as it lines up with each aligned word (phase is unchanged by whole words).
-    const word = LITTLE_ENDIAN
-      ? (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) >>> 0
-      : ((m0 << 24) | (m1 << 16) | (m2 << 8) | m3) >>> 0;
-    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
-    for (let w = 0; w < words; w++) view[w] ^= word;
+    const word = LITTLE_ENDIAN ? m0 | (m1 << 8) | (m2 << 16) | (m3 << 24) : (m0 << 24) | (m1 << 16) | (m2 << 8) | m3;
+    const view = new Int32Array(data.buffer, data.byteOffset + i, words);
+    let w = 0;
+    // Unrolled: V8 does not unroll typed-array loops itself.
+    for (const unrolled = words - 8; w <= unrolled; w += 8) {
+      view[w] ^= word;
+      view[w + 1] ^= word;
+      view[w + 2] ^= word;
+      view[w + 3] ^= word;
+      view[w + 4] ^= word;
+      view[w + 5] ^= word;
+      view[w + 6] ^= word;
+      view[w + 7] ^= word;
+    }
+    for (; w < words; w++) view[w] ^= word;
     i += words << 2;
   }
   // Tail (or the whole of a short payload).
