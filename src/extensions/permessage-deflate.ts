@@ -18,8 +18,9 @@
  * up anywhere; and a decompression bomb stops at the message limit because
  * zlib's maxOutputLength ends the inflation right there.
  */
+import { constants as buffer } from 'node:buffer';
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
-import { ProtocolError } from '../errors.js';
+import { LocalError, ProtocolError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
 import { formatExtension, type ExtensionOffer } from './extension-header.js';
 
@@ -69,6 +70,38 @@ export const DEFAULT_DEFLATE_OPTIONS: Readonly<DeflatePolicy> = Object.freeze({
   contextBytes: 4096,
 });
 
+/**
+ * The options with defaults filled in (an option given as undefined takes
+ * its default), checked: a value out of range is a LocalError, raised when the
+ * server is created rather than on the wire later.
+ */
+export function resolveDeflatePolicy(options: PerMessageDeflateOptions = {}): DeflatePolicy {
+  const policy = { ...DEFAULT_DEFLATE_OPTIONS };
+  for (const key of Object.keys(DEFAULT_DEFLATE_OPTIONS) as Array<keyof DeflatePolicy>) {
+    const value = options[key];
+    if (value !== undefined) (policy as Record<string, unknown>)[key] = value;
+  }
+  checkBoolean('serverNoContextTakeover', policy.serverNoContextTakeover);
+  checkBoolean('clientNoContextTakeover', policy.clientNoContextTakeover);
+  checkInteger('serverMaxWindowBits', policy.serverMaxWindowBits, 8, 15);
+  checkInteger('clientMaxWindowBits', policy.clientMaxWindowBits, 8, 15);
+  checkInteger('level', policy.level, -1, 9);
+  checkInteger('memLevel', policy.memLevel, 1, 9);
+  checkInteger('threshold', policy.threshold, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('contextBytes', policy.contextBytes, 0, 32768);
+  return policy;
+}
+
+function checkBoolean(name: string, value: unknown): void {
+  if (typeof value !== 'boolean') throw new LocalError('WS_ERR_INVALID_DEFLATE_OPTION', `perMessageDeflate.${name} must be a boolean, got ${String(value)}`);
+}
+
+function checkInteger(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new LocalError('WS_ERR_INVALID_DEFLATE_OPTION', `perMessageDeflate.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
 /** What was agreed for one connection. */
 export interface DeflateAgreement {
   serverNoContextTakeover: boolean;
@@ -87,7 +120,7 @@ export interface DeflateAgreement {
  * Returns undefined when no offer is acceptable.
  */
 export function negotiateDeflate(offers: readonly ExtensionOffer[], options: PerMessageDeflateOptions = {}): DeflateAgreement | undefined {
-  const policy: DeflatePolicy = { ...DEFAULT_DEFLATE_OPTIONS, ...options };
+  const policy = resolveDeflatePolicy(options);
   for (const offer of offers) {
     if (offer.name !== PERMESSAGE_DEFLATE) continue;
     const agreement = acceptOffer(offer, policy);
@@ -183,7 +216,7 @@ export class PerMessageDeflate {
   private incomingWindow: WindowTail | null;
 
   constructor(agreement: DeflateAgreement, options: PerMessageDeflateOptions = {}) {
-    const policy = { ...DEFAULT_DEFLATE_OPTIONS, ...options };
+    const policy = resolveDeflatePolicy(options);
     this.agreement = agreement;
     this.threshold = policy.threshold;
     this.level = policy.level;
@@ -231,7 +264,7 @@ export class PerMessageDeflate {
         finishFlush: zlib.Z_SYNC_FLUSH,
         // zlib gives up the moment the output would exceed the message limit:
         // the rest of a decompression bomb is never inflated.
-        maxOutputLength: Math.max(1, maxSize),
+        maxOutputLength: Math.min(Math.max(1, maxSize), buffer.MAX_LENGTH),
         dictionary: window !== null && window.length > 0 ? window.view() : undefined,
       });
     } catch (error) {

@@ -22,9 +22,9 @@ import { HttpHeadParser, type HttpRequestHead } from '../handshake/http-head-par
 import { buildAcceptResponse, buildErrorResponse, rejectionFor } from '../handshake/http-response.js';
 import { parseUpgradeRequest } from '../handshake/upgrade-request.js';
 import { parseExtensionHeader } from '../extensions/extension-header.js';
-import { negotiateDeflate, PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { negotiateDeflate, PerMessageDeflate, resolveDeflatePolicy } from '../extensions/permessage-deflate.js';
 import { ReadyState } from '../protocol/ready-state.js';
-import { WebSocketConnection, type ConnectionOptions, type SendData } from '../connection/websocket-connection.js';
+import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type SendData } from '../connection/websocket-connection.js';
 import { HttpHandOff } from '../http/http-hand-off.js';
 import { isWebSocketUpgrade, requestHeadFromIncoming } from '../http/request-head.js';
 import { broadcastFrame, encodeMessage, type BroadcastPolicy, type BroadcastResult } from './broadcast.js';
@@ -49,6 +49,11 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   private readonly routes = new Map<string, ConnectionHandler<Data>>();
   private readonly connectionOptions: ConnectionOptions;
   private readonly liveConnections = new Set<WebSocketConnection<Data>>();
+  /** Error reports and bookkeeping, one object for all connections (no closure per connection). */
+  private readonly connectionHooks: ConnectionHooks = {
+    reportError: (error, connection) => this.reportError(error, connection as WebSocketConnection<Data>),
+    closed: (connection) => this.liveConnections.delete(connection as WebSocketConnection<Data>),
+  };
   /** Sockets still in their opening handshake. */
   private readonly handshaking = new Set<Socket>();
   /** Removes a socket's handshake listeners, so the parser and timer they hold are freed once upgraded. */
@@ -85,6 +90,8 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       // A later request on a kept-alive HTTP connection may be an upgrade: node:http raises it as 'upgrade'.
       this.attach(this.httpHandOff.server);
     }
+    // Check the deflate policy now, not at the first handshake that uses it.
+    if (options.perMessageDeflate && options.perMessageDeflate !== true) resolveDeflatePolicy(options.perMessageDeflate);
     const onSocket = (socket: Socket): void => this.handleSocket(socket);
     this.netServer = options.tls
       ? createTlsServer(
@@ -361,10 +368,9 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       },
       data as Data,
       deflate === null ? this.connectionOptions : { ...this.connectionOptions, deflate },
-      (error, conn) => this.reportError(error, conn),
+      this.connectionHooks,
     );
     this.liveConnections.add(connection);
-    void connection.closed.then(() => this.liveConnections.delete(connection));
     // The handler attaches its listeners before the first message is fed in.
     try {
       const result = handler(connection);
