@@ -90,14 +90,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   /** Per-connection data attached by the server's `authorize` hook. */
   data: Data;
   readonly request: ConnectionRequest;
-  readonly closed: Promise<CloseInfo>;
 
   private readonly socket: Socket;
   /** The sans-I/O protocol core this shell drives. */
   private readonly core: WebSocketProtocol;
   private readonly options: ConnectionOptions;
   /** Reports handler errors to the server. */
-  private readonly reportError: (error: unknown, connection: WebSocketConnection<Data>) => void;
+  /** Shared by every connection of one server: error reports and bookkeeping. */
+  private readonly hooks: ConnectionHooks | null;
 
   private socketClosed = false;
   private awaitingServerClose = false;
@@ -107,7 +107,10 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private closeTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
-  private resolveClosed!: (info: CloseInfo) => void;
+  /** How the connection ended, once it has; the `closed` promise, once asked for. */
+  private closeInfo: CloseInfo | null = null;
+  private closedPromise: Promise<CloseInfo> | null = null;
+  private resolveClosed: ((info: CloseInfo) => void) | null = null;
 
   // Flow control: reasons reading is paused.
   private pausedForWrites = false;
@@ -125,14 +128,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     request: ConnectionRequest,
     data: Data,
     options: ConnectionOptions,
-    reportError: (error: unknown, connection: WebSocketConnection<Data>) => void,
+    hooks: ConnectionHooks | null = null,
   ) {
     super();
     this.socket = socket;
     this.request = request;
     this.data = data;
     this.options = options;
-    this.reportError = reportError;
+    this.hooks = hooks;
     this.core = new WebSocketProtocol(this, {
       role: options.role,
       maskKeySource: options.maskKeySource,
@@ -142,24 +145,26 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       logger: options.logger,
       deflate: options.deflate,
     });
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onSocketClose);
-    socket.on('error', this.onSocketError);
-    socket.on('drain', this.onDrain);
+    // The listeners are shared functions that find this connection through
+    // the socket: no closure per connection (idle memory, see bench/RESULTS.md).
+    (socket as OwnedSocket)[kConnection] = this as WebSocketConnection<unknown>;
+    socket.on('data', socketData);
+    socket.on('end', socketEnd);
+    socket.on('close', socketClose);
+    socket.on('error', socketError);
+    socket.on('drain', socketDrain);
     if (options.idleTimeout > 0) {
-      socket.setTimeout(options.idleTimeout, this.onIdle);
+      socket.setTimeout(options.idleTimeout, socketIdle);
     }
     if (options.pingInterval > 0) {
-      this.pingTimer = setInterval(this.onPingTimer, options.pingInterval);
+      this.pingTimer = setInterval(pingTimerFired, options.pingInterval, this);
       this.pingTimer.unref();
     }
   }
 
   /** Feed the bytes that arrived right behind the upgrade request, then start reading. */
   start(initialBytes: Buffer): void {
-    if (initialBytes.length > 0) this.onData(initialBytes);
+    if (initialBytes.length > 0) this.receive(initialBytes);
     this.updateReading();
   }
 
@@ -295,7 +300,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   // ---------------------------------------------------------------- socket
 
-  private onData = (chunk: Buffer): void => {
+  /** @internal Bytes from the socket. */
+  receive(chunk: Buffer): void {
     this.receiving = true;
     try {
       this.core.receiveData(chunk);
@@ -303,16 +309,18 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       this.receiving = false;
     }
     this.afterProtocolActivity();
-  };
+  }
 
-  private onEnd = (): void => {
+  /** @internal The peer half-closed TCP. */
+  peerEnded(): void {
     // The peer half-closed TCP. Without its close frame first, this is an
     // abnormal closure (1006); either way we finish writing and close too.
     this.core.receiveEof();
     this.endTransport();
-  };
+  }
 
-  private onSocketClose = (): void => {
+  /** @internal TCP is closed. */
+  socketClosedEvent(): void {
     if (this.socketClosed) return;
     this.socketClosed = true;
     clearTimeout(this.closeTimer);
@@ -323,27 +331,36 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     const reason = core.closeReceived ? core.peerCloseReason : '';
     const wasClean = core.closeReceived && core.closeSent && core.error === null;
     this.finishIteration();
+    this.closeInfo = { code, reason, wasClean };
+    this.resolveClosed?.(this.closeInfo);
+    this.hooks?.closed(this as WebSocketConnection<unknown>);
     this.safeEmit('close', code, reason);
-    this.resolveClosed({ code, reason, wasClean });
-  };
+  }
 
-  private onSocketError = (): void => {
-    // ECONNRESET, EPIPE...: the peer vanished. 'close' follows and reports 1006.
-  };
+  /** Resolves once TCP is closed, with the close code, reason and whether the closing handshake completed. */
+  get closed(): Promise<CloseInfo> {
+    if (this.closedPromise === null) {
+      this.closedPromise = this.closeInfo !== null ? Promise.resolve(this.closeInfo) : new Promise((resolve) => (this.resolveClosed = resolve));
+    }
+    return this.closedPromise;
+  }
 
-  private onDrain = (): void => {
+  /** @internal The socket drained its write buffer. */
+  drained(): void {
     if (this.pausedForWrites) {
       this.pausedForWrites = false;
       this.updateReading();
     }
     if (this.core.pendingOutputBytes === 0 && this.listenerCount('drain') > 0) this.safeEmit('drain');
-  };
+  }
 
-  private onIdle = (): void => {
+  /** @internal No traffic for idleTimeout. */
+  idle(): void {
     if (this.readyState === ReadyState.OPEN) this.close(CloseCode.GOING_AWAY, 'idle timeout');
-  };
+  }
 
-  private onPingTimer = (): void => {
+  /** @internal The keepalive interval elapsed. */
+  keepaliveTick(): void {
     if (this.readyState !== ReadyState.OPEN) return;
     if (this.awaitingPong) {
       // No pong for a whole interval: the peer is gone or stuck.
@@ -355,20 +372,21 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.awaitingPong = true;
     this.core.sendPing();
     this.flush();
-  };
+  }
 
   // --------------------------------------------------------------- output
 
   private scheduleFlush(): void {
     if (this.receiving || this.flushScheduled) return; // onData flushes when it is done
     this.flushScheduled = true;
-    queueMicrotask(this.flushTask);
+    process.nextTick(flushScheduled, this);
   }
 
-  private flushTask = (): void => {
+  /** @internal The flush scheduled by a send outside of a read. */
+  scheduledFlush(): void {
     this.flushScheduled = false;
     this.afterProtocolActivity();
-  };
+  }
 
   /** Write what the core produced, then close TCP if the closing handshake is over. */
   private afterProtocolActivity(): void {
@@ -423,13 +441,9 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   private armCloseTimer(): void {
     clearTimeout(this.closeTimer);
-    this.closeTimer = setTimeout(this.onCloseTimeout, this.options.closeTimeout);
+    this.closeTimer = setTimeout(closeTimedOut, this.options.closeTimeout, this);
     this.closeTimer.unref();
   }
-
-  private onCloseTimeout = (): void => {
-    this.terminate();
-  };
 
   // ------------------------------------------------------------- delivery
 
@@ -501,7 +515,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   /** A handler threw or rejected. A ConnectionClosedError means the peer left: not a bug. */
   handlerFailed(error: unknown): void {
     if (error instanceof ConnectionClosedError) return;
-    this.reportError(error, this);
+    if (this.hooks !== null) this.hooks.reportError(error, this as WebSocketConnection<unknown>);
+    else if (this.listenerCount('error') > 0) this.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
     if (this.readyState === ReadyState.OPEN) {
       this.core.fail(CloseCode.INTERNAL_ERROR, 'internal error');
       this.armCloseTimer();
@@ -515,4 +530,44 @@ function toBytes(data: Exclude<SendData, string>): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'send() takes a string, a Buffer, a typed array or an ArrayBuffer');
+}
+
+/** What a server (or client) shares with all its connections. */
+export interface ConnectionHooks {
+  /** A handler threw or rejected. */
+  reportError(error: unknown, connection: WebSocketConnection<unknown>): void;
+  /** The connection's TCP closed. */
+  closed(connection: WebSocketConnection<unknown>): void;
+}
+
+const kConnection = Symbol('wsrfc.connection');
+type OwnedSocket = Socket & { [kConnection]: WebSocketConnection<unknown> };
+
+// Socket listeners and timer callbacks, shared by every connection.
+function socketData(this: OwnedSocket, chunk: Buffer): void {
+  this[kConnection].receive(chunk);
+}
+function socketEnd(this: OwnedSocket): void {
+  this[kConnection].peerEnded();
+}
+function socketClose(this: OwnedSocket): void {
+  this[kConnection].socketClosedEvent();
+}
+function socketError(): void {
+  // ECONNRESET, EPIPE...: the peer vanished. 'close' follows and reports 1006.
+}
+function socketDrain(this: OwnedSocket): void {
+  this[kConnection].drained();
+}
+function socketIdle(this: OwnedSocket): void {
+  this[kConnection].idle();
+}
+function pingTimerFired(connection: WebSocketConnection<unknown>): void {
+  connection.keepaliveTick();
+}
+function flushScheduled(connection: WebSocketConnection<unknown>): void {
+  connection.scheduledFlush();
+}
+function closeTimedOut(connection: WebSocketConnection<unknown>): void {
+  connection.terminate();
 }
