@@ -2,7 +2,7 @@
  * The nonce exchange of the opening handshake: the client's Sec-WebSocket-Key
  * and the server's Sec-WebSocket-Accept derived from it (RFC 6455 §1.3, §4).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** RFC 6455 §1.3: the GUID appended to the key, "unlikely to be used by network endpoints that do not understand the WebSocket Protocol". */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -48,4 +48,19 @@ export function isValidClientKey(key: string): boolean {
     if (c >= 128 || BASE64[c] !== 1) return false;
   }
   return true;
+}
+
+/**
+ * A fresh Sec-WebSocket-Key for a client's opening handshake. RFC 6455 §4.1
+ * item 7: "The value of this header field MUST be a nonce consisting of a
+ * randomly selected 16-byte value that has been base64-encoded ... The nonce
+ * MUST be selected randomly for each connection." §10.3 wants client-side
+ * randomness unpredictable, so the bytes come from the CSPRNG.
+ *
+ * `random` is injectable for tests only; it must return `size` fresh bytes.
+ */
+export function generateClientKey(random: (size: number) => Uint8Array = randomBytes): string {
+  const nonce = random(16);
+  if (nonce.length !== 16) throw new RangeError('a Sec-WebSocket-Key nonce is exactly 16 bytes');
+  return Buffer.from(nonce.buffer, nonce.byteOffset, 16).toString('base64');
 }

@@ -55,6 +55,35 @@ export const HandshakeErrorCode = {
   /** 400. The request announces a body; the bytes after the head are frames (RFC 9112 §6.3). */
   BODY: 'HS_ERR_BODY',
 
+  // --- The server's answer, as a client reads it (RFC 6455 §4.1), raised as
+  // ClientHandshakeError by validateUpgradeResponse and connect(). No HTTP
+  // status is sent back: the client fails the connection (closes TCP). The
+  // head parser's codes above (BAD_STATUS_LINE, HEAD_TOO_LARGE...) also
+  // reach a client this way when the response head is malformed.
+
+  /** The server answered 3xx: the redirect (named in the error) is not followed (§4.1 item 1: "clients are not required to follow them"). */
+  REDIRECT: 'HS_ERR_REDIRECT',
+  /** The server answered another status than 101 (§4.1 item 1, §4.2.2: only 101 completes the handshake). */
+  UNEXPECTED_STATUS: 'HS_ERR_UNEXPECTED_STATUS',
+  /** A 101 over HTTP/1.0, which has no protocol switch (§4.1: the response is an HTTP/1.1 upgrade, RFC 9110 §7.8). */
+  RESPONSE_HTTP_VERSION: 'HS_ERR_RESPONSE_HTTP_VERSION',
+  /** The 101 lacks `Upgrade: websocket` (§4.1, response check 2). */
+  RESPONSE_UPGRADE: 'HS_ERR_RESPONSE_UPGRADE',
+  /** The 101's Connection header lacks the `Upgrade` token (§4.1, response check 3). */
+  RESPONSE_CONNECTION: 'HS_ERR_RESPONSE_CONNECTION',
+  /** Sec-WebSocket-Accept is missing or is not base64(SHA-1(key + GUID)) (§4.1, response check 4; §4.2.2 item 5.4). */
+  ACCEPT_MISMATCH: 'HS_ERR_ACCEPT_MISMATCH',
+  /** Sec-WebSocket-Extensions is not a valid extension list (§9.1). */
+  RESPONSE_EXTENSIONS: 'HS_ERR_RESPONSE_EXTENSIONS',
+  /** The server accepted an extension the client did not offer (§4.1, response check 5; §9.1). */
+  EXTENSION_NOT_OFFERED: 'HS_ERR_EXTENSION_NOT_OFFERED',
+  /** The server selected a subprotocol the client did not offer, or more than one (§4.1, response check 6; §4.2.2 item 5.5). */
+  PROTOCOL_NOT_OFFERED: 'HS_ERR_PROTOCOL_NOT_OFFERED',
+  /** TCP (and TLS) connect plus the whole response head did not complete within `connectTimeout`. */
+  CONNECT_TIMEOUT: 'HS_ERR_CONNECT_TIMEOUT',
+  /** The server closed the connection before its response head was complete. */
+  NO_RESPONSE: 'HS_ERR_NO_RESPONSE',
+
   // --- Local faults (LocalError) -----------------------------------------
 
   /** A parser option is invalid: a limit that is not a positive integer, or an unknown kind. */
@@ -67,6 +96,14 @@ export const HandshakeErrorCode = {
   RESERVED_RESPONSE_HEADER: 'HS_ERR_RESERVED_RESPONSE_HEADER',
   /** A response argument is invalid: status out of range, bad key, subprotocol not a token. */
   INVALID_RESPONSE: 'HS_ERR_INVALID_RESPONSE',
+  /** connect() was given a URL that is not ws:// or wss://, has a fragment (§3) or user info. */
+  INVALID_URL: 'HS_ERR_INVALID_URL',
+  /** An extra request header name is not a token, or its value holds CR, LF or another control byte. */
+  INVALID_REQUEST_HEADER: 'HS_ERR_INVALID_REQUEST_HEADER',
+  /** An extra request header would override one the client writes itself (Upgrade, Sec-WebSocket-Key...). */
+  RESERVED_REQUEST_HEADER: 'HS_ERR_RESERVED_REQUEST_HEADER',
+  /** A client option is invalid: subprotocols not unique tokens, a malformed extension offer, a bad timeout. */
+  INVALID_CLIENT_OPTION: 'HS_ERR_INVALID_CLIENT_OPTION',
 } as const;
 
 export type HandshakeErrorCode = (typeof HandshakeErrorCode)[keyof typeof HandshakeErrorCode];

@@ -1,0 +1,138 @@
+/**
+ * `npm run client -- ws://host:port/path`: a terminal WebSocket client.
+ * Every line typed on stdin goes out as a text message; every message that
+ * arrives is printed on stdout (text as is, binary as hex), so it also works
+ * as a subscriber that prints whatever a server publishes:
+ *
+ *   npm run client -- ws://127.0.0.1:9001                   # talk to the echo server
+ *   npm run client -- wss://example.com/feed --keep-open < /dev/null   # just listen
+ *   echo hello | npx tsx src/client/cli.ts ws://127.0.0.1:9001
+ *
+ * Status lines (connected, closed) go to stderr, so stdout stays pipeable.
+ * End of stdin closes the connection with 1000 (unless --keep-open); Ctrl-C
+ * closes it too, a second Ctrl-C drops it. Exit status: 0 after a normal
+ * close, 1 if the connection failed or closed abnormally, 2 on a usage error.
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { CloseCode, describeCloseCode } from '../framing/close-codes.js';
+import { connect } from './connect.js';
+import type { ClientOptions } from './options.js';
+
+const USAGE = `usage: npm run client -- URL [options]        (or: npx tsx src/client/cli.ts URL ...)
+
+  URL                     ws://host[:port]/path or wss://...
+  -p, --protocol NAME     offer a subprotocol (repeatable, in order of preference)
+  -o, --origin ORIGIN     send an Origin header
+  -H, --header 'N: V'     add a request header (repeatable)
+      --deflate           offer permessage-deflate
+      --ca FILE           trust this PEM certificate (a private CA, a self-signed server)
+  -k, --insecure          do not verify the server's certificate (testing only)
+      --keep-open         stay connected after stdin ends, until the server closes
+      --ping MS           send a keepalive ping every MS milliseconds
+  -q, --quiet             no status lines on stderr
+  -h, --help`;
+
+function usage(message?: string): never {
+  if (message) console.error(`error: ${message}\n`);
+  console.error(USAGE);
+  process.exit(message ? 2 : 0);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      protocol: { type: 'string', short: 'p', multiple: true },
+      origin: { type: 'string', short: 'o' },
+      header: { type: 'string', short: 'H', multiple: true },
+      deflate: { type: 'boolean', default: false },
+      ca: { type: 'string' },
+      insecure: { type: 'boolean', short: 'k', default: false },
+      'keep-open': { type: 'boolean', default: false },
+      ping: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+} catch (error) {
+  usage((error as Error).message);
+}
+const { values, positionals } = parsed;
+if (values.help) usage();
+if (positionals.length !== 1) usage(positionals.length === 0 ? 'a ws:// or wss:// URL is required' : 'exactly one URL, please');
+
+const status = values.quiet ? (): void => {} : (line: string): void => console.error(`* ${line}`);
+
+const headers: Record<string, string> = {};
+for (const header of values.header ?? []) {
+  const colon = header.indexOf(':');
+  if (colon <= 0) usage(`--header takes "Name: value", got ${JSON.stringify(header)}`);
+  headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
+}
+const pingInterval = values.ping === undefined ? 0 : Number(values.ping);
+if (!(pingInterval >= 0)) usage('--ping takes a number of milliseconds');
+
+const options: ClientOptions = {
+  protocols: values.protocol,
+  origin: values.origin,
+  headers,
+  pingInterval,
+  perMessageDeflate: values.deflate,
+  tls: {
+    ...(values.ca !== undefined ? { ca: readFileSync(values.ca) } : {}),
+    ...(values.insecure ? { rejectUnauthorized: false } : {}),
+  },
+};
+
+let ws;
+try {
+  ws = await connect(positionals[0], options);
+} catch (error) {
+  const code = (error as { code?: unknown }).code;
+  console.error(`connection failed${typeof code === 'string' ? ` (${code})` : ''}: ${(error as Error).message}`);
+  process.exit(1);
+}
+const connection = ws;
+
+status(`connected to ${connection.url}${connection.protocol ? `, subprotocol ${connection.protocol}` : ''}${connection.extensions ? `, extensions: ${connection.extensions}` : ''}`);
+
+connection.on('message', (message) => {
+  if (typeof message === 'string') process.stdout.write(`${message}\n`);
+  else process.stdout.write(`<binary ${message.length} bytes: ${message.subarray(0, 64).toString('hex')}${message.length > 64 ? '…' : ''}>\n`);
+});
+connection.on('error', (error) => status(`error: ${error.message}`));
+
+const input = createInterface({ input: process.stdin, terminal: false });
+input.on('line', (line) => {
+  if (connection.readyState !== 1) return;
+  // Flow control: stop reading stdin while the socket cannot keep up.
+  if (!connection.send(line)) {
+    input.pause();
+    connection.once('drain', () => input.resume());
+  }
+});
+input.on('close', () => {
+  if (values['keep-open']) return;
+  status('end of input: closing (1000)');
+  connection.close(CloseCode.NORMAL);
+});
+
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) {
+    connection.terminate();
+    return;
+  }
+  interrupted = true;
+  status('interrupted: closing (1000); Ctrl-C again to drop the connection');
+  connection.close(CloseCode.NORMAL);
+});
+
+const { code, reason, wasClean } = await connection.closed;
+status(`closed: ${describeCloseCode(code)}${reason ? ` ${JSON.stringify(reason)}` : ''}${wasClean ? '' : ' (not clean)'}`);
+input.close();
+const normal = code === CloseCode.NORMAL || code === CloseCode.GOING_AWAY || code === CloseCode.NO_STATUS_RECEIVED;
+process.exit(normal && wasClean ? 0 : 1);

@@ -1,0 +1,61 @@
+/**
+ * The client end of a WebSocket connection: the same WebSocketConnection the
+ * server hands its handlers (send, ping, close, `for await`, events,
+ * bufferedAmount/drain), in role 'client' — every frame masked (§5.1, §5.3),
+ * masked frames from the server failed with 1002, and TCP left for the server
+ * to close first after the closing handshake (§7.1.1) — plus what the
+ * opening handshake told the client.
+ */
+import type { Socket } from 'node:net';
+import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type ConnectionRequest } from '../connection/websocket-connection.js';
+import type { HttpResponseHead } from '../handshake/http-head-parser.js';
+
+/** What the client learned from the server's 101. */
+export interface ClientHandshakeResult {
+  /** The URL connected to, normalized. */
+  url: string;
+  /** The server's 101 response: status, reason and headers. */
+  response: HttpResponseHead;
+}
+
+export class ClientConnection extends WebSocketConnection<undefined> {
+  /** The URL connected to, normalized. */
+  readonly url: string;
+  /** The server's 101 response; its headers are also `headers`. */
+  readonly response: HttpResponseHead;
+
+  /**
+   * Used by `connect()`. `request` describes the handshake from this end:
+   * the path and query requested, the response headers, the Origin sent, the
+   * subprotocol and extensions the server accepted.
+   */
+  constructor(socket: Socket, request: ConnectionRequest, options: ConnectionOptions, handshake: ClientHandshakeResult) {
+    super(socket, request, undefined, { ...options, role: 'client' }, CLIENT_HOOKS);
+    this.url = handshake.url;
+    this.response = handshake.response;
+  }
+}
+
+/**
+ * An event listener of the application threw (or a for-await body failed):
+ * the connection closes with 1011, and the error goes to the connection's
+ * 'error' listeners, or to stderr when there are none (a client has no
+ * server to report to).
+ */
+function reportListenerError(error: unknown, connection: WebSocketConnection<unknown>): void {
+  if (connection.listenerCount('error') > 0) {
+    try {
+      connection.emit('error', error instanceof Error ? error : new Error(String(error)));
+      return;
+    } catch (thrown) {
+      error = thrown;
+    }
+  }
+  console.error('websocket client: an event listener threw:', error);
+}
+
+/** A client has no server: errors go to the connection's listeners; nothing to track on close. */
+const CLIENT_HOOKS: ConnectionHooks = {
+  reportError: reportListenerError,
+  closed: () => {},
+};
