@@ -3,26 +3,31 @@
  * implementation), used to validate the Autobahn mirror: run the mirror
  * against it and the verdicts should match published Autobahn reports for ws.
  *
- *   npx tsx fuzzing/ws-echo-server.ts [--port 9002] [--max-fragments N]
+ *   npx tsx fuzzing/ws-echo-server.ts [--port 9002] [--max-fragments N] [--deflate]
+ *
+ * --deflate turns on ws's permessage-deflate with its defaults (threshold
+ * 1024 B, every offer parameter honoured), for groups 12 and 13.
  *
  * Binds 127.0.0.1; port 0 (the default) picks a free port, printed on start.
  * Also usable in-process: `const { port, close } = await startWsEchoServer()`.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type ServerOptions } from 'ws';
 
 export interface WsEchoServerOptions {
   readonly port?: number;
   /** ws's own default is 16,384 (WebSocketServer option `maxFragments`); 0 lifts the limit. */
   readonly maxFragments?: number;
+  /** Accept permessage-deflate: true for ws's defaults, or ws's own option object. */
+  readonly perMessageDeflate?: boolean | NonNullable<ServerOptions['perMessageDeflate']>;
 }
 
 export async function startWsEchoServer(options: WsEchoServerOptions = {}): Promise<{ port: number; close: () => Promise<void> }> {
   const wss = new WebSocketServer({
     host: '127.0.0.1',
     port: options.port ?? 0,
-    perMessageDeflate: false,
+    perMessageDeflate: options.perMessageDeflate ?? false,
     maxPayload: 64 * 1024 * 1024,
     ...(options.maxFragments !== undefined ? { maxFragments: options.maxFragments } : {}),
   });
@@ -50,11 +55,11 @@ export async function startWsEchoServer(options: WsEchoServerOptions = {}): Prom
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
-    options: { port: { type: 'string', default: '0' }, 'max-fragments': { type: 'string' } },
+    options: { port: { type: 'string', default: '0' }, 'max-fragments': { type: 'string' }, deflate: { type: 'boolean', default: false } },
   });
   const maxFragments = values['max-fragments'] === undefined ? undefined : Number(values['max-fragments']);
-  const server = await startWsEchoServer({ port: Number(values.port), ...(maxFragments !== undefined ? { maxFragments } : {}) });
-  console.log(`ws echo server listening on ws://127.0.0.1:${server.port}`);
+  const server = await startWsEchoServer({ port: Number(values.port), perMessageDeflate: values.deflate, ...(maxFragments !== undefined ? { maxFragments } : {}) });
+  console.log(`ws echo server listening on ws://127.0.0.1:${server.port}${values.deflate ? ' (permessage-deflate on)' : ''}`);
   const stop = (): void => {
     void server.close().then(() => process.exit(0));
   };

@@ -8,6 +8,8 @@
  * {closedByMe, closeCode, requireClean} triple judged after the TCP
  * connection is gone. Nothing here depends on the server under test.
  */
+import type { DeflateOffer } from './deflate.js';
+import type { DataSetName } from './testdata.js';
 
 /** What a case can observe from the server, in arrival order. */
 export type CaseEvent =
@@ -161,6 +163,28 @@ export type PerformanceSpec =
       readonly waitSecs: number;
     };
 
+/**
+ * Groups 12 and 13 (permessage-deflate): offer deflate, then send COUNT
+ * messages of LEN bytes cut from a test data file one at a time (each when
+ * the previous echo has come back), compressed and auto-fragmented, and
+ * compare every echo (type, length, SHA-1). OK when all came back in time;
+ * UNIMPLEMENTED when the server did not accept deflate.
+ */
+export interface CompressionSpec {
+  /** The offers, in order of preference (Autobahn's CLIENT_OFFERS). */
+  readonly offers: readonly DeflateOffer[];
+  /** The test data file the messages are cut from. */
+  readonly data: DataSetName;
+  /** Bytes per message (LEN). */
+  readonly length: number;
+  /** Messages to send (COUNT). */
+  readonly count: number;
+  /** Autobahn closes (and the case fails) if not done by then (WAITSECS). */
+  readonly waitSecs: number;
+  /** Split the compressed payload into frames of this size; 0 = one frame (AUTOFRAGSIZE). */
+  readonly autoFragmentSize: number;
+}
+
 export interface CaseDef {
   /** Autobahn's case id, e.g. '6.4.3'. */
   readonly id: string;
@@ -179,6 +203,8 @@ export interface CaseDef {
   readonly informational?: boolean;
   /** Group 9 timing cases. */
   readonly performance?: PerformanceSpec;
+  /** Groups 12 and 13, permessage-deflate. */
+  readonly compression?: CompressionSpec;
   /** 10.1.1: the message we send must go out as exactly this many frames (checks the fuzzer itself). */
   readonly expectTxFrames?: { readonly text: number; readonly continuation: number };
 }

@@ -20,10 +20,17 @@
  * built-in default), or send a close frame and go through the handshake
  * (`"options": {"failByDrop": false}`, what wstest's own templates and our
  * fuzzing/fuzzingclient.json use).
+ *
+ * Groups 12 and 13 offer permessage-deflate (`deflateOffers`). When the server
+ * accepts, RSV1 on the first frame of a data message means "compressed", and
+ * such messages are inflated by a persistent zlib stream (deflate.ts) before
+ * they are delivered. Inflation is asynchronous: while a message inflates, the
+ * frames behind it wait, so events keep their wire order.
  */
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { acceptResponse, InflateError, offersHeader, StreamCodec, type CodecOptions, type DeflateAgreement, type DeflateOffer } from './deflate.js';
 import { checkResponse, createRequest, parseWsUrl } from './handshake.js';
 import { applyMask, encodeFrame, encodeHeader, encodeMessage, FrameReader, Opcode, type FrameHead, type ServerFrame } from './wire.js';
 
@@ -38,6 +45,10 @@ export interface ClientOptions {
   /** Seconds. */
   readonly serverConnectionDropTimeout: number;
   readonly userAgent: string;
+  /** permessage-deflate offers to send, in order of preference (groups 12, 13). */
+  readonly deflateOffers?: readonly DeflateOffer[];
+  /** zlib settings of our side of permessage-deflate. */
+  readonly deflateCodec?: CodecOptions;
 }
 
 export const AUTOBAHN_CLIENT_DEFAULTS: ClientOptions = {
@@ -70,7 +81,8 @@ export function isValidCloseCode(code: number): boolean {
   return [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011].includes(code);
 }
 
-const TRACE_LIMIT = 200;
+/** The trace keeps its first and its last TRACE_HALF lines. */
+const TRACE_HALF = 100;
 
 export class FuzzingClient {
   state: ClientState = 'CONNECTING';
@@ -87,8 +99,12 @@ export class FuzzingClient {
   readonly txFrames = new Map<number, number>();
   /** Mirror-only observations; they never change a verdict. */
   readonly notes: string[] = [];
-  /** A short wire log for reports of cases that did not pass. */
-  readonly trace: string[] = [];
+  /** A short wire log for reports of cases that did not pass (see `trace`). */
+  private readonly traceHead: string[] = [];
+  private readonly traceTail: string[] = [];
+  private traceSkipped = 0;
+  /** The permessage-deflate codec, once the server accepted one of our offers. */
+  private deflate: StreamCodec | null = null;
 
   private readonly socket: Socket;
   private readonly reader = new FrameReader();
@@ -103,6 +119,11 @@ export class FuzzingClient {
   private insideMessage = false;
   private messageOpcode = 0;
   private messageParts: Buffer[] = [];
+  private messageCompressed = false;
+  /** A compressed message is being inflated: frames behind it wait. */
+  private inflating = false;
+  /** TCP closed while a message was inflating: report it once that is done. */
+  private lostWhileInflating = false;
   private streamed: { key: Buffer; offset: number } | null = null;
   private lost = false;
   private readonly startedAt = Date.now();
@@ -113,7 +134,8 @@ export class FuzzingClient {
     private readonly observer: ClientObserver,
   ) {
     const target = parseWsUrl(url);
-    const { request, key } = createRequest(target, options.userAgent);
+    const offers = options.deflateOffers;
+    const { request, key } = createRequest(target, options.userAgent, offers !== undefined && offers.length > 0 ? offersHeader(offers) : undefined);
     this.key = key;
     this.socket = connect({ host: target.host, port: target.port });
     this.socket.setNoDelay(true);
@@ -133,6 +155,17 @@ export class FuzzingClient {
         this.dropConnection(true);
       }
     });
+  }
+
+  /** The wire log: its first and last lines when it grew long. */
+  get trace(): readonly string[] {
+    if (this.traceSkipped === 0) return [...this.traceHead, ...this.traceTail];
+    return [...this.traceHead, `... (${this.traceSkipped} lines skipped)`, ...this.traceTail];
+  }
+
+  /** What permessage-deflate the server agreed to, or null (none offered, or the server declined). */
+  get deflateAgreement(): DeflateAgreement | null {
+    return this.deflate?.agreement ?? null;
   }
 
   // ---------------------------------------------------------------- timers
@@ -183,6 +216,35 @@ export class FuzzingClient {
     if (frames > 1) this.countTx(Opcode.CONTINUATION, frames - 1);
     this.log(`TX message ${binary ? 'binary' : 'text'} ${payload.length} B in ${frames} frame(s)`);
     this.sendData(bytes, {});
+  }
+
+  /**
+   * A message compressed with the negotiated permessage-deflate (RFC 7692
+   * §7.2.1), RSV1 on its first frame; the compressed payload is split into
+   * frames of `fragmentSize` bytes if it is longer (Autobahn's
+   * autoFragmentSize applies after compression). Resolves false if it was
+   * not sent (not open, or no deflate agreed).
+   */
+  async sendCompressedMessage(payload: Buffer, binary: boolean, fragmentSize = 0): Promise<boolean> {
+    const codec = this.deflate;
+    if (this.state !== 'OPEN' || codec === null) return false;
+    const compressed = await codec.compress(payload);
+    if (this.state !== 'OPEN') return false;
+    const opcode = binary ? Opcode.BINARY : Opcode.TEXT;
+    const frames: Buffer[] = [];
+    if (fragmentSize > 0 && compressed.length > fragmentSize) {
+      for (let at = 0; at < compressed.length; at += fragmentSize) {
+        const end = Math.min(at + fragmentSize, compressed.length);
+        frames.push(encodeFrame({ opcode: at === 0 ? opcode : Opcode.CONTINUATION, payload: compressed.subarray(at, end), fin: end === compressed.length, rsv: at === 0 ? 4 : 0 }));
+      }
+    } else {
+      frames.push(encodeFrame({ opcode, payload: compressed, rsv: 4 }));
+    }
+    this.countTx(opcode, 1);
+    if (frames.length > 1) this.countTx(Opcode.CONTINUATION, frames.length - 1);
+    this.log(`TX message ${binary ? 'binary' : 'text'} ${payload.length} B, compressed ${compressed.length} B, in ${frames.length} frame(s)`);
+    this.sendData(frames.length === 1 ? frames[0] : Buffer.concat(frames), {});
+    return true;
   }
 
   /** Header of a frame whose payload follows in sendFrameData() calls. */
@@ -361,7 +423,7 @@ export class FuzzingClient {
     if (this.state === 'CONNECTING') {
       this.handshake.push(chunk);
       const data = Buffer.concat(this.handshake);
-      const outcome = checkResponse(data, this.key);
+      const outcome = checkResponse(data, this.key, (this.options.deflateOffers?.length ?? 0) > 0);
       if (outcome.kind === 'incomplete') return;
       this.handshake = [];
       if (outcome.kind === 'rejected') {
@@ -370,6 +432,20 @@ export class FuzzingClient {
         this.wasNotCleanReason = `opening handshake failed: ${outcome.reason}`;
         this.dropConnection(true);
         return;
+      }
+      const offers = this.options.deflateOffers;
+      if (offers !== undefined && offers.length > 0 && outcome.extensions !== undefined) {
+        const agreement = acceptResponse(outcome.extensions, offers);
+        if (typeof agreement === 'string') {
+          // RFC 7692 §5 / RFC 6455 §4.1: an extension answer we cannot accept fails the connection.
+          this.log(`opening handshake: bad permessage-deflate answer: ${agreement}`);
+          this.notes.push(`opening handshake failed: ${agreement}`);
+          this.wasNotCleanReason = `opening handshake failed: ${agreement}`;
+          this.dropConnection(true);
+          return;
+        }
+        this.deflate = new StreamCodec(agreement, this.options.deflateCodec);
+        this.log(`permessage-deflate agreed: ${agreement.response}`);
       }
       this.state = 'OPEN';
       this.connectionWasOpen = true;
@@ -386,6 +462,7 @@ export class FuzzingClient {
 
   private consume(): void {
     while (this.state === 'OPEN' || this.state === 'CLOSING') {
+      if (this.inflating) return; // resumed when the message in front has been inflated
       const head = this.reader.head();
       if (head !== undefined && !this.checkHead(head)) return;
       if (this.isClosed()) return; // a second violation while closing drops TCP
@@ -403,7 +480,21 @@ export class FuzzingClient {
    */
   private checkHead(h: FrameHead): boolean {
     const violation = (reason: string): boolean => !this.protocolViolation(reason);
-    if (h.rsv !== 0 && !violation('RSV != 0 and no extension negotiated')) return false;
+    if (h.rsv !== 0) {
+      // RFC 7692 §6: with permessage-deflate, RSV1 marks the first frame of a compressed data message, and nothing else.
+      const compressedStart = this.deflate !== null && h.rsv === 4 && (h.opcode === Opcode.TEXT || h.opcode === Opcode.BINARY) && !this.insideMessage;
+      if (!compressedStart) {
+        const why =
+          this.deflate === null
+            ? 'RSV != 0 and no extension negotiated'
+            : h.rsv !== 4
+              ? `RSV = ${h.rsv}: only RSV1 has a meaning with permessage-deflate`
+              : h.opcode === Opcode.CONTINUATION
+                ? 'RSV1 set on a continuation frame (permessage-deflate sets it on the first frame only)'
+                : `RSV1 set on a ${opcodeName(h.opcode)} frame`;
+        if (!violation(why)) return false;
+      }
+    }
     // §5.1: "A server MUST NOT mask any frames that it sends to the client."
     if (h.masked && !violation('masked server-to-client frame')) return false;
     if (h.opcode > 7) {
@@ -443,12 +534,52 @@ export class FuzzingClient {
       this.insideMessage = true;
       this.messageOpcode = frame.opcode;
       this.messageParts = [];
+      this.messageCompressed = this.deflate !== null && (frame.rsv & 4) !== 0;
     }
     this.messageParts.push(frame.payload);
     if (!frame.fin) return true;
     this.insideMessage = false;
     const payload = this.messageParts.length === 1 ? this.messageParts[0] : Buffer.concat(this.messageParts);
     this.messageParts = [];
+    if (this.messageCompressed && this.deflate !== null) {
+      this.inflate(this.deflate, payload, this.messageOpcode);
+      return false;
+    }
+    return this.deliver(payload, this.messageOpcode);
+  }
+
+  /** Inflate a compressed message, deliver it, then go on with the frames behind it. */
+  private inflate(codec: StreamCodec, compressed: Buffer, opcode: number): void {
+    this.inflating = true;
+    codec.decompress(compressed).then(
+      (payload) => {
+        this.inflating = false;
+        this.log(`   inflated ${compressed.length} B to ${payload.length} B`);
+        if (this.state === 'OPEN' || this.state === 'CLOSING') {
+          if (!this.deliver(payload, opcode)) return this.resumeAfterInflate(false);
+        }
+        this.resumeAfterInflate(true);
+      },
+      (err: unknown) => {
+        this.inflating = false;
+        const why = err instanceof InflateError ? `compressed message from server cannot be inflated: ${err.message}` : `inflating failed: ${(err as Error).message}`;
+        this.resumeAfterInflate(this.state === 'CLOSED' || !this.invalidPayload(why));
+      },
+    );
+  }
+
+  /** Read on behind the inflated message (frames that arrived before TCP closed still count), then report a loss that waited. */
+  private resumeAfterInflate(goOn: boolean): void {
+    if (goOn) this.consume();
+    if (this.lostWhileInflating && !this.inflating) {
+      this.lostWhileInflating = false;
+      this.onConnectionLost();
+    }
+  }
+
+  /** A complete (inflated) data message: check it and hand it to the case. */
+  private deliver(payload: Buffer, opcode: number): boolean {
+    this.messageOpcode = opcode;
     // §8.1: text must be valid UTF-8; the server echoing invalid text is a failure on its side.
     if (this.messageOpcode === Opcode.TEXT && !isUtf8(payload)) {
       if (this.invalidPayload('text message from server is not valid UTF-8')) return false;
@@ -502,7 +633,13 @@ export class FuzzingClient {
 
   private onConnectionLost(): void {
     if (this.lost) return;
+    if (this.inflating) {
+      // Frames that arrived behind the message being inflated are still to be read.
+      this.lostWhileInflating = true;
+      return;
+    }
     this.lost = true;
+    this.deflate?.close();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     if (this.closeHandshakeTimer !== null) clearTimeout(this.closeHandshakeTimer);
@@ -520,11 +657,16 @@ export class FuzzingClient {
   }
 
   private log(line: string): void {
-    if (this.trace.length >= TRACE_LIMIT) {
-      if (this.trace.length === TRACE_LIMIT) this.trace.push('... (trace truncated)');
+    const entry = `${String(Date.now() - this.startedAt).padStart(5)} ms  ${line}`;
+    if (this.traceHead.length < TRACE_HALF) {
+      this.traceHead.push(entry);
       return;
     }
-    this.trace.push(`${String(Date.now() - this.startedAt).padStart(5)} ms  ${line}`);
+    this.traceTail.push(entry);
+    if (this.traceTail.length > TRACE_HALF) {
+      this.traceTail.shift();
+      this.traceSkipped++;
+    }
   }
 }
 

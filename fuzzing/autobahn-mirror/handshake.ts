@@ -22,7 +22,8 @@ export function parseWsUrl(url: string): Target {
   return { host, port: u.port === '' ? 80 : Number(u.port), resource: (u.pathname || '/') + u.search };
 }
 
-export function createRequest(target: Target, userAgent: string): { request: Buffer; key: string } {
+/** `extensions`: a Sec-WebSocket-Extensions value to offer (groups 12 and 13), sent after the version like Autobahn does. */
+export function createRequest(target: Target, userAgent: string, extensions?: string): { request: Buffer; key: string } {
   const key = randomBytes(16).toString('base64');
   const hostHeader = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
   const lines = [
@@ -35,6 +36,7 @@ export function createRequest(target: Target, userAgent: string): { request: Buf
     'Cache-Control: no-cache',
     `Sec-WebSocket-Key: ${key}`,
     'Sec-WebSocket-Version: 13',
+    ...(extensions !== undefined ? [`Sec-WebSocket-Extensions: ${extensions}`] : []),
     '',
     '',
   ];
@@ -47,7 +49,7 @@ export function expectedAccept(key: string): string {
 
 export type HandshakeOutcome =
   | { readonly kind: 'incomplete' }
-  | { readonly kind: 'accepted'; readonly headLength: number; readonly head: string }
+  | { readonly kind: 'accepted'; readonly headLength: number; readonly head: string; readonly extensions?: string }
   | { readonly kind: 'rejected'; readonly reason: string; readonly head: string };
 
 /** Largest response head we wait for before giving up. */
@@ -56,9 +58,10 @@ const MAX_HEAD = 16 * 1024;
 /**
  * Look for a complete response head in `data` and check it (RFC 6455 §4.1,
  * "the client MUST validate the server's response"). Bytes after the head are
- * already frames; the caller keeps them.
+ * already frames; the caller keeps them. With `offeredExtensions` a
+ * Sec-WebSocket-Extensions answer is handed back for the caller to check.
  */
-export function checkResponse(data: Buffer, key: string): HandshakeOutcome {
+export function checkResponse(data: Buffer, key: string, offeredExtensions = false): HandshakeOutcome {
   const end = data.indexOf('\r\n\r\n', 0, 'latin1');
   if (end < 0) {
     return data.length > MAX_HEAD
@@ -89,11 +92,13 @@ export function checkResponse(data: Buffer, key: string): HandshakeOutcome {
   if (headers.get('sec-websocket-accept') !== expectedAccept(key)) {
     return { kind: 'rejected', reason: 'wrong Sec-WebSocket-Accept', head };
   }
-  if (headers.has('sec-websocket-extensions')) {
+  const extensions = headers.get('sec-websocket-extensions');
+  if (extensions !== undefined && !offeredExtensions) {
     return { kind: 'rejected', reason: 'server chose an extension the client never offered', head };
   }
   if (headers.has('sec-websocket-protocol')) {
     return { kind: 'rejected', reason: 'server chose a subprotocol the client never offered', head };
   }
-  return { kind: 'accepted', headLength: end + 4, head };
+  // The caller checks an extension answer against its offers.
+  return { kind: 'accepted', headLength: end + 4, head, ...(extensions !== undefined ? { extensions } : {}) };
 }

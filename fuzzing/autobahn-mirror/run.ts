@@ -2,7 +2,10 @@
  * CLI for the Autobahn fuzzingclient mirror.
  *
  *   npx tsx fuzzing/autobahn-mirror/run.ts --url ws://127.0.0.1:9001 [--cases 1.*,6.4.*]
- *       [--exclude 9.*] [--json out.json] [--fail-by-drop] [--round-trips N] [--verbose] [--trace]
+ *       [--exclude 9.*] [--json out.json] [--fail-by-drop] [--round-trips N] [--messages N] [--verbose] [--trace]
+ *
+ * --round-trips shortens 9.7.x/9.8.x and --messages the 1000 messages of each
+ * 12.x/13.x case (both default to Autobahn's counts).
  *
  * Prints one line per case and a summary ending in "N passed, N failed".
  * --verbose prints the details and wire trace of every case that did not end
@@ -18,7 +21,7 @@ import { formatDetails, formatResultLine, formatSummary } from './report.js';
 import { runCases } from './runner.js';
 import { splitList } from './select.js';
 
-const USAGE = 'usage: run.ts --url ws://127.0.0.1:9001 [--cases 1.*,6.4.*] [--exclude 9.*] [--json out.json] [--fail-by-drop] [--round-trips N] [--verbose] [--trace]';
+const USAGE = 'usage: run.ts --url ws://127.0.0.1:9001 [--cases 1.*,6.4.*] [--exclude 9.*] [--json out.json] [--fail-by-drop] [--round-trips N] [--messages N] [--verbose] [--trace]';
 
 async function main(): Promise<number> {
   let args;
@@ -31,6 +34,7 @@ async function main(): Promise<number> {
         json: { type: 'string' },
         'fail-by-drop': { type: 'boolean', default: false },
         'round-trips': { type: 'string' },
+        messages: { type: 'string' },
         verbose: { type: 'boolean', short: 'v', default: false },
         trace: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -50,6 +54,11 @@ async function main(): Promise<number> {
     console.error(`--round-trips must be a positive integer\n${USAGE}`);
     return 2;
   }
+  const messages = args.messages === undefined ? undefined : Number(args.messages);
+  if (messages !== undefined && !(Number.isInteger(messages) && messages > 0)) {
+    console.error(`--messages must be a positive integer\n${USAGE}`);
+    return 2;
+  }
   const filter = { cases: splitList(args.cases), exclude: splitList(args.exclude) };
   const unreachable = await probe(args.url);
   if (unreachable !== null) {
@@ -61,6 +70,7 @@ async function main(): Promise<number> {
   const summary = await runCases(args.url, filter, {
     client: { failByDrop: args['fail-by-drop'] },
     ...(roundTrips !== undefined ? { roundTrips } : {}),
+    ...(messages !== undefined ? { deflateMessages: messages } : {}),
     traceAll: args.trace,
     onResult(r) {
       console.log(formatResultLine(r));
@@ -76,7 +86,7 @@ async function main(): Promise<number> {
   return summary.failed > 0 ? 1 : 0;
 }
 
-/** A plain TCP connect first, so that a server that is not running is one error, not 301 failed cases. */
+/** A plain TCP connect first, so that a server that is not running is one error, not 517 failed cases. */
 function probe(url: string): Promise<string | null> {
   return new Promise((resolve) => {
     let target;

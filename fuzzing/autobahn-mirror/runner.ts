@@ -6,11 +6,13 @@
  *   const summary = await runCases('ws://127.0.0.1:9001', '1.*,6.4.*');
  *   summary.results[0].behavior   // 'OK' | 'NON-STRICT' | …
  */
-import type { Behavior, CaseDef, CaseEvent, CaseResult, CloseBehavior, PerformanceSpec } from './case-types.js';
+import { createHash } from 'node:crypto';
+import type { Behavior, CaseDef, CaseEvent, CaseResult, CloseBehavior, CompressionSpec, PerformanceSpec } from './case-types.js';
 import { ALL_CASES } from './cases/index.js';
 import { AUTOBAHN_CLIENT_DEFAULTS, FuzzingClient, type ClientOptions } from './client.js';
 import { allExpectationsMet, describeEvent, isFailure, judge } from './judge.js';
 import { selectCases, type FilterInput } from './select.js';
+import { dataSet, testData } from './testdata.js';
 import { repeatTo, toBytes } from './wire.js';
 
 export interface RunOptions {
@@ -18,6 +20,8 @@ export interface RunOptions {
   readonly client?: Partial<ClientOptions>;
   /** Override the number of round trips in 9.7.x / 9.8.x (Autobahn: 1000). */
   readonly roundTrips?: number;
+  /** Override the number of messages per case in groups 12 and 13 (Autobahn: 1000). */
+  readonly deflateMessages?: number;
   /** Called as each case finishes. */
   readonly onResult?: (result: CaseResult) => void;
   /** Keep the wire trace of every case, not only of those that did not pass. */
@@ -60,6 +64,7 @@ export function summarize(results: readonly CaseResult[], durationMs: number): R
 /** Longest a case may take before the mirror gives up on it (Autobahn itself would wait forever). */
 function safetySeconds(def: CaseDef): number {
   if (def.performance !== undefined) return def.performance.waitSecs + 5;
+  if (def.compression !== undefined) return def.compression.waitSecs + 5;
   let waits = 0;
   let timer = 0;
   for (const s of def.steps) {
@@ -70,12 +75,16 @@ function safetySeconds(def: CaseDef): number {
 }
 
 export function runCase(url: string, def: CaseDef, options: RunOptions = {}): Promise<CaseResult> {
-  const clientOptions: ClientOptions = { ...AUTOBAHN_CLIENT_DEFAULTS, ...options.client };
+  const clientOptions: ClientOptions = {
+    ...AUTOBAHN_CLIENT_DEFAULTS,
+    ...options.client,
+    ...(def.compression !== undefined ? { deflateOffers: def.compression.offers } : {}),
+  };
   return new Promise<CaseResult>((resolve) => {
     const received: CaseEvent[] = [];
     const started = Date.now();
     let openedAt: number | null = null;
-    let perf: PerformanceDriver | null = null;
+    let perf: PerformanceDriver | CompressionDriver | null = null;
     let safety: NodeJS.Timeout | null = null;
 
     const finishWhenDone = (): void => {
@@ -89,6 +98,9 @@ export function runCase(url: string, def: CaseDef, options: RunOptions = {}): Pr
         openedAt = Date.now();
         if (def.performance !== undefined) {
           perf = new PerformanceDriver(def.performance, client, options.roundTrips);
+          perf.start();
+        } else if (def.compression !== undefined) {
+          perf = new CompressionDriver(def.compression, client, options.deflateMessages);
           perf.start();
         } else {
           void playSteps(def, client, received);
@@ -110,15 +122,16 @@ export function runCase(url: string, def: CaseDef, options: RunOptions = {}): Pr
       onConnectionLost() {
         if (safety !== null) clearTimeout(safety);
         const ended = Date.now();
-        const p = perf as PerformanceDriver | null;
+        const p = perf as PerformanceDriver | CompressionDriver | null;
         const verdict = judge(def, received, client, p === null ? undefined : { behavior: p.behavior, result: p.result });
-        if (p !== null && !p.answered) {
+        if (p !== null && !p.answered && p.behavior !== 'UNIMPLEMENTED') {
           // Autobahn only says "did not receive … within N seconds"; say how it really ended.
           const code = client.remoteCloseCode === null ? 'no close code' : `close code ${client.remoteCloseCode}`;
           const reason = client.remoteCloseReason ? ` ${JSON.stringify(client.remoteCloseReason)}` : '';
           verdict.result += ` The connection ended after ${ended - (openedAt ?? started)} ms (${client.closedByMe ? 'we closed' : 'the server closed'}, ${code}${reason}).`;
         }
         const notes = [...client.notes];
+        if (p instanceof CompressionDriver) notes.push(...p.notes);
         if (!client.connectionWasOpen) {
           // Autobahn lists such a case as "Missing"; here it is simply a failure.
           verdict.behavior = 'FAILED';
@@ -277,6 +290,101 @@ class PerformanceDriver {
     }
     this.behavior = 'OK';
     this.result = this.count > 1 ? `Ok, received all ${this.count} echo'ed messages in time.` : `Received ${kind} message of length ${payload.length}.`;
+    safeClose(this.client, 1000);
+  }
+}
+
+/**
+ * Groups 12 and 13 (Autobahn's case12_x_x.py): if the server accepted
+ * permessage-deflate, send COUNT messages of LEN bytes cut from the test data
+ * one after the other, compressed, each when the previous echo came back
+ * equal (type, length, SHA-1); close when done, at the first wrong echo, or
+ * at WAITSECS (closeAfter). Without deflate the case is UNIMPLEMENTED and we
+ * close at once.
+ */
+class CompressionDriver {
+  behavior: Behavior = 'FAILED';
+  result: string;
+  /** An echo came back for the last message sent (or none was due yet). */
+  answered = true;
+  readonly notes: string[] = [];
+  private readonly data: Buffer;
+  private readonly binary: boolean;
+  private readonly count: number;
+  private sent = 0;
+  private pointer = 0;
+  private expectedHash = '';
+  private done = false;
+
+  constructor(
+    private readonly spec: CompressionSpec,
+    private readonly client: FuzzingClient,
+    messages: number | undefined,
+  ) {
+    this.data = testData(spec.data);
+    this.binary = dataSet(spec.data).binary;
+    this.count = messages ?? spec.count;
+    this.result = `Case did not finish within ${spec.waitSecs} seconds.`;
+  }
+
+  start(): void {
+    const agreement = this.client.deflateAgreement;
+    if (agreement === null) {
+      this.behavior = 'UNIMPLEMENTED';
+      this.result = 'The server did not accept any permessage-deflate offer.';
+      this.done = true;
+      safeClose(this.client, 1000);
+      return;
+    }
+    this.notes.push(`permessage-deflate agreed: ${agreement.response}`);
+    this.client.closeAfter(this.spec.waitSecs);
+    this.sendOne();
+  }
+
+  /** Autobahn's sendOne: the next LEN bytes of the data, wrapping around at its end. */
+  private sendOne(): void {
+    const length = this.spec.length;
+    const size = this.data.length;
+    const from = this.pointer;
+    const to = (from + length) % size;
+    const message = to > from ? this.data.subarray(from, to) : Buffer.concat([this.data.subarray(from), this.data.subarray(0, to)]);
+    this.pointer = to;
+    this.expectedHash = createHash('sha1').update(message).digest('hex');
+    this.sent++;
+    this.answered = false;
+    this.client.sendCompressedMessage(message, this.binary, this.spec.autoFragmentSize).then(
+      (sent) => {
+        if (!sent && !this.done) this.notes.push(`message ${this.sent} was not sent: the connection was no longer open`);
+      },
+      (err: unknown) => {
+        this.notes.push(`compressing message ${this.sent} failed: ${(err as Error).message}`);
+        this.finish('FAILED', `Could not compress message ${this.sent}: ${(err as Error).message}`);
+      },
+    );
+  }
+
+  onMessage(payload: Buffer, binary: boolean): void {
+    if (this.done) return;
+    this.answered = true;
+    const hash = createHash('sha1').update(payload).digest('hex');
+    if (binary !== this.binary) {
+      this.finish('FAILED', `Echo'ed message type differs from what I sent (got binary ${binary}, expected binary ${this.binary}).`);
+    } else if (payload.length !== this.spec.length) {
+      this.finish('FAILED', `Echo'ed message length differs from what I sent (got length ${payload.length}, expected length ${this.spec.length}).`);
+    } else if (hash !== this.expectedHash) {
+      this.finish('FAILED', `Echo'ed message contents differs from what I sent (got SHA1 ${hash}, expected SHA1 ${this.expectedHash}).`);
+    } else if (this.sent < this.count) {
+      this.sendOne();
+    } else {
+      this.finish('OK', `Ok, received all ${this.count} echo'ed messages in time.`);
+    }
+  }
+
+  private finish(behavior: Behavior, result: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.behavior = behavior;
+    this.result = behavior === 'FAILED' ? `${result} (message ${this.sent} of ${this.count})` : result;
     safeClose(this.client, 1000);
   }
 }

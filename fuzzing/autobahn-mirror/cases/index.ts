@@ -1,7 +1,8 @@
-/** The whole table, in Autobahn's case order. Groups 12 and 13 (permessage-deflate) are not mirrored yet. */
+/** The whole table, in Autobahn's case order: groups 1-7, 9, 10, 12 and 13 (all of Autobahn's fuzzingclient cases). */
 import type { CaseDef } from '../case-types.js';
 import { GROUP_1 } from './group1-framing.js';
 import { GROUP_10 } from './group10-misc.js';
+import { GROUP_12, GROUP_13 } from './group12-13-deflate.js';
 import { GROUP_2 } from './group2-pings.js';
 import { GROUP_3 } from './group3-reserved-bits.js';
 import { GROUP_4 } from './group4-opcodes.js';
@@ -20,6 +21,8 @@ export const ALL_CASES: readonly CaseDef[] = [
   ...GROUP_7,
   ...GROUP_9,
   ...GROUP_10,
+  ...GROUP_12,
+  ...GROUP_13,
 ];
 
 export const GROUP_TITLES: Readonly<Record<string, string>> = {
@@ -32,4 +35,6 @@ export const GROUP_TITLES: Readonly<Record<string, string>> = {
   '7': 'Close Handling',
   '9': 'Limits/Performance',
   '10': 'Misc',
+  '12': 'Deflate (payloads)',
+  '13': 'Deflate (parameters)',
 };
