@@ -1,0 +1,159 @@
+// Shared helpers for the echo benchmark (bench/run.ts, bench/loadgen.ts, bench/servers/*).
+// Deliberately independent of src/: the harness must keep working while src/ changes.
+import { readFileSync } from 'node:fs';
+
+/** RFC 6455 §1.3 example key and its accept value: every benchmark connection uses them. */
+export const WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+export const WS_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
+/** Fixed client masking key (same as wsgen's, so either generator drives the raw server). */
+export const MASK = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+
+export const OP_TEXT = 0x1;
+export const OP_BINARY = 0x2;
+
+/** Deterministic payload: ASCII (valid UTF-8) for text, xorshift noise for binary. */
+export function makePayload(size: number, binary: boolean): Buffer {
+  const p = Buffer.allocUnsafe(size);
+  if (binary) {
+    let x = 2463534242;
+    for (let i = 0; i < size; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      p[i] = x & 0xff;
+    }
+  } else {
+    const a = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+    for (let i = 0; i < size; i++) p[i] = a.charCodeAt(i % a.length);
+  }
+  return p;
+}
+
+/** Frame header (FIN set, no RSV), with or without the mask bit + key. */
+export function frameHeader(opcode: number, len: number, mask: Buffer | null): Buffer {
+  const m = mask ? 0x80 : 0;
+  let h: Buffer;
+  if (len <= 125) {
+    h = Buffer.from([0x80 | opcode, m | len]);
+  } else if (len <= 0xffff) {
+    h = Buffer.from([0x80 | opcode, m | 126, len >>> 8, len & 0xff]);
+  } else {
+    h = Buffer.alloc(10);
+    h[0] = 0x80 | opcode;
+    h[1] = m | 127;
+    h.writeBigUInt64BE(BigInt(len), 2);
+  }
+  return mask ? Buffer.concat([h, mask]) : h;
+}
+
+/** One complete masked client frame. */
+export function clientFrame(opcode: number, payload: Buffer, mask: Buffer = MASK): Buffer {
+  const h = frameHeader(opcode, payload.length, mask);
+  const f = Buffer.allocUnsafe(h.length + payload.length);
+  h.copy(f, 0);
+  for (let i = 0; i < payload.length; i++) f[h.length + i] = payload[i] ^ mask[i & 3];
+  return f;
+}
+
+/** `count` back-to-back copies of `frame` in one buffer. */
+export function repeat(frame: Buffer, count: number): Buffer {
+  const b = Buffer.allocUnsafe(frame.length * count);
+  for (let i = 0; i < count; i++) frame.copy(b, i * frame.length);
+  return b;
+}
+
+export const CLK_TCK = 100; // Linux USER_HZ: fixed at 100 on every mainstream kernel build
+
+/** utime+stime of a process in seconds (all threads), or -1. */
+export function procCpuSeconds(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // f[0] is field 3 (state); utime = field 14, stime = field 15
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return -1;
+  }
+}
+
+/** VmRSS of a process in KiB, or -1. */
+export function procRssKiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * Machine-wide CPU seconds from /proc/stat: busy (user+nice+system+irq+softirq) and the
+ * softirq part alone (loopback TCP is mostly softirq work, not charged to any process), or -1s.
+ */
+export function machineCpuSeconds(): { busy: number; softirq: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0];
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    return { busy: (v[0] + v[1] + v[2] + v[5] + v[6]) / CLK_TCK, softirq: v[6] / CLK_TCK };
+  } catch {
+    return { busy: -1, softirq: -1 };
+  }
+}
+
+/**
+ * Children of the harness exit when their stdin reaches EOF, i.e. when the harness dies,
+ * even by SIGKILL: a benchmark must never leave a server or generator running.
+ */
+export function exitWithParent(): void {
+  if (process.env.BENCH_CHILD !== '1') return; // started by hand: nothing to watch
+  process.stdin.on('data', () => {});
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('close', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+}
+
+/** The line a server prints on stdout once it listens: `{"port":…,"pid":…,…}`. */
+export function announce(port: number, extra: Record<string, unknown> = {}): void {
+  process.stdout.write(JSON.stringify({ port, pid: process.pid, ...extra }) + '\n');
+}
+
+/**
+ * Deterministic JSON-like text of exactly `size` bytes (ASCII), different for each `seed`:
+ * an envelope with a list of records (repeated keys, integers, decimals, short strings,
+ * booleans, small arrays), padded to the exact size with a "note" of dictionary words.
+ * Realistic for compression (keys repeat, values do not) and valid JSON.
+ */
+export function makeJsonPayload(size: number, seed: number): Buffer {
+  let x = (0x9e3779b9 ^ Math.imul(seed + 1, 0x85ebca6b)) >>> 0 || 1;
+  const rnd = (n: number): number => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+  const words = ['alpha', 'bravo', 'north', 'south', 'rack', 'sensor', 'edge', 'core', 'eu-west', 'us-east', 'primary', 'replica', 'ok', 'warn', 'idle', 'busy'];
+  const status = ['ok', 'warn', 'error', 'idle', 'busy'];
+  const names = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
+  const head = `{"type":"update","seq":${1000 + rnd(900000)},"ts":${1700000000000 + rnd(1e9)},"source":"${words[rnd(words.length)]}-${rnd(100)}","items":[`;
+  const tail = '],"note":"';
+  const end = '"}';
+  let body = '';
+  for (let i = 0; ; i++) {
+    const item =
+      `{"id":${rnd(100000)},"user":"${names[rnd(names.length)]}${rnd(1000)}","status":"${status[rnd(status.length)]}",` +
+      `"value":${rnd(100000) / 100},"count":${rnd(5000)},"active":${rnd(2) === 1},` +
+      `"tags":["${words[rnd(words.length)]}","${words[rnd(words.length)]}"],"region":"${words[8 + rnd(2)]}"}`;
+    const next = body + (i > 0 ? ',' : '') + item;
+    if (head.length + next.length + tail.length + end.length > size) break;
+    body = next;
+  }
+  let note = '';
+  const room = size - head.length - body.length - tail.length - end.length;
+  if (room < 0) throw new Error(`makeJsonPayload: ${size} bytes is too small`);
+  while (note.length < room) note += (note ? ' ' : '') + words[rnd(words.length)];
+  const s = head + body + tail + note.slice(0, room) + end;
+  if (s.length !== size) throw new Error('makeJsonPayload: internal size mismatch');
+  return Buffer.from(s, 'latin1');
+}

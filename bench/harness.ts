@@ -1,0 +1,231 @@
+// Child-process plumbing for bench/run.ts and bench/crosscheck.ts: pinned children in their
+// own process groups, all of them killed on any exit of the harness (normal, error, signal).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machineCpuSeconds } from './common.js';
+
+export const BENCH = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.dirname(BENCH);
+
+export type ServerName = 'ours' | 'ws' | 'raw';
+export type Result = Record<string, number | string | null>;
+
+const children = new Set<ChildProcess>();
+
+export function killTree(c: ChildProcess, sig: NodeJS.Signals): void {
+  if (c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
+  try {
+    process.kill(-c.pid, sig); // detached: the child leads its own process group
+  } catch {
+    try {
+      c.kill(sig);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export function killAllNow(): void {
+  for (const c of children) killTree(c, 'SIGKILL');
+  children.clear();
+}
+
+/** Kill every child on exit, on SIGINT/SIGTERM/SIGHUP and on any uncaught error. */
+export function installCleanup(): void {
+  process.on('exit', killAllNow);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      console.error(`\nbench: ${sig}: stopping children`);
+      killAllNow();
+      process.exit(130);
+    });
+  }
+  const fatal = (e: unknown): void => {
+    console.error('bench: fatal:', e);
+    killAllNow();
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+}
+
+let pin = false;
+/** Decide whether to pin (taskset works and there are >= 2 cores). Returns the decision. */
+export function setupPinning(disabled: boolean): boolean {
+  pin =
+    !disabled &&
+    os.availableParallelism() >= 2 &&
+    spawnSync('taskset', ['-c', '1', 'true'], { stdio: 'ignore' }).status === 0;
+  return pin;
+}
+
+export function fdHardLimit(): number {
+  return Number(spawnSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim()) || 0;
+}
+
+/**
+ * Start `CMD ARGS` in its own process group, with the fd soft limit raised to the hard limit,
+ * pinned to `core` when pinning is on. `bash -c … exec` and `taskset` both exec, so the
+ * child's pid is the pid of CMD itself. Its stdin is a pipe the child watches: it exits on
+ * EOF, i.e. when the harness dies, even by SIGKILL.
+ */
+export function startChild(core: number, cmd: string[]): ChildProcess {
+  const taskset = pin ? ['taskset', '-c', String(core)] : [];
+  const c = spawn('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'bench', ...taskset, ...cmd], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, BENCH_CHILD: '1' },
+  });
+  children.add(c);
+  c.on('exit', () => children.delete(c));
+  c.stdin!.on('error', () => {});
+  return c;
+}
+
+/** `node --import tsx SCRIPT` (relative to the project root). */
+export function tsNode(script: string, args: string[] = []): string[] {
+  return [process.execPath, '--import', 'tsx', script, ...args];
+}
+
+export function tail(s: string, n = 1500): string {
+  return s.length > n ? '…' + s.slice(-n) : s;
+}
+
+export interface Running {
+  name: ServerName;
+  proc: ChildProcess;
+  port: number;
+  pid: number;
+  info: Record<string, unknown>;
+  stderr: () => string;
+}
+
+/** Start bench/servers/NAME.ts [ARGS] on core 0; resolves once it printed its port. */
+export function startServer(name: ServerName, notes: string[], args: string[] = []): Promise<Running> {
+  const proc = startChild(0, tsNode(path.join('bench', 'servers', `${name}.ts`), args));
+  let out = '';
+  let err = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err = tail(err + d, 8000);
+  });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (e: Error | null, r?: Running): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      proc.stdout!.removeAllListeners('data');
+      proc.stdout!.resume();
+      if (e) {
+        killTree(proc, 'SIGKILL');
+        reject(new Error(`server ${name}: ${e.message}${err ? `\n--- stderr ---\n${tail(err)}` : ''}`));
+      } else resolve(r!);
+    };
+    const timer = setTimeout(() => settle(new Error('did not print its port within 30 s')), 30_000);
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      let info: Record<string, unknown>;
+      try {
+        info = JSON.parse(out.slice(0, nl)) as Record<string, unknown>;
+      } catch {
+        return settle(new Error(`bad first line on stdout: ${out.slice(0, nl)}`));
+      }
+      const port = Number(info.port);
+      if (!(port > 0)) return settle(new Error(`no port in: ${out.slice(0, nl)}`));
+      // The pid the server reports must be our child (bash and taskset exec into node).
+      if (Number(info.pid) !== proc.pid) notes.push(`server ${name}: reported pid ${info.pid} != child pid ${proc.pid}`);
+      settle(null, { name, proc, port, pid: Number(info.pid), info, stderr: () => err });
+    });
+    proc.on('exit', (code, sig) => settle(new Error(`exited (${sig ?? code}) before listening`)));
+  });
+}
+
+export async function stopServer(s: Running): Promise<void> {
+  const p = s.proc;
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const gone = new Promise<void>((r) => p.once('exit', () => r()));
+  killTree(p, 'SIGTERM');
+  const t = setTimeout(() => killTree(p, 'SIGKILL'), 2000);
+  await gone;
+  clearTimeout(t);
+}
+
+/**
+ * Run a generator child on core 1 and collect its stdout. `parse` turns the whole stdout into
+ * a result or throws. Rejects with the generator's and the server's stderr on failure.
+ */
+export function runGenerator(
+  cmd: string[],
+  srv: Running,
+  timeoutMs: number,
+  parse: (stdout: string, code: number | null) => Result,
+): Promise<Result> {
+  const proc = startChild(1, cmd);
+  let out = '';
+  let err = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err = tail(err + d, 8000)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      killTree(proc, 'SIGKILL');
+      reject(new Error(`load generator timed out after ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    proc.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      try {
+        if (sig) throw new Error(`killed by ${sig}`);
+        resolve(parse(out, code));
+      } catch (e) {
+        const serr = srv.stderr();
+        reject(
+          new Error(
+            `load generator: ${(e as Error).message}` +
+              (err ? `\n--- generator stderr ---\n${tail(err)}` : '') +
+              (serr ? `\n--- server stderr ---\n${tail(serr)}` : ''),
+          ),
+        );
+      }
+    });
+  });
+}
+
+/** Parser for bench/loadgen.ts output: one JSON line. */
+export function parseLoadgen(stdout: string, code: number | null): Result {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  let r: Result;
+  try {
+    r = JSON.parse(line) as Result;
+  } catch {
+    throw new Error(`exited (${code}) without a result`);
+  }
+  if (r.error) throw new Error(String(r.error));
+  if (code !== 0) throw new Error(`exited (${code})`);
+  return r;
+}
+
+/**
+ * The machine is shared (other people's builds and tests): before a sample, wait until the
+ * whole machine has been nearly idle (< `threshold` busy cores over 0.5 s), at most
+ * `maxWaitS` seconds. Returns the busy cores of the last probe (> threshold: gave up waiting).
+ */
+export async function waitQuiet(threshold: number, maxWaitS: number): Promise<number> {
+  const deadline = Date.now() + maxWaitS * 1000;
+  for (;;) {
+    const a = machineCpuSeconds();
+    await sleep(500);
+    const b = machineCpuSeconds();
+    if (a.busy < 0 || b.busy < 0) return 0;
+    const busy = (b.busy - a.busy) / 0.5;
+    if (busy < threshold || Date.now() >= deadline) return busy;
+    await sleep(1000);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
