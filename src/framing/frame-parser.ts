@@ -52,8 +52,8 @@ export class FrameParser {
   private readonly maxFrameSize: number;
   allowedRsv: number;
 
-  /** Scratch space for a header split across chunks. */
-  private readonly headerBytes = new Uint8Array(14);
+  /** Scratch space for a header split across chunks (allocated the first time one is). */
+  private headerBytes: Uint8Array | null = null;
   private headerHave = 0;
 
   private readonly maskKey = new Uint8Array(4);
@@ -120,7 +120,7 @@ export class FrameParser {
 
   /** Copy header bytes into scratch space until the header is complete. */
   private gatherHeader(chunk: Buffer, pos: number): number {
-    const scratch = this.headerBytes;
+    const scratch = (this.headerBytes ??= new Uint8Array(14));
     const length = chunk.length;
     if (this.headerHave < 2) {
       while (this.headerHave < 2 && pos < length) scratch[this.headerHave++] = chunk[pos++];

@@ -14,44 +14,54 @@
  * Values are Latin-1 decoded, one character per byte (obs-text survives
  * unchanged); the parser has already trimmed them and refused control bytes.
  */
+import { equalsIgnoreAsciiCase } from './tokens.js';
+
 export class HttpHeaders {
-  /** The field lines as sent, in order, names in their original case. */
-  readonly raw: ReadonlyArray<readonly [name: string, value: string]>;
-  /** Lowercase name → values in order. A Map: no prototype keys to collide with. */
-  readonly #byName = new Map<string, string[]>();
+  /**
+   * Names and values alternating, as sent: [name0, value0, name1, value1, ...].
+   * One flat array rather than a pair per line and a map of lists: every
+   * open connection keeps its request headers, and header sets are small
+   * (at most maxHeaderCount), so a linear, case-insensitive scan is cheap.
+   */
+  readonly #fields: string[];
 
   constructor(raw: Iterable<readonly [name: string, value: string]> = []) {
+    const fields: string[] = [];
+    for (const [name, value] of raw) fields.push(name, value);
+    this.#fields = fields;
+  }
+
+  /** The field lines as sent, in order, names in their original case. */
+  get raw(): ReadonlyArray<readonly [name: string, value: string]> {
+    const fields = this.#fields;
     const pairs: Array<readonly [string, string]> = [];
-    for (const [name, value] of raw) {
-      pairs.push(Object.freeze([name, value] as const));
-      const key = name.toLowerCase();
-      const values = this.#byName.get(key);
-      if (values === undefined) this.#byName.set(key, [value]);
-      else values.push(value);
-    }
-    this.raw = Object.freeze(pairs);
+    for (let i = 0; i < fields.length; i += 2) pairs.push(Object.freeze([fields[i], fields[i + 1]] as const));
+    return Object.freeze(pairs);
   }
 
   /** The value of `name` (any case); several lines are joined with ", ". */
   get(name: string): string | undefined {
-    const values = this.#byName.get(name.toLowerCase());
-    if (values === undefined) return undefined;
+    const values = this.getAll(name);
+    if (values.length === 0) return undefined;
     return values.length === 1 ? values[0] : values.join(', ');
   }
 
   /** Every value of `name`, one per line, in order; `[]` if absent. */
   getAll(name: string): string[] {
-    const values = this.#byName.get(name.toLowerCase());
-    return values === undefined ? [] : values.slice();
+    const lower = name.toLowerCase();
+    const fields = this.#fields;
+    const values: string[] = [];
+    for (let i = 0; i < fields.length; i += 2) if (equalsIgnoreAsciiCase(fields[i], lower)) values.push(fields[i + 1]);
+    return values;
   }
 
   /** How many lines carry `name`. */
   count(name: string): number {
-    return this.#byName.get(name.toLowerCase())?.length ?? 0;
+    return this.getAll(name).length;
   }
 
   has(name: string): boolean {
-    return this.#byName.has(name.toLowerCase());
+    return this.count(name) > 0;
   }
 
   /**
@@ -61,15 +71,17 @@ export class HttpHeaders {
    */
   toObject(): Record<string, string> {
     const out = Object.create(null) as Record<string, string>;
-    for (const [key, values] of this.#byName) {
-      out[key] = values.length === 1 ? values[0] : values.join(', ');
+    const fields = this.#fields;
+    for (let i = 0; i < fields.length; i += 2) {
+      const key = fields[i].toLowerCase();
+      out[key] = key in out ? `${out[key]}, ${fields[i + 1]}` : fields[i + 1];
     }
     return out;
   }
 
   /** Number of field lines. */
   get size(): number {
-    return this.raw.length;
+    return this.#fields.length / 2;
   }
 
   /** Debug form for `console.log` / `util.inspect`: `HttpHeaders { 'Host: example.com', ... }`. */

@@ -67,7 +67,8 @@ export class WebSocketProtocol implements FrameSink {
   private readonly maxMessageSize: number;
   private readonly maxFragments: number;
   private readonly maskKeySource: MaskKeySource | null;
-  private readonly maskKey = new Uint8Array(4);
+  /** Client only: the key of the frame being encoded. */
+  private readonly maskKey: Uint8Array;
   private readonly log: FrameLogger | null;
   private readonly deflate: PerMessageDeflate | null;
 
@@ -118,6 +119,7 @@ export class WebSocketProtocol implements FrameSink {
     this.parser = new FrameParser(this, { role: options.role, maxFrameSize, allowedRsv: this.deflate !== null ? RSV1 : 0 });
     this.message = new MessageBuffer(this.maxMessageSize);
     this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
+    this.maskKey = this.maskKeySource !== null ? new Uint8Array(4) : EMPTY;
     this.log = options.logger === undefined ? environmentLogger : options.logger;
   }
 
