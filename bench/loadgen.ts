@@ -7,11 +7,23 @@
 // frames. Reads land in one shared static buffer (net `onread`), so the generator allocates
 // nothing per read. Prints one JSON line with the result on stdout.
 //
+// --deflate (RFC 7692): the handshake offers `permessage-deflate; client_max_window_bits` and
+// the 101 must accept permessage-deflate (else the sample fails). --distinct P JSON-like text
+// payloads of --size bytes (deterministic) are each compressed ONCE at startup (raw deflate,
+// sync flush, trailing 00 00 ff ff stripped: valid whatever context takeover was agreed, as
+// each is compressed independently) into masked text frames with RSV1 set; each connection
+// sends them in turn (one shared buffer of P + K frames, writes are subarrays of it). Echoes
+// are counted, not inflated: each must be one FIN text frame with RSV1 set, unmasked, of any
+// length, and a connection never gets more echoes than it sent messages. With --idle,
+// --exchange M makes every connection exchange M such messages before the idle hold (so
+// lazily created compression state exists on the server when its RSS is read).
+//
 //   node --import tsx bench/loadgen.ts --port P [--pid SERVER_PID] --conns 100 --size 16
 //        [--binary] --inflight 16 --warmup 1 --duration 3
 //   node --import tsx bench/loadgen.ts --port P --pid SERVER_PID --conns 10000 --idle 2
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import { deflateRawSync, constants as zc } from 'node:zlib';
 import {
   OP_BINARY,
   OP_TEXT,
@@ -21,6 +33,7 @@ import {
   exitWithParent,
   frameHeader,
   machineCpuSeconds,
+  makeJsonPayload,
   makePayload,
   procCpuSeconds,
   procRssKiB,
@@ -43,6 +56,9 @@ const { values: a } = parseArgs({
     idle: { type: 'string' }, // idle mode: hold the connections this many seconds, report RSS
     'max-pending': { type: 'string', default: '256' },
     'connect-timeout': { type: 'string', default: '60' },
+    deflate: { type: 'boolean', default: false },
+    distinct: { type: 'string', default: '8' },
+    exchange: { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -59,9 +75,16 @@ const DURATION = Number(a.duration);
 const IDLE = a.idle === undefined ? -1 : Number(a.idle);
 const MAX_PENDING = Number(a['max-pending']);
 const CONNECT_TIMEOUT = Number(a['connect-timeout']);
+const DEFLATE = a.deflate!;
+const DISTINCT = Number(a.distinct);
+const EXCHANGE = Number(a.exchange);
 if (!(PORT > 0) || !(CONNS > 0) || !(SIZE >= 0) || !(INFLIGHT >= 1)) {
   fail('bad arguments: --port, --conns, --size, --inflight are required and must be positive');
 }
+if (DEFLATE && (BINARY || !(SIZE > 0) || !(DISTINCT >= 1) || !(EXCHANGE >= 0))) {
+  fail('bad arguments: --deflate needs text (no --binary), --size > 0, --distinct >= 1, --exchange >= 0');
+}
+if (EXCHANGE > 0 && !DEFLATE) fail('bad arguments: --exchange is for --deflate');
 
 function fail(msg: string): never {
   process.stderr.write(`loadgen: ${msg}\n`);
@@ -72,24 +95,55 @@ function fail(msg: string): never {
 const OPCODE = BINARY ? OP_BINARY : OP_TEXT;
 const REQUEST = Buffer.from(
   `GET / HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: ${WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    `Sec-WebSocket-Key: ${WS_KEY}\r\nSec-WebSocket-Version: 13\r\n` +
+    (DEFLATE ? 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n' : '') +
+    '\r\n',
   'latin1',
 );
-const FRAME = clientFrame(OPCODE, makePayload(SIZE, BINARY));
+const FRAME = clientFrame(OPCODE, makePayload(DEFLATE ? 0 : SIZE, BINARY));
 const F = FRAME.length;
 // One shared, immutable send buffer: K frames. A write of n frames is a subarray of it.
-const TX = repeat(FRAME, INFLIGHT);
+const TX = repeat(FRAME, DEFLATE ? 1 : INFLIGHT);
 // Expected echo header (FIN, opcode, unmasked, payload length): compared byte by byte.
+// (--deflate: echo lengths vary, every header goes through the general path.)
 const EH = frameHeader(OPCODE, SIZE, null);
 const HL = EH.length;
-const H0 = EH[0];
+const H0 = DEFLATE ? -1 : EH[0];
 const H1 = EH[1];
+
+// --deflate: DISTINCT JSON-like payloads, each compressed once, as masked RSV1 text frames.
+// DTX holds the frame sequence m0 m1 … m(P-1) m0 m1 … (P + max(K, M) frames); a connection
+// at message index j (0 <= j < P) sends n frames as DTX[DOFF[j] .. DOFF[j + n]).
+let DTX = Buffer.alloc(0);
+let DOFF: number[] = [];
+let DWIRE = 0; // mean compressed payload bytes per message sent
+if (DEFLATE) {
+  const frames: Buffer[] = [];
+  for (let p = 0; p < DISTINCT; p++) {
+    const z = deflateRawSync(makeJsonPayload(SIZE, p), { finishFlush: zc.Z_SYNC_FLUSH });
+    if (z.length < 4 || z.readUInt32BE(z.length - 4) !== 0x0000ffff) fail('deflateRawSync output does not end with 00 00 ff ff');
+    const c = z.subarray(0, z.length - 4);
+    DWIRE += c.length / DISTINCT;
+    const f = clientFrame(OPCODE, c);
+    f[0] |= 0x40; // RSV1: compressed message
+    frames.push(f);
+  }
+  const seq: Buffer[] = [];
+  DOFF = [0];
+  for (let j = 0; j < DISTINCT + Math.max(INFLIGHT, EXCHANGE); j++) {
+    seq.push(frames[j % DISTINCT]);
+    DOFF.push(DOFF[j] + frames[j % DISTINCT].length);
+  }
+  DTX = Buffer.concat(seq);
+}
 const RX = Buffer.allocUnsafe(256 * 1024); // shared read buffer (net onread)
 
 let msgs = 0; // echoed data frames received (all connections)
 let opened = 0;
 let pendingConnects = 0;
 let measuring = false;
+let exchanged = 0; // --exchange: connections that got all their M echoes
+let ready = false;
 
 class Conn {
   sock: net.Socket;
@@ -100,6 +154,9 @@ class Conn {
   hdr = Buffer.alloc(14); // slow path: partial header
   hdrHave = 0;
   hdrNeed = 2;
+  next = 0; // --deflate: index of the next distinct message to send
+  sent = 0; // --deflate: messages sent / echoes received on this connection
+  recv = 0;
 
   constructor() {
     this.sock = net.connect({
@@ -124,7 +181,27 @@ class Conn {
     const done = this.parse(buf, n);
     if (done > 0) {
       msgs += done;
-      if (IDLE < 0) this.sock.write(TX.subarray(0, done * F));
+      if (DEFLATE) this.echoed(done);
+      else if (IDLE < 0) this.sock.write(TX.subarray(0, done * F));
+    }
+  }
+
+  /** --deflate: send the next n distinct messages (n <= max(K, M)) in one write. */
+  sendN(n: number): void {
+    const j = this.next;
+    this.sock.write(DTX.subarray(DOFF[j], DOFF[j + n]));
+    this.next = (j + n) % DISTINCT;
+    this.sent += n;
+  }
+
+  /** --deflate: n echoes arrived on this connection. */
+  echoed(n: number): void {
+    this.recv += n;
+    if (this.recv > this.sent) fail(`a connection received ${this.recv} echoes for ${this.sent} messages sent`);
+    if (IDLE < 0) this.sendN(n);
+    else if (this.recv === EXCHANGE) {
+      exchanged++;
+      maybeReady();
     }
   }
 
@@ -140,6 +217,7 @@ class Conn {
     if (!head.startsWith('HTTP/1.1 101')) fail(`handshake not answered with 101: ${head.split('\r\n')[0]}`);
     const m = /\r\nsec-websocket-accept:[ \t]*([^\r\n]*?)[ \t]*(?:\r\n|$)/i.exec(head);
     if (!m || m[1] !== WS_ACCEPT) fail('handshake: missing or wrong Sec-WebSocket-Accept');
+    if (DEFLATE) checkDeflateAnswer(head);
     this.hs = null;
     this.open = true;
     opened++;
@@ -148,6 +226,7 @@ class Conn {
     if (rest.length > 0) {
       const done = this.parse(rest, rest.length);
       msgs += done;
+      if (done > 0 && DEFLATE) fail('echo before any message was sent');
     }
     onOpened(this);
   }
@@ -213,12 +292,37 @@ class Conn {
     }
     this.ctrl = false;
     if (!(h[0] & 0x80)) fail('fragmented echo (FIN=0) not expected');
-    if (h[0] & 0x70) fail('echo frame has RSV bits set');
     if (op !== OPCODE) fail(`echo frame has opcode ${op}, expected ${OPCODE}`);
+    if (DEFLATE) {
+      // Any length (compressed); RSV1 must be set: every message is >= the 1024 B threshold.
+      if ((h[0] & 0x70) !== 0x40) fail(`echo frame has RSV bits ${(h[0] >> 4) & 7}, expected RSV1 only (compressed)`);
+      return len;
+    }
+    if (h[0] & 0x70) fail('echo frame has RSV bits set');
     if (len !== SIZE) fail(`echo frame has payload length ${len}, expected ${SIZE}`);
     return len;
   }
 }
+
+/**
+ * --deflate: the 101 must accept permessage-deflate. Our frames are compressed with a 32 KiB
+ * window (windowBits 15), so a smaller client_max_window_bits would make them invalid: fail.
+ */
+function checkDeflateAnswer(head: string): void {
+  const lines = [...head.matchAll(/\r\nsec-websocket-extensions:[ \t]*([^\r\n]*)/gi)].map((x) => x[1]);
+  const ext = lines.join(',').split(',').map((e) => e.trim()).filter(Boolean);
+  if (ext.length === 0) fail('deflate: the 101 has no Sec-WebSocket-Extensions: the server did not accept permessage-deflate');
+  const params = ext[0].split(';').map((p) => p.trim().toLowerCase());
+  if (params[0] !== 'permessage-deflate' || ext.length > 1) fail(`deflate: unexpected Sec-WebSocket-Extensions answer: ${lines.join(', ')}`);
+  for (const p of params.slice(1)) {
+    const [k, v] = p.split('=').map((t) => t.trim().replace(/^"|"$/g, ''));
+    if (k === 'client_max_window_bits' && v !== undefined && Number(v) < 15) {
+      fail(`deflate: server asked for client_max_window_bits=${v}; our pre-compressed frames use 15`);
+    }
+  }
+  if (!deflateAnswer) deflateAnswer = ext[0];
+}
+let deflateAnswer = '';
 
 const conns: Conn[] = [];
 const t0 = performance.now();
@@ -236,9 +340,20 @@ function openMore(): void {
 }
 
 function onOpened(c: Conn): void {
-  if (IDLE < 0) c.sock.write(TX); // K frames in flight from the start
-  if (opened === CONNS) allOpen();
+  if (DEFLATE) {
+    if (IDLE < 0) c.sendN(INFLIGHT);
+    else if (EXCHANGE > 0) c.sendN(EXCHANGE);
+  } else if (IDLE < 0) c.sock.write(TX); // K frames in flight from the start
+  if (opened === CONNS) maybeReady();
   else openMore();
+}
+
+/** All connections upgraded (and, with --exchange, done exchanging): start the phase. */
+function maybeReady(): void {
+  if (ready || opened < CONNS) return;
+  if (IDLE >= 0 && EXCHANGE > 0 && exchanged < CONNS) return;
+  ready = true;
+  allOpen();
 }
 
 function allOpen(): void {
@@ -259,6 +374,7 @@ function idlePhase(connectS: number): void {
       conns: CONNS,
       connect_s: round(connectS, 2),
       hold_s: IDLE,
+      ...(DEFLATE ? { deflate: deflateAnswer, exchanged_per_conn: EXCHANGE, size: SIZE, distinct: DISTINCT, tx_wire_bytes: Math.round(DWIRE) } : {}),
       srv_rss_before_kib: rss0,
       srv_rss_kib: rss1,
       kib_per_conn: rss0 > 0 && rss1 > 0 ? round((rss1 - rss0) / CONNS, 3) : null,
@@ -305,6 +421,7 @@ function loadPhase(connectS: number): void {
         size: SIZE,
         type: BINARY ? 'binary' : 'text',
         inflight: INFLIGHT,
+        ...(DEFLATE ? { deflate: deflateAnswer, distinct: DISTINCT, tx_wire_bytes: Math.round(DWIRE) } : {}),
         connect_s: round(connectS, 2),
         secs: round(secs, 3),
         msgs: n,

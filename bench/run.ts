@@ -3,6 +3,7 @@
 // Every sample starts a fresh server child pinned to core 0 and a load generator child
 // (bench/loadgen.ts) pinned to core 1; servers alternate within each scenario, round after
 // round, with the starting server rotated each round; the table shows medians.
+// D1, D2, DMEM run ours and ws with permessage-deflate on (raw does no deflate: skipped).
 // See bench/README.md.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,10 +35,11 @@ const USAGE = `usage: npm run bench -- [options]
   --rounds N         samples per server and scenario, alternating (default 3)
   --duration S       measured seconds per sample (default 3)
   --warmup S         warm-up seconds before measuring (default 1)
-  --only LIST        scenarios, e.g. S1,S2 (default S1,S2,S3,S4,IDLE)
+  --only LIST        scenarios, e.g. S1,S2 (default S1,S2,S3,S4,IDLE,D1,D2,DMEM)
   --servers LIST     servers, e.g. ours,ws (default ours,ws,raw)
   --idle-conns N     connections in the IDLE scenario (default 10000)
-  --idle-hold S      seconds to hold them before reading RSS (default 3)
+  --idle-hold S      seconds to hold them before reading RSS (default 3; DMEM too)
+  --dmem-conns N     connections in the DMEM scenario (default 1000)
   --json FILE        machine-readable results (default bench/results.json)
   --quiet-wait S     before each sample wait up to S s for the machine to be idle (default 10, 0: off)
   --max-other C      retake a sample if other processes used more than C cores (default 0.3)
@@ -50,10 +52,11 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
-    only: { type: 'string', default: 'S1,S2,S3,S4,IDLE' },
+    only: { type: 'string', default: 'S1,S2,S3,S4,IDLE,D1,D2,DMEM' },
     servers: { type: 'string', default: 'ours,ws,raw' },
     'idle-conns': { type: 'string', default: '10000' },
     'idle-hold': { type: 'string', default: '3' },
+    'dmem-conns': { type: 'string', default: '1000' },
     json: { type: 'string', default: path.join(BENCH, 'results.json') },
     'quiet-wait': { type: 'string', default: '10' },
     'max-other': { type: 'string', default: '0.3' },
@@ -73,6 +76,9 @@ const DURATION = posNum(opt.duration!, '--duration');
 const WARMUP = nonNeg(opt.warmup!, '--warmup');
 const IDLE_CONNS = posInt(opt['idle-conns']!, '--idle-conns');
 const IDLE_HOLD = nonNeg(opt['idle-hold']!, '--idle-hold');
+const DMEM_CONNS = posInt(opt['dmem-conns']!, '--dmem-conns');
+const DEFLATE_DISTINCT = 8; // distinct JSON-like payloads per deflate scenario
+const DMEM_EXCHANGE = 3; // compressed messages each DMEM connection exchanges before the hold
 const QUIET_WAIT = nonNeg(opt['quiet-wait']!, '--quiet-wait');
 const QUIET_THRESHOLD = 0.2; // busy cores on the whole machine that still count as idle
 const MAX_OTHER = nonNeg(opt['max-other']!, '--max-other');
@@ -111,6 +117,11 @@ interface Scenario {
   binary: boolean;
   inflight: number;
   idle?: boolean;
+  /** permessage-deflate on both ends: servers started with --deflate, JSON-like payloads
+   * pre-compressed by the generator; raw is skipped (it does no WebSocket work at all). */
+  deflate?: boolean;
+  /** also show MB/s (payload bytes, before compression) in the table */
+  alsoMB?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -119,7 +130,12 @@ const SCENARIOS: Scenario[] = [
   { id: 'S3', title: '10 conns, 16 KiB binary, 16 in flight', unit: 'msg/s', higherIsBetter: true, conns: 10, size: 16384, binary: true, inflight: 16 },
   { id: 'S4', title: '1 conn, 1 MiB binary, 2 in flight', unit: 'MB/s', higherIsBetter: true, conns: 1, size: 1 << 20, binary: true, inflight: 2 },
   { id: 'IDLE', title: `RSS per idle conn at ${IDLE_CONNS}`, unit: 'KiB/conn', higherIsBetter: false, conns: IDLE_CONNS, size: 0, binary: false, inflight: 1, idle: true },
+  { id: 'D1', title: 'deflate: 100 conns, 1 KiB JSON text, 4 in flight', unit: 'msg/s', higherIsBetter: true, conns: 100, size: 1024, binary: false, inflight: 4, deflate: true },
+  { id: 'D2', title: 'deflate: 10 conns, 64 KiB JSON text, 4 in flight', unit: 'msg/s', higherIsBetter: true, conns: 10, size: 65536, binary: false, inflight: 4, deflate: true, alsoMB: true },
+  { id: 'DMEM', title: `deflate: RSS per conn at ${DMEM_CONNS}, ${DMEM_EXCHANGE} msgs each`, unit: 'KiB/conn', higherIsBetter: false, conns: DMEM_CONNS, size: 1024, binary: false, inflight: 1, idle: true, deflate: true },
 ];
+/** Servers that take part in a scenario (raw has no permessage-deflate). */
+const serversFor = (sc: Scenario): ServerName[] => (sc.deflate ? servers.filter((s) => s !== 'raw') : servers);
 
 const SERVERS: readonly ServerName[] = ['ours', 'ws', 'raw'];
 
@@ -149,7 +165,9 @@ const FD_HARD = fdHardLimit();
 
 function runLoadgen(sc: Scenario, srv: Running): Promise<Result> {
   const args = ['--port', String(srv.port), '--pid', String(srv.pid), '--conns', String(sc.conns)];
-  if (sc.idle) args.push('--idle', String(IDLE_HOLD), '--connect-timeout', '120');
+  if (sc.deflate) args.push('--deflate', '--distinct', String(DEFLATE_DISTINCT));
+  if (sc.idle && sc.deflate) args.push('--idle', String(IDLE_HOLD), '--connect-timeout', '120', '--size', String(sc.size), '--exchange', String(DMEM_EXCHANGE));
+  else if (sc.idle) args.push('--idle', String(IDLE_HOLD), '--connect-timeout', '120');
   else {
     args.push('--size', String(sc.size), '--inflight', String(sc.inflight));
     args.push('--warmup', String(WARMUP), '--duration', String(DURATION));
@@ -228,7 +246,7 @@ async function main(): Promise<void> {
   );
   for (const n of notes) console.log(`note: ${n}`);
 
-  const idle = scenarios.find((s) => s.idle);
+  const idle = scenarios.find((s) => s.id === 'IDLE');
   if (idle && FD_HARD > 0 && FD_HARD < IDLE_CONNS + 200) {
     console.log(`note: fd hard limit ${FD_HARD} < ${IDLE_CONNS} + margin: IDLE will likely fail (raise it with ulimit -Hn as root)`);
   }
@@ -240,9 +258,14 @@ async function main(): Promise<void> {
   const START_FAILURES = 3;
   for (const sc of scenarios) {
     console.log(`\n${sc.id}: ${sc.title}`);
-    for (const s of servers) cells.set(`${sc.id}/${s}`, { samples: [], values: [], median: null, errors: [] });
+    const scServers = serversFor(sc);
+    if (scServers.length === 0) {
+      console.log('  (no server to measure: raw does not do permessage-deflate)');
+      continue;
+    }
+    for (const s of scServers) cells.set(`${sc.id}/${s}`, { samples: [], values: [], median: null, errors: [] });
     for (let round = 0; round < ROUNDS; round++) {
-      const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+      const order = scServers.map((_, i) => scServers[(i + round) % scServers.length]);
       for (const name of order) {
         if (failed.has(name)) continue;
         const cell = cells.get(`${sc.id}/${name}`)!;
@@ -252,10 +275,11 @@ async function main(): Promise<void> {
         for (let attempt = 0; attempt <= RETRIES; attempt++) {
           let srv: Running;
           try {
-            srv = await startServer(name, notes);
-            if (!serverInfo.has(name)) {
+            srv = await startServer(name, notes, sc.deflate ? ['--deflate'] : []);
+            const infoKey = (sc.deflate ? `${name}+deflate` : name) as ServerName;
+            if (!serverInfo.has(infoKey)) {
               const { port: _p, pid: _q, ...info } = srv.info;
-              serverInfo.set(name, info);
+              serverInfo.set(infoKey, info);
               if (Object.keys(info).length > 0) console.log(`  (${name} server reports ${JSON.stringify(info)})`);
             }
           } catch (e) {
@@ -279,8 +303,11 @@ async function main(): Promise<void> {
             const other = typeof r.other_cpu === 'number' ? r.other_cpu : 0;
             const noisy = !sc.idle && other > MAX_OTHER;
             const extra = sc.idle
-              ? `rss ${((r.srv_rss_before_kib as number) / 1024).toFixed(1)} -> ${((r.srv_rss_kib as number) / 1024).toFixed(1)} MiB, connect ${r.connect_s} s`
-              : `srv_cpu ${r.srv_cpu}, gen_cpu ${r.gen_cpu}, sirq ${r.sirq_cpu}, other ${r.other_cpu}, rss ${((r.srv_rss_kib as number) / 1024).toFixed(1)} MiB`;
+              ? (sc.deflate ? `${r.deflate}; ` : '') +
+                `rss ${((r.srv_rss_before_kib as number) / 1024).toFixed(1)} -> ${((r.srv_rss_kib as number) / 1024).toFixed(1)} MiB, connect ${r.connect_s} s`
+              : (sc.alsoMB ? `${r.mb_per_s} MB/s, ` : '') +
+                (sc.deflate ? `${r.tx_wire_bytes} B/msg on the wire, ` : '') +
+                `srv_cpu ${r.srv_cpu}, gen_cpu ${r.gen_cpu}, sirq ${r.sirq_cpu}, other ${r.other_cpu}, rss ${((r.srv_rss_kib as number) / 1024).toFixed(1)} MiB`;
             const warn =
               (!sc.idle && Number(r.gen_cpu) > 0.9 && Number(r.srv_cpu) < 0.9 ? '  [generator-bound?]' : '') +
               (noisy ? (attempt < RETRIES ? '  [disturbed: again]' : '  [disturbed]') : '');
@@ -303,7 +330,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const s of servers) {
+    for (const s of scServers) {
       const c = cells.get(`${sc.id}/${s}`)!;
       c.median = median(c.values);
     }
@@ -313,15 +340,20 @@ async function main(): Promise<void> {
   const rows: string[][] = [['scenario', 'unit', 'ours', 'ws', 'raw', 'ours/ws', 'ours/raw']];
   for (const sc of scenarios) {
     const med = (s: ServerName): number | null => cells.get(`${sc.id}/${s}`)?.median ?? null;
-    rows.push([
-      `${sc.id} ${sc.title}`,
-      sc.unit + (sc.higherIsBetter ? '' : ' (lower is better)'),
-      fmt(med('ours'), sc.unit),
-      fmt(med('ws'), sc.unit),
-      fmt(med('raw'), sc.unit),
-      ratio(med('ours'), med('ws')),
-      ratio(med('ours'), med('raw')),
-    ]);
+    const row = (title: string, unit: string, m: (s: ServerName) => number | null): string[] => [
+      title,
+      unit + (sc.higherIsBetter ? '' : ' (lower is better)'),
+      fmt(m('ours'), unit),
+      fmt(m('ws'), unit),
+      sc.deflate ? '-' : fmt(m('raw'), unit),
+      ratio(m('ours'), m('ws')),
+      sc.deflate ? '-' : ratio(m('ours'), m('raw')),
+    ];
+    rows.push(row(`${sc.id} ${sc.title}`, sc.unit, med));
+    if (sc.alsoMB) {
+      const mb = (s: ServerName): number | null => median((cells.get(`${sc.id}/${s}`)?.samples ?? []).map((r) => Number(r.mb_per_s)));
+      rows.push(row(`${sc.id} (same samples)`, 'MB/s', mb));
+    }
   }
   const elapsed = (Date.now() - started) / 1000;
   console.log(`\nmedians of ${ROUNDS} alternating round(s):\n`);
@@ -336,7 +368,7 @@ async function main(): Promise<void> {
       all.push(...c.samples);
       return (median(c.samples.map((r) => Number(r.srv_cpu))) ?? 0).toFixed(2);
     };
-    const row = [sc.id, col('ours'), col('ws'), col('raw')];
+    const row = [sc.id, col('ours'), col('ws'), sc.deflate ? '-' : col('raw')];
     const mx = (k: string): string => (all.length ? Math.max(...all.map((r) => Number(r[k]))).toFixed(2) : 'n/a');
     cpuRows.push([...row, mx('gen_cpu'), mx('sirq_cpu'), mx('other_cpu')]);
   }
@@ -361,7 +393,7 @@ async function main(): Promise<void> {
     date: new Date(started).toISOString(),
     elapsed_s: Math.round(elapsed),
     machine,
-    options: { rounds: ROUNDS, duration_s: DURATION, warmup_s: WARMUP, quiet_wait_s: QUIET_WAIT, max_other_cpu: MAX_OTHER, retries: RETRIES, idle_conns: IDLE_CONNS, idle_hold_s: IDLE_HOLD, servers, scenarios: scenarios.map((s) => s.id) },
+    options: { rounds: ROUNDS, duration_s: DURATION, warmup_s: WARMUP, quiet_wait_s: QUIET_WAIT, max_other_cpu: MAX_OTHER, retries: RETRIES, idle_conns: IDLE_CONNS, idle_hold_s: IDLE_HOLD, dmem_conns: DMEM_CONNS, servers, scenarios: scenarios.map((s) => s.id) },
     notes,
     server_info: Object.fromEntries(serverInfo),
     scenarios: scenarios.map((sc) => ({
@@ -369,10 +401,17 @@ async function main(): Promise<void> {
       title: sc.title,
       unit: sc.unit,
       higher_is_better: sc.higherIsBetter,
-      params: { conns: sc.conns, size: sc.size, type: sc.binary ? 'binary' : 'text', inflight: sc.idle ? 0 : sc.inflight },
+      params: {
+        conns: sc.conns,
+        size: sc.size,
+        type: sc.binary ? 'binary' : 'text',
+        inflight: sc.idle ? 0 : sc.inflight,
+        ...(sc.deflate ? { deflate: true, payload: 'JSON-like text', distinct: DEFLATE_DISTINCT, ...(sc.idle ? { exchanged_per_conn: DMEM_EXCHANGE } : {}) } : {}),
+      },
       results: Object.fromEntries(
         servers.map((s) => {
-          const c = cells.get(`${sc.id}/${s}`)!;
+          const c = cells.get(`${sc.id}/${s}`);
+          if (!c) return [s, null]; // not part of this scenario (raw in deflate scenarios)
           return [s, { median: c.median, values: c.values, samples: c.samples, errors: c.errors }];
         }),
       ),
