@@ -13,8 +13,9 @@
  * exactly what a long-lived stream would.
  *
  * What this buys: no zlib context lives between messages (an idle connection
- * with deflate negotiated costs only its window tails, at most 32 KiB per
- * direction, and none at all without context takeover); no zlib work queues
+ * with deflate negotiated costs only its window tails, which grow with the
+ * data up to twice the window per direction, and nothing at all without
+ * context takeover); no zlib work queues
  * up anywhere; and a decompression bomb stops at the message limit because
  * zlib's maxOutputLength ends the inflation right there.
  */
@@ -288,9 +289,10 @@ export class PerMessageDeflate {
 }
 
 /**
- * The last `size` bytes of a stream of plaintext, kept in a buffer of twice
- * that so appending is usually a plain copy; the buffer is allocated on first
- * use, so connections that never compress cost nothing.
+ * The last `size` bytes of a stream of plaintext. The buffer grows with what
+ * arrives (from 1 KiB, doubling) up to twice `size`, so appending is usually a
+ * plain copy; a connection that never compresses allocates nothing, one that
+ * sent three small messages holds a few KiB, not the whole window.
  */
 class WindowTail {
   private buffer: Buffer | null = null;
@@ -301,19 +303,20 @@ class WindowTail {
   append(data: Uint8Array): void {
     const size = this.size;
     if (data.length >= size) {
-      this.buffer ??= Buffer.allocUnsafe(2 * size);
-      this.buffer.set(data.subarray(data.length - size), 0);
+      this.ensureCapacity(size);
+      this.buffer!.set(data.subarray(data.length - size), 0);
       this.length = size;
       return;
     }
-    this.buffer ??= Buffer.allocUnsafe(2 * size);
-    if (this.length + data.length > this.buffer.length) {
-      // Slide the part still inside the window to the front.
+    this.ensureCapacity(Math.min(this.length + data.length, 2 * size));
+    const buffer = this.buffer!;
+    if (this.length + data.length > buffer.length) {
+      // Full at twice the window: slide the part still inside the window to the front.
       const keep = size - data.length;
-      this.buffer.copyWithin(0, this.length - keep, this.length);
+      buffer.copyWithin(0, this.length - keep, this.length);
       this.length = keep;
     }
-    this.buffer.set(data, this.length);
+    buffer.set(data, this.length);
     this.length += data.length;
   }
 
@@ -321,5 +324,15 @@ class WindowTail {
   view(): Buffer {
     const start = this.length > this.size ? this.length - this.size : 0;
     return this.buffer!.subarray(start, this.length);
+  }
+
+  private ensureCapacity(needed: number): void {
+    const current = this.buffer;
+    if (current !== null && current.length >= needed) return;
+    let capacity = current === null ? 1024 : current.length;
+    while (capacity < needed) capacity *= 2;
+    const grown = Buffer.allocUnsafe(Math.min(capacity, 2 * this.size));
+    if (current !== null) current.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
   }
 }
