@@ -211,7 +211,7 @@ function openAndHandshake(plan: Plan, resolve: (connection: ClientConnection) =>
       accepted = validateUpgradeResponse(head, { key: plan.key, protocols: plan.protocols, extensions: plan.extensions });
       if (plan.deflate !== undefined && accepted.extensionNames.includes(PERMESSAGE_DEFLATE)) {
         const agreement = acceptDeflateResponse(parseExtensionHeader(accepted.extensions), plan.deflate, head);
-        connectionOptions = { ...connectionOptions, deflate: clientDeflateCodec(agreement, plan.deflate) };
+        connectionOptions = { ...connectionOptions, extension: clientDeflateCodec(agreement, plan.deflate) };
       }
     } catch (error) {
       fail(error);

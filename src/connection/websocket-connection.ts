@@ -14,7 +14,7 @@ import { CloseCode } from '../framing/close-codes.js';
 import { ConnectionClosedError, LocalError, type ProtocolError } from '../errors.js';
 import type { HttpHeaders } from '../handshake/http-head-parser.js';
 import type { MaskKeySource } from '../framing/mask-key.js';
-import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import type { MessageExtension } from '../extensions/extension.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
@@ -73,8 +73,8 @@ export interface ConnectionOptions extends MessageLimits {
   pingInterval: number;
   /** send() returns false once this many bytes wait to be written. */
   sendHighWaterMark: number;
-  /** The negotiated permessage-deflate codec, if any. */
-  deflate?: PerMessageDeflate | null;
+  /** The negotiated extension (permessage-deflate), if any. */
+  extension?: MessageExtension | null;
   /** Frame log (undefined: the WSRFC_DEBUG default). */
   logger?: FrameLogger | null;
 }
@@ -143,7 +143,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       maxFrameSize: options.maxFrameSize,
       maxFragments: options.maxFragments,
       logger: options.logger,
-      deflate: options.deflate,
+      extension: options.extension,
     });
     // The listeners are shared functions that find this connection through
     // the socket: no closure per connection (idle memory, see bench/RESULTS.md).

@@ -23,6 +23,7 @@ import { constants as buffer } from 'node:buffer';
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { LocalError, ProtocolError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
+import type { MessageExtension } from './extension.js';
 import { formatExtension, type ExtensionOffer } from './extension-header.js';
 
 export const PERMESSAGE_DEFLATE = 'permessage-deflate';
@@ -205,7 +206,10 @@ function windowBits(value: string | true): number | undefined {
  * decompresses what the client sent, each direction keeping the window tail
  * that context takeover needs.
  */
-export class PerMessageDeflate {
+export class PerMessageDeflate implements MessageExtension {
+  readonly name = PERMESSAGE_DEFLATE;
+  /** §6: RSV1 marks a compressed message. */
+  readonly rsvBits = RSV1;
   readonly agreement: DeflateAgreement;
   readonly threshold: number;
   private readonly level: number;
@@ -279,6 +283,21 @@ export class PerMessageDeflate {
     }
     window?.append(output);
     return output;
+  }
+
+  /** MessageExtension: compress messages from `threshold` bytes up. */
+  shouldEncode(size: number): boolean {
+    return size >= this.threshold;
+  }
+
+  /** MessageExtension: compress(). */
+  encode(payload: Uint8Array): Buffer {
+    return this.compress(payload);
+  }
+
+  /** MessageExtension: decompress(). */
+  decode(payload: Uint8Array, maxSize: number): Buffer {
+    return this.decompress(payload, maxSize);
   }
 
   /** Drop the window tails (the connection closed). */

@@ -20,7 +20,7 @@ import { applyMask } from '../framing/mask.js';
 import { randomMaskKey, type MaskKeySource } from '../framing/mask-key.js';
 import { Opcode } from '../framing/opcodes.js';
 import { ConnectionClosedError, LocalError, ProtocolError } from '../errors.js';
-import { RSV1, type PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import type { MessageExtension } from '../extensions/extension.js';
 import { Utf8Validator, isValidUtf8 } from '../utf8/utf8-validator.js';
 import { describeFrame, environmentLogger, type FrameLogger } from './frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './limits.js';
@@ -48,8 +48,8 @@ export interface ProtocolOptions extends Partial<MessageLimits> {
   role: 'server' | 'client';
   /** Client only: where masking keys come from (default: CSPRNG pool). Inject for deterministic tests. */
   maskKeySource?: MaskKeySource;
-  /** The negotiated permessage-deflate codec (RFC 7692), if any: it owns RSV1. */
-  deflate?: PerMessageDeflate | null;
+  /** The negotiated extension (permessage-deflate), if any: it owns its RSV bits (§9). */
+  extension?: MessageExtension | null;
   /** Receives a readable line per message and control frame, both ways (default: stderr if WSRFC_DEBUG is set). */
   logger?: FrameLogger | null;
 }
@@ -70,7 +70,7 @@ export class WebSocketProtocol implements FrameSink {
   /** Client only: the key of the frame being encoded. */
   private readonly maskKey: Uint8Array;
   private readonly log: FrameLogger | null;
-  private readonly deflate: PerMessageDeflate | null;
+  private readonly extension: MessageExtension | null;
 
   private state: ReadyState = ReadyState.OPEN;
   /** We queued a close frame (§7.1.2: no data frame may follow it). */
@@ -89,7 +89,7 @@ export class WebSocketProtocol implements FrameSink {
   private messageOpcode = 0;
   private messageSize = 0;
   private messageFragments = 0;
-  /** The message in progress had RSV1 on its first frame: its payload is compressed (RFC 7692 §6). */
+  /** The message in progress had the extension's RSV bits on its first frame: its payload is transformed (compressed). */
   private messageCompressed = false;
   private readonly message: MessageBuffer;
   private readonly utf8 = new Utf8Validator();
@@ -114,9 +114,9 @@ export class WebSocketProtocol implements FrameSink {
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MESSAGE_LIMITS.maxMessageSize;
     this.maxFragments = options.maxFragments ?? DEFAULT_MESSAGE_LIMITS.maxFragments;
     const maxFrameSize = Math.min(options.maxFrameSize ?? DEFAULT_MESSAGE_LIMITS.maxFrameSize, this.maxMessageSize);
-    this.deflate = options.deflate ?? null;
+    this.extension = options.extension ?? null;
     // §5.2: RSV bits are a protocol error unless an extension gave them a meaning.
-    this.parser = new FrameParser(this, { role: options.role, maxFrameSize, allowedRsv: this.deflate !== null ? RSV1 : 0 });
+    this.parser = new FrameParser(this, { role: options.role, maxFrameSize, allowedRsv: this.extension !== null ? this.extension.rsvBits : 0 });
     this.message = new MessageBuffer(this.maxMessageSize);
     this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
     this.maskKey = this.maskKeySource !== null ? new Uint8Array(4) : EMPTY;
@@ -158,7 +158,7 @@ export class WebSocketProtocol implements FrameSink {
   receiveEof(): void {
     this.parser.halt();
     this.message.reset();
-    this.deflate?.release();
+    this.extension?.release();
     this.state = ReadyState.CLOSED;
   }
 
@@ -179,9 +179,10 @@ export class WebSocketProtocol implements FrameSink {
       if (this.messageOpcode === 0) {
         throw new ProtocolError('WS_ERR_UNEXPECTED_CONTINUATION', CloseCode.PROTOCOL_ERROR, '5.4', 'continuation frame without a message to continue');
       }
-      // RFC 7692 §6.1: RSV1 is set on the first frame of a compressed message only.
+      // A message extension marks the first frame only (RFC 7692 §6.1: "the
+      // RSV1 bit is set only on the first frame").
       if (rsv !== 0) {
-        throw new ProtocolError('WS_ERR_RESERVED_BITS', CloseCode.PROTOCOL_ERROR, 'RFC 7692 §6.1', 'RSV1 set on a continuation frame');
+        throw new ProtocolError('WS_ERR_RESERVED_BITS', CloseCode.PROTOCOL_ERROR, 'RFC 7692 §6.1', 'reserved bits set on a continuation frame');
       }
     } else {
       // §5.4: the fragments of one message are not interleaved with another's.
@@ -191,7 +192,7 @@ export class WebSocketProtocol implements FrameSink {
       this.messageOpcode = opcode;
       this.messageSize = 0;
       this.messageFragments = 0;
-      this.messageCompressed = (rsv & RSV1) !== 0;
+      this.messageCompressed = rsv !== 0; // the parser let through only the extension's bits
       if (opcode === Opcode.TEXT) this.utf8.reset();
     }
     if (++this.messageFragments > this.maxFragments) {
@@ -256,7 +257,7 @@ export class WebSocketProtocol implements FrameSink {
       this.messageCompressed = false;
       const compressed = whole !== null ? whole.subarray(this.wholeStart, this.wholeEnd) : this.message.take();
       this.wholeData = null;
-      const inflated = this.deflate!.decompress(compressed, this.maxMessageSize);
+      const inflated = this.extension!.decode(compressed, this.maxMessageSize);
       if (messageOpcode === Opcode.TEXT) {
         if (!isValidUtf8(inflated)) throw invalidUtf8();
         message = inflated.toString('utf8');
@@ -338,12 +339,13 @@ export class WebSocketProtocol implements FrameSink {
   /** Queue a text message (one frame). */
   sendText(text: string): void {
     this.assertCanSendData();
-    const deflate = this.deflate;
-    if (deflate !== null && text.length * 3 >= deflate.threshold) {
+    const extension = this.extension;
+    // (UTF-16 length × 3 bounds the UTF-8 length: no encoding for short strings.)
+    if (extension !== null && extension.shouldEncode(text.length * 3)) {
       const bytes = Buffer.from(text, 'utf8');
-      if (bytes.length >= deflate.threshold) {
+      if (extension.shouldEncode(bytes.length)) {
         if (this.log !== null) this.log(describeFrame('>', Opcode.TEXT, text));
-        this.encodeBytes(Opcode.TEXT, deflate.compress(bytes), true, true, RSV1);
+        this.encodeBytes(Opcode.TEXT, extension.encode(bytes), true, true, extension.rsvBits);
         return;
       }
     }
@@ -353,10 +355,10 @@ export class WebSocketProtocol implements FrameSink {
   /** Queue a binary message (one frame). Buffers over 16 KiB are queued by reference: do not modify them until written. */
   sendBinary(data: Uint8Array): void {
     this.assertCanSendData();
-    const deflate = this.deflate;
-    if (deflate !== null && data.length >= deflate.threshold) {
+    const extension = this.extension;
+    if (extension !== null && extension.shouldEncode(data.length)) {
       if (this.log !== null) this.log(describeFrame('>', Opcode.BINARY, data));
-      this.encodeBytes(Opcode.BINARY, deflate.compress(data), true, true, RSV1);
+      this.encodeBytes(Opcode.BINARY, extension.encode(data), true, true, extension.rsvBits);
       return;
     }
     this.encodeBytes(Opcode.BINARY, data, true);
@@ -428,7 +430,7 @@ export class WebSocketProtocol implements FrameSink {
   abort(): void {
     this.parser.halt();
     this.message.reset();
-    this.deflate?.release();
+    this.extension?.release();
     this.state = ReadyState.CLOSED;
   }
 

@@ -367,7 +367,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
         remotePort: request.remotePort,
       },
       data as Data,
-      deflate === null ? this.connectionOptions : { ...this.connectionOptions, deflate },
+      deflate === null ? this.connectionOptions : { ...this.connectionOptions, extension: deflate },
       this.connectionHooks,
     );
     this.liveConnections.add(connection);

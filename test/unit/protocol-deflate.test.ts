@@ -31,7 +31,7 @@ function endpoint(threshold = 1024) {
     onProtocolError: (error) => errors.push(`${error.closeCode} ${error.code}`),
   };
   const deflate = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold });
-  const protocol = new WebSocketProtocol(listener, { role: 'server', deflate, logger: null, maxMessageSize: 1 << 20 });
+  const protocol = new WebSocketProtocol(listener, { role: 'server', extension: deflate, logger: null, maxMessageSize: 1 << 20 });
   return { protocol, events, errors };
 }
 
