@@ -29,6 +29,7 @@ import { parseExtensions, StreamCodec, type DeflateAgreement } from '../../fuzzi
 import { testData } from '../../fuzzing/autobahn-mirror/testdata.js';
 import { OP, RSV1, RSV2, RSV3, frame, close as closeFrame, decodeFrames, describeFrame, parseClosePayload, seededBytes, type DecodedFrame } from '../helpers/frames.js';
 import { TestServer, parseHttpResponse, upgradeRequest, withTimeout, type HttpResponse, type ServerOptions } from '../helpers/raw-client.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 type DeflatePolicy = Exclude<NonNullable<NonNullable<ServerOptions>['perMessageDeflate']>, boolean>;
 
@@ -253,20 +254,7 @@ class DeflateClient {
   }
 
   private waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.wakers.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.wakers.add(check);
-    });
+    return waitUntil(this.wakers, predicate, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${what}`);
   }
 }
 

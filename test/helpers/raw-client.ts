@@ -30,6 +30,7 @@ import {
   type ClosePayload,
   type DecodedFrame,
 } from './frames.js';
+import { waitUntil } from './wait-until.js';
 
 /** §1.3 / §4.2.2: the GUID appended to the client's key before hashing. */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -415,20 +416,7 @@ export class RawClient {
 
   /** Wait until `predicate()` holds; re-checked whenever something arrives. */
   waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.wakers.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received so far: ${this.history()}`));
-      }, timeoutMs);
-      this.wakers.add(check);
-    });
+    return waitUntil(this.wakers, predicate, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${what}; received so far: ${this.history()}`);
   }
 
   private history(): string {

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { decodeFrames, describeFrame, frame, type DecodedFrame } from './frames.js';
 import { acceptFor } from './raw-client.js';
+import { waitUntil } from './wait-until.js';
 
 export interface ClientRequest {
   /** The head as text, up to and including the blank line. */
@@ -131,20 +132,7 @@ export class ServerPeer {
   }
 
   waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.wakers.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; frames so far: ${this.history()}`));
-      }, timeoutMs);
-      this.wakers.add(check);
-    });
+    return waitUntil(this.wakers, predicate, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${what}; frames so far: ${this.history()}`);
   }
 
   private history(): string {
