@@ -24,6 +24,7 @@ import {
 } from '../../src/index.js';
 import { seededBytes } from '../helpers/frames.js';
 import { createSelfSignedCert } from '../helpers/self-signed-cert.js';
+import { nextMessages } from '../helpers/next-messages.js';
 
 const servers: WebSocketServer<undefined>[] = [];
 const clients: ClientConnection[] = [];
@@ -42,20 +43,7 @@ async function open(url: string, options?: ClientOptions): Promise<ClientConnect
   return ws;
 }
 
-/** The next `count` messages, in order. */
-function messages(ws: ClientConnection, count: number): Promise<Array<string | Buffer>> {
-  return new Promise((resolve) => {
-    const got: Array<string | Buffer> = [];
-    const on = (m: string | Buffer): void => {
-      got.push(m);
-      if (got.length === count) {
-        ws.off('message', on);
-        resolve(got);
-      }
-    };
-    ws.on('message', on);
-  });
-}
+const messages = nextMessages;
 
 afterEach(() => {
   for (const ws of clients) ws.terminate();

@@ -11,6 +11,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ClientHandshakeError, connect, type ClientConnection, type ClientOptions } from '../../src/index.js';
 import { seededBytes } from '../helpers/frames.js';
+import { nextMessages } from '../helpers/next-messages.js';
 
 const clients: ClientConnection[] = [];
 const servers: WebSocketServer[] = [];
@@ -33,19 +34,7 @@ async function open(url: string, options?: ClientOptions): Promise<ClientConnect
   return ws;
 }
 
-function messages(ws: ClientConnection, count: number): Promise<Array<string | Buffer>> {
-  return new Promise((resolve) => {
-    const got: Array<string | Buffer> = [];
-    const on = (m: string | Buffer): void => {
-      got.push(m);
-      if (got.length === count) {
-        ws.off('message', on);
-        resolve(got);
-      }
-    };
-    ws.on('message', on);
-  });
-}
+const messages = nextMessages;
 
 afterEach(() => {
   for (const ws of clients) ws.terminate();
