@@ -11,12 +11,14 @@
  *
  * Hot path: a header that lies wholly in the current chunk is decoded straight
  * from it; only headers split across chunks are gathered in a 14-byte scratch
- * array. Payload bytes are never copied here: they are unmasked in place in
- * the chunk (which the transport gave us to own) and passed on as a range.
+ * array. Payload bytes are unmasked in place in the chunk (which the
+ * transport gave us to own) and passed on as a range, unless the sink is
+ * going to copy them anyway: then it names a destination and the bytes are
+ * unmasked on the way there, in one pass instead of two.
  */
 import { CloseCode } from './close-codes.js';
 import { isControlOpcode, isKnownOpcode, opcodeName } from './opcodes.js';
-import { applyMask } from './mask.js';
+import { applyMask, copyUnmasked } from './mask.js';
 import { ProtocolError } from '../errors.js';
 
 /** Receives the frames the parser decodes. Methods may throw ProtocolError. */
@@ -25,6 +27,15 @@ export interface FrameSink {
   frameStart(fin: boolean, rsv: number, opcode: number, length: number): void;
   /** Payload bytes `data[start, end)` of the current frame, already unmasked. */
   framePayload(data: Buffer, start: number, end: number): void;
+  /**
+   * Optional. A masked payload piece of `length` bytes is about to be
+   * delivered: a sink that would copy it anyway returns a Buffer of exactly
+   * `length` bytes to receive it; the parser unmasks straight into that
+   * buffer and passes it to framePayload(). Return null to get the bytes
+   * unmasked in place in the chunk. Asked only for pieces of at least
+   * DESTINATION_MIN bytes.
+   */
+  payloadDestination?(length: number): Buffer | null;
   /** The current frame's payload is complete (called at once for an empty payload). */
   frameEnd(): void;
 }
@@ -37,6 +48,12 @@ export interface FrameParserOptions {
   /** RSV bits an extension negotiated (bit 0x4 = RSV1); any other set bit fails with 1002. */
   allowedRsv?: number;
 }
+
+/**
+ * Below this many bytes a piece is unmasked in place even if the sink copies
+ * it: asking for a destination would cost more than the pass it saves.
+ */
+export const DESTINATION_MIN = 1024;
 
 const enum State {
   Header,
@@ -87,9 +104,15 @@ export class FrameParser {
         const available = length - pos;
         const take = available < this.remaining ? available : this.remaining;
         const end = pos + take;
-        if (this.masked) this.maskPhase = applyMask(chunk, pos, end, this.maskKey, this.maskPhase);
         this.remaining -= take;
-        this.sink.framePayload(chunk, pos, end);
+        const destination = this.masked && take >= DESTINATION_MIN && this.sink.payloadDestination !== undefined ? this.sink.payloadDestination(take) : null;
+        if (destination !== null) {
+          this.maskPhase = copyUnmasked(chunk, pos, end, destination, 0, this.maskKey, this.maskPhase);
+          this.sink.framePayload(destination, 0, take);
+        } else {
+          if (this.masked) this.maskPhase = applyMask(chunk, pos, end, this.maskKey, this.maskPhase);
+          this.sink.framePayload(chunk, pos, end);
+        }
         pos = end;
         if (this.remaining === 0 && this.state === State.Payload) this.endFrame();
       } else if (state === State.Header) {

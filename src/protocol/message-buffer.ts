@@ -32,6 +32,24 @@ export class MessageBuffer {
    */
   append(data: Buffer, start: number, end: number, expectedTotal: number): void {
     const needed = this.length + (end - start);
+    const buffer = this.ensureCapacity(needed, expectedTotal);
+    // Bytes written in place through reserve() are already where they belong.
+    if (data.buffer !== buffer.buffer || data.byteOffset + start !== buffer.byteOffset + this.length) {
+      data.copy(buffer, this.length, start, end);
+    }
+    this.length = needed;
+  }
+
+  /**
+   * Room for the next `length` bytes, as a view to write them into; a
+   * following append() of exactly that view then only counts them.
+   */
+  reserve(length: number, expectedTotal: number): Buffer {
+    const buffer = this.ensureCapacity(this.length + length, expectedTotal);
+    return buffer.subarray(this.length, this.length + length);
+  }
+
+  private ensureCapacity(needed: number, expectedTotal: number): Buffer {
     let buffer = this.buffer;
     if (buffer === null || buffer.length < needed) {
       const doubled = buffer === null ? (expectedTotal > 0 ? PREALLOCATE_LIMIT : MIN_CAPACITY) : buffer.length * 2;
@@ -41,8 +59,7 @@ export class MessageBuffer {
       if (buffer !== null) buffer.copy(next, 0, 0, this.length);
       this.buffer = buffer = next;
     }
-    data.copy(buffer, this.length, start, end);
-    this.length = needed;
+    return buffer;
   }
 
   /** The bytes gathered since the last call, as a view; the buffer starts over empty. */

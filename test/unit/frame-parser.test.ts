@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProtocolError } from '../../src/errors.js';
-import { FrameParser, type FrameParserOptions, type FrameSink } from '../../src/framing/frame-parser.js';
+import { DESTINATION_MIN, FrameParser, type FrameParserOptions, type FrameSink } from '../../src/framing/frame-parser.js';
 import {
   OP,
   RFC_KEY,
@@ -233,6 +233,86 @@ describe('FrameParser: other valid input', () => {
   it('unmasks across chunk boundaries at every mask phase (payload split at every offset)', () => {
     const payload = Buffer.from(Array.from({ length: 150 }, (_, i) => (i * 11) & 0xff));
     assertDecodes(clientFrame(OP.BINARY, payload, { mask: hex('de ad be ef') }), SERVER, [{ opcode: OP.BINARY, payload }]);
+  });
+});
+
+// --- payload destinations (unmask while copying) ------------------------------
+
+/**
+ * A sink that gathers payload the way the protocol core does: into its own
+ * buffer, naming it as the destination for pieces the parser asks about.
+ */
+class GatheringSink extends RecordingSink {
+  readonly store = Buffer.alloc(300_000, 0xee);
+  stored = 0;
+  asked: number[] = [];
+  /** Hand out destinations only while this is true. */
+  offer = true;
+
+  payloadDestination(length: number): Buffer | null {
+    this.asked.push(length);
+    return this.offer ? this.store.subarray(this.stored, this.stored + length) : null;
+  }
+
+  override framePayload(data: Buffer, start: number, end: number): void {
+    super.framePayload(data, start, end);
+    const inPlace = data.buffer === this.store.buffer && data.byteOffset + start === this.store.byteOffset + this.stored;
+    if (!inPlace) data.copy(this.store, this.stored, start, end);
+    this.stored += end - start;
+  }
+}
+
+describe('FrameParser payload destinations (FrameSink.payloadDestination)', () => {
+  const payload = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7 + (i >> 9)) & 0xff));
+  const key = hex('de ad be ef');
+  const wire = clientFrame(OP.BINARY, payload, { mask: key });
+  const header = wire.length - payload.length;
+
+  const SERVER_BIG: FrameParserOptions = { role: 'server', maxFrameSize: 1 << 20 };
+
+  /** Feed `wire` cut at `cuts`; returns the chunks the parser modified (unmasked in place). */
+  function feedIn(sink: GatheringSink, cuts: number[]): Buffer[] {
+    const chunks = cutAt(wire, cuts);
+    const copies = chunks.map((c) => Buffer.from(c));
+    const parser = new FrameParser(sink, SERVER_BIG);
+    for (const chunk of chunks) parser.push(chunk);
+    return chunks.filter((chunk, i) => !chunk.equals(copies[i]));
+  }
+
+  it('unmasks large pieces straight into the destination, in any phase, and leaves those chunks untouched', () => {
+    // Cuts at odd offsets so pieces start at every mask phase; the middle ones are above DESTINATION_MIN.
+    const cuts = [header + 1, header + 65_538, header + 65_539, header + 131_077, header + 199_999];
+    const sink = new GatheringSink();
+    const changed = feedIn(sink, cuts);
+    assert.ok(sink.store.subarray(0, payload.length).equals(payload), 'the gathered payload is the unmasked payload');
+    assert.deepEqual(plain(sink.frames), [{ fin: true, rsv: 0, opcode: OP.BINARY, length: payload.length, payload: payload.toString('hex'), ended: true }]);
+    // Pieces: 1, 65,537, 1, 65,538, 68,922, 1 bytes. Only the three large ones are offered...
+    assert.deepEqual(sink.asked, [65_537, 65_538, 68_922]);
+    // ...and only the chunks holding the 1-byte pieces were unmasked in place.
+    assert.deepEqual(changed.map((chunk) => chunk.length), [header + 1, 1, 1]);
+  });
+
+  it('a sink that declines (null) gets every piece unmasked in place, with the same result', () => {
+    const sink = new GatheringSink();
+    sink.offer = false;
+    const changed = feedIn(sink, [header + 3, header + 70_001]);
+    assert.ok(sink.store.subarray(0, payload.length).equals(payload));
+    assert.deepEqual(sink.asked, [69_998, 129_999]);
+    assert.equal(changed.length, 3, 'every chunk was unmasked in place');
+  });
+
+  it('pieces below DESTINATION_MIN are never offered, and unmasked frames (client role) never either', () => {
+    const sink = new GatheringSink();
+    const small = clientFrame(OP.BINARY, payload.subarray(0, 5000), { mask: key });
+    const parser = new FrameParser(sink, SERVER_BIG);
+    for (let i = 0; i < small.length; i += DESTINATION_MIN - 1) parser.push(small.subarray(i, Math.min(small.length, i + DESTINATION_MIN - 1)));
+    assert.deepEqual(sink.asked, []);
+    assert.ok(sink.store.subarray(0, 5000).equals(payload.subarray(0, 5000)));
+
+    const client = new GatheringSink();
+    new FrameParser(client, { role: 'client', maxFrameSize: 1 << 20 }).push(serverFrame(OP.BINARY, payload));
+    assert.deepEqual(client.asked, []);
+    assert.ok(client.store.subarray(0, payload.length).equals(payload));
   });
 });
 

@@ -1,14 +1,15 @@
 /**
  * Payload masking (RFC 6455 §5.3): "Octet i of the transformed data is the
  * XOR of octet i of the original data with octet at index i modulo 4 of the
- * masking key." applyMask has two paths (byte-wise below 64 bytes, word-wise
- * with an alignment head above); both are checked against a naive reference
- * at every length, alignment and phase that can tell them apart.
+ * masking key." applyMask has three paths (byte-wise below 64 bytes, word-wise
+ * with an alignment head above, the WebAssembly SIMD kernel from 1 KiB); all
+ * are checked against a naive reference at every length, alignment and phase
+ * that can tell them apart. The kernel itself: mask-simd.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { applyMask } from '../../src/framing/mask.js';
+import { applyMask, applyMaskPortable, copyUnmasked } from '../../src/framing/mask.js';
 import { RFC_KEY, hex, naiveMask, seededRandom } from '../helpers/protocol-harness.js';
 
 /** Bytes 0, 1, 2, ... so a misplaced byte never XORs back to the right value by accident. */
@@ -20,6 +21,33 @@ function pattern(length: number, salt = 0): Uint8Array {
 
 /** A key whose four bytes all differ, so a wrong phase always shows. */
 const KEY = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
+
+type MaskFunction = typeof applyMask;
+
+/**
+ * `mask` on a view at byteOffset 0..offsets-1 of a larger buffer, at every
+ * phase, equals the reference, returns the next phase and touches nothing
+ * outside the range (guard bytes on both sides).
+ */
+function checkAgainstReference(mask: MaskFunction, lengths: number[], offsets: number): void {
+  const GUARD = 0xa5;
+  for (const length of lengths) {
+    const original = pattern(length, length * 13);
+    for (let offset = 0; offset < offsets; offset++) {
+      for (let phase = 0; phase < 4; phase++) {
+        const backing = new Uint8Array(offset + length + 8).fill(GUARD);
+        const data = new Uint8Array(backing.buffer, offset, length);
+        data.set(original);
+        const next = mask(data, 0, length, KEY, phase);
+        const where = `length ${length}, byteOffset ${offset}, phase ${phase}`;
+        assert.ok(Buffer.from(data).equals(naiveMask(original, KEY, phase)), where);
+        assert.equal(next, (phase + length) % 4, `${where}: returned phase`);
+        for (let i = 0; i < offset; i++) assert.equal(backing[i], GUARD, `${where}: wrote before the range`);
+        for (let i = offset + length; i < backing.length; i++) assert.equal(backing[i], GUARD, `${where}: wrote past the range`);
+      }
+    }
+  }
+}
 
 describe('applyMask (§5.3)', () => {
   it('masks the RFC §5.7 example "Hello" with key 37 fa 21 3d', () => {
@@ -41,28 +69,19 @@ describe('applyMask (§5.3)', () => {
   });
 
   it('word-wise and byte-wise paths agree with the reference: every length 0..300 × byteOffset 0..7 × phase 0..3', () => {
-    const GUARD = 0xa5;
-    for (let length = 0; length <= 300; length++) {
-      const original = pattern(length, length * 13);
-      for (let offset = 0; offset < 8; offset++) {
-        for (let phase = 0; phase < 4; phase++) {
-          // A view at `offset` into a larger buffer, with guard bytes around it.
-          const backing = new Uint8Array(offset + length + 8).fill(GUARD);
-          const data = new Uint8Array(backing.buffer, offset, length);
-          data.set(original);
-          const next = applyMask(data, 0, length, KEY, phase);
-          const where = `length ${length}, byteOffset ${offset}, phase ${phase}`;
-          assert.deepEqual(Buffer.from(data), naiveMask(original, KEY, phase), where);
-          assert.equal(next, (phase + length) % 4, `${where}: returned phase`);
-          for (let i = 0; i < offset; i++) assert.equal(backing[i], GUARD, `${where}: wrote before the range`);
-          for (let i = offset + length; i < backing.length; i++) assert.equal(backing[i], GUARD, `${where}: wrote past the range`);
-        }
-      }
-    }
+    checkAgainstReference(applyMask, Array.from({ length: 301 }, (_, i) => i), 8);
+  });
+
+  it('the portable path alone agrees with the reference at lengths where applyMask would use SIMD', () => {
+    checkAgainstReference(applyMaskPortable, [1023, 1024, 1025, 1031, 4099, 65536, 65539], 4);
+  });
+
+  it('the SIMD path agrees with the reference around its threshold and its 64 KiB piece size', () => {
+    checkAgainstReference(applyMask, [1020, 1023, 1024, 1025, 1026, 1027, 1028, 2053, 65535, 65536, 65537, 65540, 131075, 200003], 8);
   });
 
   it('masks only data[start, end): every start 0..7 in an aligned buffer, lengths around the 64-byte switch', () => {
-    for (const length of [0, 1, 3, 4, 5, 62, 63, 64, 65, 66, 67, 68, 127, 128, 129, 255, 256, 257]) {
+    for (const length of [0, 1, 3, 4, 5, 62, 63, 64, 65, 66, 67, 68, 127, 128, 129, 255, 256, 257, 1023, 1024, 1025, 65537]) {
       for (let start = 0; start < 8; start++) {
         for (let phase = 0; phase < 4; phase++) {
           const total = start + length + 5;
@@ -99,15 +118,16 @@ describe('applyMask (§5.3)', () => {
   it('unmasking in several pieces (phase carried over) equals unmasking in one go', () => {
     const random = seededRandom(42);
     for (let trial = 0; trial < 200; trial++) {
-      const length = Math.floor(random() * 2000);
+      const length = Math.floor(random() * (trial % 10 === 0 ? 150_000 : 3000));
       const original = pattern(length, trial);
       const oneShot = Uint8Array.from(original);
       applyMask(oneShot, 0, length, KEY, 0);
       const pieces = Uint8Array.from(original);
       let phase = 0;
       for (let start = 0; start < length; ) {
-        // Mix pieces below and above the word-wise threshold.
-        const size = random() < 0.5 ? Math.floor(random() * 8) : Math.floor(random() * 300);
+        // Mix pieces below and above the word-wise and SIMD thresholds.
+        const draw = random();
+        const size = Math.floor(random() * (draw < 0.4 ? 8 : draw < 0.8 ? 300 : draw < 0.95 ? 3000 : 70_000));
         const end = Math.min(length, start + size);
         phase = applyMask(pieces, start, end, KEY, phase);
         start = end;
@@ -120,10 +140,10 @@ describe('applyMask (§5.3)', () => {
   it('property: any data, key, range and split points agree with the reference', () => {
     fc.assert(
       fc.property(
-        fc.uint8Array({ maxLength: 600 }),
+        fc.uint8Array({ maxLength: 3000 }),
         fc.uint8Array({ minLength: 4, maxLength: 4 }),
         fc.nat({ max: 7 }),
-        fc.array(fc.nat({ max: 600 }), { maxLength: 6 }),
+        fc.array(fc.nat({ max: 3000 }), { maxLength: 6 }),
         (data, key, offset, cuts) => {
           const backing = new Uint8Array(offset + data.length);
           const view = new Uint8Array(backing.buffer, offset, data.length);
@@ -137,5 +157,28 @@ describe('applyMask (§5.3)', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('copyUnmasked (§5.3, unmasking while gathering)', () => {
+  it('writes the unmasked bytes into the target, leaves the source as it was, touches nothing else', () => {
+    const GUARD = 0x5c;
+    const lengths = [...Array.from({ length: 70 }, (_, i) => i), 1023, 1024, 1025, 4099, 65536, 65537, 131075];
+    for (const length of lengths) {
+      for (const [sourceStart, targetStart] of [[0, 0], [3, 1], [5, 6]]) {
+        for (let phase = 0; phase < 4; phase++) {
+          const source = Buffer.from(pattern(sourceStart + length + 2, length));
+          const before = Buffer.from(source);
+          const target = Buffer.alloc(targetStart + length + 4, GUARD);
+          const next = copyUnmasked(source, sourceStart, sourceStart + length, target, targetStart, KEY, phase);
+          const where = `length ${length}, source at ${sourceStart}, target at ${targetStart}, phase ${phase}`;
+          assert.ok(target.subarray(targetStart, targetStart + length).equals(naiveMask(before.subarray(sourceStart, sourceStart + length), KEY, phase)), where);
+          assert.equal(next, (phase + length) & 3, `${where}: returned phase`);
+          assert.ok(source.equals(before), `${where}: the source changed`);
+          assert.ok(target.subarray(0, targetStart).every((b) => b === GUARD), `${where}: wrote before the range`);
+          assert.ok(target.subarray(targetStart + length).every((b) => b === GUARD), `${where}: wrote past the range`);
+        }
+      }
+    }
   });
 });

@@ -156,4 +156,32 @@ describe('MessageBuffer take / takeText / reset', () => {
     assert.equal(capacity(buffer), 0);
     assert.equal(buffer.take().length, 0);
   });
+
+  it('reserve() hands out room at the end; appending that very view counts it without copying', () => {
+    const buffer = new MessageBuffer(16 * MiB);
+    buffer.append(Buffer.from('head-'), 0, 5, 0);
+    const room = buffer.reserve(40 * KiB, 0);
+    assert.equal(room.length, 40 * KiB);
+    const data = bytes(40 * KiB, 4);
+    data.copy(room);
+    // Grew past the first 16 KiB and kept what was there.
+    assert.ok(capacity(buffer) >= 5 + 40 * KiB);
+    let copied = 0;
+    const spy = room.copy.bind(room);
+    room.copy = ((...args: Parameters<Buffer['copy']>) => (copied++, spy(...args))) as Buffer['copy'];
+    buffer.append(room, 0, room.length, 0);
+    assert.equal(copied, 0, 'the reserved view was not copied onto itself');
+    assert.equal(buffer.length, 5 + 40 * KiB);
+    assert.ok(buffer.take().equals(Buffer.concat([Buffer.from('head-'), data])));
+  });
+
+  it('a view of the buffer that is not at the write position is still copied (no false "already there")', () => {
+    const buffer = new MessageBuffer(16 * MiB);
+    const room = buffer.reserve(10, 0);
+    Buffer.from('0123456789').copy(room);
+    buffer.append(room, 0, 10, 0);
+    // The first bytes again, from the buffer itself: must be copied to the end.
+    buffer.append(room, 0, 4, 0);
+    assert.equal(buffer.take().toString(), '01234567890123');
+  });
 });
