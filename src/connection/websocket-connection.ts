@@ -449,7 +449,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   private deliver(message: Message, size: number): void {
     const listening = this.listenerCount('message') > 0;
-    if (listening) this.safeEmit('message', message);
+    if (listening) {
+      // safeEmit() without its rest parameter: this runs once per message.
+      try {
+        this.emit('message', message);
+      } catch (error) {
+        this.handlerFailed(error);
+      }
+    }
     if (this.iterating || !listening) this.enqueue(message, size);
   }
 

@@ -222,6 +222,15 @@ describe('echo of text and binary messages (server role)', () => {
     }
   });
 
+  it('short text that turns non-ASCII late (the ASCII loop hands over to the UTF-8 encoder)', () => {
+    const ep = endpoint();
+    for (const text of ['\u007f', '\u0080', 'abc\u0080', 'x'.repeat(63) + 'é', 'x'.repeat(64) + 'é', 'abcdef\udc00', 'ab𝄞cd', 'x'.repeat(40) + '€']) {
+      ep.protocol.sendText(text);
+      const [frame] = takeFrames(ep.protocol);
+      assert.ok(frame.payload.equals(Buffer.from(text, 'utf8')), JSON.stringify(text));
+    }
+  });
+
   it('text around the copy threshold (16 KiB) and lone surrogates', () => {
     const ep = endpoint();
     for (const text of ['x'.repeat(5461), 'x'.repeat(5462), '€'.repeat(5461), '€'.repeat(5462), 'x'.repeat(16384), 'x'.repeat(16385), 'a\ud800b']) {
