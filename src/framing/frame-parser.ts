@@ -18,7 +18,7 @@
  */
 import { CloseCode } from './close-codes.js';
 import { isControlOpcode, isKnownOpcode, opcodeName } from './opcodes.js';
-import { applyMask, copyUnmasked } from './mask.js';
+import { applyMask, copyWithMask } from './mask.js';
 import { ProtocolError } from '../errors.js';
 
 /** Receives the frames the parser decodes. Methods may throw ProtocolError. */
@@ -107,7 +107,7 @@ export class FrameParser {
         this.remaining -= take;
         const destination = this.masked && take >= DESTINATION_MIN && this.sink.payloadDestination !== undefined ? this.sink.payloadDestination(take) : null;
         if (destination !== null) {
-          this.maskPhase = copyUnmasked(chunk, pos, end, destination, 0, this.maskKey, this.maskPhase);
+          this.maskPhase = copyWithMask(chunk, pos, end, destination, 0, this.maskKey, this.maskPhase);
           this.sink.framePayload(destination, 0, take);
         } else {
           if (this.masked) this.maskPhase = applyMask(chunk, pos, end, this.maskKey, this.maskPhase);

@@ -37,13 +37,14 @@ export function applyMask(data: Uint8Array, start: number, end: number, mask: Ui
 }
 
 /**
- * Copy `source[start, end)` into `target` from `targetStart`, unmasked (the
- * same phase convention as applyMask). For a payload that is copied anyway
- * (gathered into a message buffer), this does both in one pass through the
- * SIMD kernel instead of unmasking in place and copying afterwards. The
- * source is left as it was.
+ * Copy `source[start, end)` into `target` from `targetStart`, XORed with the
+ * mask (the same phase convention as applyMask): unmasked if the source was
+ * masked, masked if it was plain. For a payload that is copied anyway (gathered
+ * into a message buffer, or a caller's buffer that must not be masked in
+ * place), this does both in one pass through the SIMD kernel instead of a copy
+ * and a second pass. The source is left as it was.
  */
-export function copyUnmasked(source: Uint8Array, start: number, end: number, target: Uint8Array, targetStart: number, mask: Uint8Array, phase: number): number {
+export function copyWithMask(source: Uint8Array, start: number, end: number, target: Uint8Array, targetStart: number, mask: Uint8Array, phase: number): number {
   const p = phase & 3;
   if (end - start >= SIMD_THRESHOLD && simdMaskAvailable) {
     maskWithSimd(source, start, end, packKey(mask, p), target, targetStart);

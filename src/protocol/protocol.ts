@@ -16,7 +16,7 @@ import { CloseCode } from '../framing/close-codes.js';
 import { buildClosePayload, parseClosePayload } from '../framing/close-payload.js';
 import { headerSize, writeFrameHeader } from '../framing/frame-encoder.js';
 import { FrameParser, type FrameSink } from '../framing/frame-parser.js';
-import { applyMask } from '../framing/mask.js';
+import { applyMask, copyWithMask } from '../framing/mask.js';
 import { randomMaskKey, type MaskKeySource } from '../framing/mask-key.js';
 import { Opcode } from '../framing/opcodes.js';
 import { ConnectionClosedError, LocalError, ProtocolError } from '../errors.js';
@@ -528,9 +528,15 @@ export class WebSocketProtocol implements FrameSink {
     this.out.commit(size);
     let payload = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
     if (masked) {
-      // Never mask the caller's buffer in place: they may still be using it.
-      if (!owned) payload = Buffer.from(payload);
-      applyMask(payload, 0, length, this.maskKey, 0);
+      if (owned) {
+        applyMask(payload, 0, length, this.maskKey, 0);
+      } else {
+        // Never mask the caller's buffer in place (they may still be using it):
+        // mask while copying, in one pass (masking and unmasking are the same XOR).
+        const copy = Buffer.allocUnsafe(length);
+        copyWithMask(payload, 0, length, copy, 0, this.maskKey, 0);
+        payload = copy;
+      }
     }
     this.out.pushBuffer(payload);
   }

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { applyMask, applyMaskPortable, copyUnmasked } from '../../src/framing/mask.js';
+import { applyMask, applyMaskPortable, copyWithMask } from '../../src/framing/mask.js';
 import { RFC_KEY, hex, naiveMask, seededRandom } from '../helpers/protocol-harness.js';
 
 /** Bytes 0, 1, 2, ... so a misplaced byte never XORs back to the right value by accident. */
@@ -160,7 +160,7 @@ describe('applyMask (§5.3)', () => {
   });
 });
 
-describe('copyUnmasked (§5.3, unmasking while gathering)', () => {
+describe('copyWithMask (§5.3, (un)masking while copying)', () => {
   it('writes the unmasked bytes into the target, leaves the source as it was, touches nothing else', () => {
     const GUARD = 0x5c;
     const lengths = [...Array.from({ length: 70 }, (_, i) => i), 1023, 1024, 1025, 4099, 65536, 65537, 131075];
@@ -170,7 +170,7 @@ describe('copyUnmasked (§5.3, unmasking while gathering)', () => {
           const source = Buffer.from(pattern(sourceStart + length + 2, length));
           const before = Buffer.from(source);
           const target = Buffer.alloc(targetStart + length + 4, GUARD);
-          const next = copyUnmasked(source, sourceStart, sourceStart + length, target, targetStart, KEY, phase);
+          const next = copyWithMask(source, sourceStart, sourceStart + length, target, targetStart, KEY, phase);
           const where = `length ${length}, source at ${sourceStart}, target at ${targetStart}, phase ${phase}`;
           assert.ok(target.subarray(targetStart, targetStart + length).equals(naiveMask(before.subarray(sourceStart, sourceStart + length), KEY, phase)), where);
           assert.equal(next, (phase + length) & 3, `${where}: returned phase`);
