@@ -5,13 +5,13 @@
  * about 6 GB/s. A 16-byte-wide WebAssembly kernel XORs at about 50 GB/s, but
  * it can only touch its own linear memory, so each piece of payload is copied
  * into a scratch area there, masked, and copied back: two memcpy-speed copies
- * and one fast pass, about 15 GB/s in all on 64 KiB pieces (bench/mask.ts),
- * against 21 GB/s for the C addon `ws` uses. The fixed cost of the two copies
+ * and one fast pass, 12–15 GB/s in all (bench/mask.ts), against ~25 GB/s for
+ * the C addon `ws` uses. The fixed cost of the two copies
  * and the call (~170 ns) only pays off from about 1 KiB (SIMD_THRESHOLD in
  * mask.ts).
  *
  * The kernel is the text in mask-simd.wat, compiled by wabt (`npm run
- * build:wasm` prints the bytes below; a unit test checks they still match).
+ * build:wasm` writes the bytes below; a unit test checks they still match).
  * Everything here is a Node built-in: no dependency at run time. Where
  * WebAssembly or its SIMD proposal is unavailable (`--jitless`, an old CPU),
  * `simdMaskAvailable` is false and mask.ts stays on its portable path.
