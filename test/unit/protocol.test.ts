@@ -413,6 +413,23 @@ describe('UTF-8 of text messages (§8.1): fail with 1007 on the first bad byte',
     assertFailsAtByte(Buffer.concat([f1, f2]), f1.length + 8 + 1 + 140, 'WS_ERR_INVALID_UTF8', 1007);
   });
 
+  it('a large text arriving in 64 KiB reads (unmasked straight into the message buffer): valid, and a bad byte fails on its read', () => {
+    // Three-byte characters, so code points straddle the read boundaries.
+    const text = '€'.repeat(70_000);
+    const wire = clientFrame(OP.TEXT, text);
+    const reads = (bytes: Buffer): Buffer[] => Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) => bytes.subarray(i * 65_536, (i + 1) * 65_536));
+    const { listener } = run(reads(Buffer.from(wire)));
+    assert.deepEqual(plainEvents(listener.events), [{ type: 'text', text }]);
+
+    const payload = Buffer.from(text);
+    payload[150_001] = 0xff; // in the third read, which ends at wire byte 196,608
+    const bad = clientFrame(OP.TEXT, payload);
+    const ep = endpoint();
+    const at = feedUntilError(ep.protocol, reads(bad));
+    assert.equal(at.index, 2, `failed on read ${at.index}, the bad byte is in read 2`);
+    assertFailed(ep, 'WS_ERR_INVALID_UTF8', 1007);
+  });
+
   it('a code point split across fragments and reads is valid', () => {
     const wire = Buffer.concat([clientFrame(OP.TEXT, hex('61 e2'), { fin: false }), clientFrame(OP.CONT, hex('82'), { fin: false }), clientFrame(OP.CONT, hex('ac 62'))]);
     for (const { name, chunks } of chunkings(wire)) {
