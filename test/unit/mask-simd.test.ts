@@ -6,6 +6,7 @@
  * words, bytes) and its 64 KiB pieces can produce.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -62,5 +63,22 @@ describe('mask-simd: the WebAssembly kernel', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('without WebAssembly (node --jitless) it reports itself unavailable and applyMask falls back to the portable loop', () => {
+    const script = `
+      const { simdMaskAvailable } = await import('./src/framing/mask-simd.ts');
+      const { applyMask } = await import('./src/framing/mask.ts');
+      const data = Buffer.alloc(70_000, 0x5a);
+      applyMask(data, 3, 70_000, Uint8Array.of(1, 2, 3, 4), 2);
+      let ok = true;
+      for (let i = 3; i < 70_000; i++) if (data[i] !== (0x5a ^ [1, 2, 3, 4][(i - 3 + 2) % 4])) ok = false;
+      console.log(JSON.stringify({ simdMaskAvailable, ok }));`;
+    const output = execFileSync(process.execPath, ['--jitless', '--no-warnings', '--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('../..', import.meta.url),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    assert.deepEqual(JSON.parse(output.trim().split('\n').pop()!), { simdMaskAvailable: false, ok: true });
   });
 });
