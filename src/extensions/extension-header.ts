@@ -10,6 +10,7 @@
  * unescaping MUST conform to the 'token' ABNF." Several header lines arrive
  * joined with ", " (the HTTP list rule), so one parse covers them all.
  */
+import { HandshakeErrorCode } from '../handshake/error-codes.js';
 import { HandshakeError } from '../errors.js';
 import { isToken } from '../handshake/tokens.js';
 
@@ -121,6 +122,6 @@ class Cursor {
   }
 
   private fail(message: string): never {
-    throw new HandshakeError('HS_ERR_EXTENSIONS', 400, `invalid Sec-WebSocket-Extensions header: ${message} at offset ${this.pos}`);
+    throw new HandshakeError(HandshakeErrorCode.EXTENSIONS, 400, `invalid Sec-WebSocket-Extensions header: ${message} at offset ${this.pos}`);
   }
 }

@@ -54,6 +54,21 @@ export const HandshakeErrorCode = {
   SUBPROTOCOL: 'HS_ERR_SUBPROTOCOL',
   /** 400. The request announces a body; the bytes after the head are frames (RFC 9112 §6.3). */
   BODY: 'HS_ERR_BODY',
+  /** 400. Sec-WebSocket-Extensions is not a valid extension list (§9.1), raised by the extension-header parser. */
+  EXTENSIONS: 'HS_ERR_EXTENSIONS',
+
+  // --- The server's own decisions about a valid request (src/server/server.ts)
+
+  /** 408. The request head did not arrive within `handshakeTimeout` (a slow or stalled peer). */
+  TIMEOUT: 'HS_ERR_TIMEOUT',
+  /** 404. No handler for the request path (`route()`, `path`): the server does not serve that resource (§4.2.1 item 2). */
+  NOT_FOUND: 'HS_ERR_NOT_FOUND',
+  /** 403. The `checkOrigin` hook refused the Origin header (§4.2.2 item 4, §10.2). */
+  ORIGIN: 'HS_ERR_ORIGIN',
+  /** The status the `authorize` hook chose (401, 403, ...): the server may refuse any handshake (§4.2.2). */
+  REJECTED: 'HS_ERR_REJECTED',
+  /** 500. A hook threw or rejected: the peer gets a plain 500, the error goes to the server's 'error' event. */
+  INTERNAL: 'HS_ERR_INTERNAL',
 
   // --- The server's answer, as a client reads it (RFC 6455 §4.1), raised as
   // ClientHandshakeError by validateUpgradeResponse and connect(). No HTTP

@@ -16,6 +16,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
+import { HandshakeErrorCode } from '../handshake/error-codes.js';
 import { HandshakeError, LocalError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
 import { HttpHeadParser, type HttpRequestHead } from '../handshake/http-head-parser.js';
@@ -233,7 +234,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     const received: Buffer[] = [];
     const deadline = setTimeout(() => {
       // Slow or silent clients must not hold a socket forever.
-      this.reject(socket, new HandshakeError('HS_ERR_TIMEOUT', 408, 'the upgrade request did not arrive in time'));
+      this.reject(socket, new HandshakeError(HandshakeErrorCode.TIMEOUT, 408, 'the upgrade request did not arrive in time'));
     }, this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout);
     deadline.unref();
     const cleanUp = (): void => {
@@ -306,13 +307,13 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       const { checkOrigin, authorize, selectProtocol } = this.options;
       // §4.2.2 / §10.2: the server may refuse an Origin it does not trust, with 403.
       if (checkOrigin && !(await checkOrigin(request.origin, request))) {
-        throw new HandshakeError('HS_ERR_ORIGIN', 403, `origin ${request.origin ?? '(none)'} is not allowed`);
+        throw new HandshakeError(HandshakeErrorCode.ORIGIN, 403, `origin ${request.origin ?? '(none)'} is not allowed`);
       }
       if (authorize) {
         const verdict = await authorize(request);
         if (verdict && 'reject' in verdict) {
           const { status, reason, headers: rejectHeaders } = verdict.reject;
-          throw new HandshakeError('HS_ERR_REJECTED', status, reason ?? 'upgrade rejected', rejectHeaders);
+          throw new HandshakeError(HandshakeErrorCode.REJECTED, status, reason ?? 'upgrade rejected', rejectHeaders);
         }
         if (verdict) {
           data = verdict.data;
@@ -341,7 +342,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
         this.reject(socket, error);
       } else {
         this.reportError(error);
-        this.reject(socket, new HandshakeError('HS_ERR_INTERNAL', 500, 'internal server error'));
+        this.reject(socket, new HandshakeError(HandshakeErrorCode.INTERNAL, 500, 'internal server error'));
       }
       return;
     }
@@ -387,7 +388,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     if (routed) return routed;
     const { path: onlyPath } = this.options;
     if (this.defaultHandler && (onlyPath === undefined || onlyPath === path)) return this.defaultHandler;
-    throw new HandshakeError('HS_ERR_NOT_FOUND', 404, `no WebSocket endpoint at ${path}`);
+    throw new HandshakeError(HandshakeErrorCode.NOT_FOUND, 404, `no WebSocket endpoint at ${path}`);
   }
 
   /** Answer with an HTTP error, then close once the client had time to read it. */

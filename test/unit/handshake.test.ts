@@ -635,3 +635,20 @@ describe('handshake pipeline', () => {
     assert.deepEqual(wire.subarray(fed), frame);
   });
 });
+
+describe('HandshakeErrorCode: one table for every handshake error code', () => {
+  it('codes are unique, and src/ raises no HS_ERR_ code that is not in the table', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const values = Object.values(Code) as string[];
+    assert.equal(new Set(values).size, values.length, 'a code appears twice');
+    const root = new URL('../../src/', import.meta.url);
+    const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.ts') && !f.endsWith('error-codes.ts'));
+    assert.ok(files.length > 20, `only ${files.length} source files found`);
+    const stray: string[] = [];
+    for (const file of files) {
+      const text = await readFile(new URL(file, root), 'utf8');
+      for (const match of text.matchAll(/'(HS_ERR_[A-Z_]+)'/g)) stray.push(`${file}: ${match[1]}`);
+    }
+    assert.deepEqual(stray, [], 'codes written as string literals instead of HandshakeErrorCode.X');
+  });
+});
