@@ -33,6 +33,18 @@ export const RSV3 = 0b001;
 /** The masking key of the RFC's own examples (§5.7). */
 export const RFC_KEY: Readonly<Uint8Array> = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
 
+/** The upgrade request of RFC 6455 §1.2. */
+export const RFC_UPGRADE_REQUEST =
+  'GET /chat HTTP/1.1\r\n' +
+  'Host: server.example.com\r\n' +
+  'Upgrade: websocket\r\n' +
+  'Connection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+  'Origin: http://example.com\r\n' +
+  'Sec-WebSocket-Protocol: chat, superchat\r\n' +
+  'Sec-WebSocket-Version: 13\r\n' +
+  '\r\n';
+
 /** `"81 05 48 65"` (spaces, `0x` prefixes and newlines allowed) → bytes. */
 export function hex(text: string): Buffer {
   const clean = text.replace(/0x/gi, '').replace(/[\s,]+/g, '');

@@ -13,6 +13,7 @@ import { HttpHeadParser, type HttpRequestHead, type HttpResponseHead } from '../
 import { buildAcceptResponse, buildErrorResponse, reasonPhrase, rejectionFor } from '../../src/handshake/http-response.js';
 import { parseUpgradeRequest, type UpgradeRequest } from '../../src/handshake/upgrade-request.js';
 import { listHasToken, splitList } from '../../src/handshake/tokens.js';
+import { RFC_UPGRADE_REQUEST as RFC_REQUEST } from '../helpers/protocol-harness.js';
 
 // --- helpers ---------------------------------------------------------------
 
@@ -214,17 +215,6 @@ describe('comma-separated lists (RFC 9110 §5.6.1)', () => {
 // --- valid requests -------------------------------------------------------------
 
 describe('parseUpgradeRequest: valid requests', () => {
-  const RFC_REQUEST =
-    'GET /chat HTTP/1.1\r\n' +
-    'Host: server.example.com\r\n' +
-    'Upgrade: websocket\r\n' +
-    'Connection: Upgrade\r\n' +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
-    'Origin: http://example.com\r\n' +
-    'Sec-WebSocket-Protocol: chat, superchat\r\n' +
-    'Sec-WebSocket-Version: 13\r\n' +
-    '\r\n';
-
   it('accepts the RFC 6455 §1.2 request, whatever the chunking, and answers it with the §1.3 accept value', () => {
     const { request, rest } = upgradeAllWays(RFC_REQUEST);
     assert.deepEqual(

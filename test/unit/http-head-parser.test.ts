@@ -16,6 +16,7 @@ import {
   type HttpHeadLimits,
   type HttpHeadOf,
 } from '../../src/handshake/http-head-parser.js';
+import { RFC_UPGRADE_REQUEST as RFC_REQUEST } from '../helpers/protocol-harness.js';
 
 // --- helpers ---------------------------------------------------------------
 
@@ -92,18 +93,6 @@ function rejectAllWays(
     );
   }
 }
-
-/** The upgrade request of RFC 6455 §1.2. */
-const RFC_REQUEST =
-  'GET /chat HTTP/1.1\r\n' +
-  'Host: server.example.com\r\n' +
-  'Upgrade: websocket\r\n' +
-  'Connection: Upgrade\r\n' +
-  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
-  'Origin: http://example.com\r\n' +
-  'Sec-WebSocket-Protocol: chat, superchat\r\n' +
-  'Sec-WebSocket-Version: 13\r\n' +
-  '\r\n';
 
 /** The response of RFC 6455 §1.2. */
 const RFC_RESPONSE =
