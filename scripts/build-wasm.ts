@@ -6,16 +6,11 @@
  *   npm run build:wasm
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import createWabt from 'wabt';
+import { compileMaskKernel } from './mask-kernel.js';
 
-const watUrl = new URL('../src/framing/mask-simd.wat', import.meta.url);
 const tsUrl = new URL('../src/framing/mask-simd.ts', import.meta.url);
 
-const wabt = await createWabt();
-const module = wabt.parseWat('mask-simd.wat', await readFile(watUrl, 'utf8'), { simd: true });
-module.validate();
-const base64 = Buffer.from(module.toBinary({}).buffer).toString('base64');
-module.destroy();
+const base64 = await compileMaskKernel();
 
 const lines = base64.match(/.{1,120}/g) ?? [''];
 const literal = lines.map((line) => `  '${line}'`).join(' +\n');
