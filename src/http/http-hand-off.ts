@@ -14,6 +14,21 @@
  * A node:http server that does not listen keeps no list of its connections,
  * so it cannot end idle keep-alive connections when it shuts down; this class
  * keeps that list for it, and `close()` ends them.
+ *
+ * Nor does it enforce its `headersTimeout` and `requestTimeout`: node:http
+ * checks them from a timer it starts only when it listens. Without them a
+ * client could keep a handed-off connection forever by dribbling a request
+ * head one byte at a time (its `keepAliveTimeout` is an idle timer, reset by
+ * every byte). This class applies both deadlines itself, per connection:
+ * - the next request's head must be complete within keepAliveTimeout +
+ *   headersTimeout of the previous response's end (node:http counts
+ *   headersTimeout from the head's first byte, which we do not see: the
+ *   keep-alive idle time before it is at most keepAliveTimeout);
+ * - a request must be received whole within requestTimeout of its head
+ *   (the first request's head was read within the WebSocket server's
+ *   handshakeTimeout).
+ * A connection past a deadline is answered 408 Request Timeout if no
+ * response to it has started, then closed, as node:http does.
  */
 import {
   createServer as createHttpServer,
@@ -24,14 +39,25 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** How long a connection ended by close() has to let its last response reach the client. */
+/** How long a connection ended by close() or a deadline has to let its last response reach the client. */
 const END_LINGER_MS = 2_000;
+
+/** Sent when a request did not arrive in time (what node:http sends on its own deadlines). */
+const REQUEST_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
+/** One handed-off connection. */
+interface HandedConnection {
+  /** Requests whose response has not finished yet. */
+  inProgress: number;
+  /** The deadline running: for the next head (idle), or for the request being received. */
+  deadline: NodeJS.Timeout | null;
+}
 
 export class HttpHandOff {
   /** The node:http server the connections go to. */
   readonly server: HttpServer;
-  /** Connections handed over and still open → requests in progress on each. */
-  readonly #sockets = new Map<Socket, number>();
+  /** Connections handed over and still open. */
+  readonly #connections = new Map<Socket, HandedConnection>();
   #closing = false;
 
   /** `target`: a node:http server (not listening), or a request listener to run one for. */
@@ -46,15 +72,16 @@ export class HttpHandOff {
       socket.destroy();
       return;
     }
-    this.#sockets.set(socket, 0);
-    socket.once('close', () => this.#sockets.delete(socket));
+    const connection: HandedConnection = { inProgress: 0, deadline: null };
+    this.#connections.set(socket, connection);
+    socket.once('close', () => this.#forget(socket));
     socket.unshift(bytesRead);
     this.server.emit('connection', socket);
   }
 
   /** The connection left node:http (a later request on it was an upgrade): no longer ours to close. */
   release(socket: Socket): void {
-    this.#sockets.delete(socket);
+    this.#forget(socket);
   }
 
   /**
@@ -64,26 +91,68 @@ export class HttpHandOff {
   close(): void {
     this.#closing = true;
     this.server.off('request', this.#onRequest);
-    for (const [socket, inProgress] of this.#sockets) {
-      if (inProgress === 0) socket.destroy();
+    for (const [socket, connection] of this.#connections) {
+      if (connection.inProgress === 0) {
+        this.#forget(socket);
+        socket.destroy();
+      }
     }
   }
 
-  /** Count the requests in progress on our connections, to know which are idle. */
+  #forget(socket: Socket): void {
+    const connection = this.#connections.get(socket);
+    if (connection === undefined) return;
+    if (connection.deadline !== null) clearTimeout(connection.deadline);
+    this.#connections.delete(socket);
+  }
+
+  /** Run `expired` after `ms` (none if ms is 0 or not finite: that deadline is off). */
+  #arm(connection: HandedConnection, ms: number, expired: () => void): void {
+    if (connection.deadline !== null) clearTimeout(connection.deadline);
+    connection.deadline = null;
+    if (!(ms > 0 && Number.isFinite(ms))) return;
+    connection.deadline = setTimeout(expired, ms);
+    connection.deadline.unref();
+  }
+
+  /** A deadline passed: answer 408 if nothing was answered yet, then close. */
+  #timedOut(socket: Socket, responseStarted: boolean): void {
+    this.#forget(socket);
+    if (socket.destroyed) return;
+    if (responseStarted) {
+      socket.destroy();
+      return;
+    }
+    socket.end(REQUEST_TIMEOUT_RESPONSE);
+    setTimeout(() => socket.destroy(), END_LINGER_MS).unref();
+  }
+
+  /** Count the requests in progress on our connections (to know which are idle) and time them. */
   #onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     const socket = request.socket as Socket;
-    const inProgress = this.#sockets.get(socket);
-    if (inProgress === undefined) return; // a connection the server accepted itself, not one of ours
-    this.#sockets.set(socket, inProgress + 1);
+    const connection = this.#connections.get(socket);
+    if (connection === undefined) return; // a connection the server accepted itself, not one of ours
+    connection.inProgress += 1;
+    if (connection.inProgress === 1) {
+      // Its head is here; now the rest of it must come within requestTimeout.
+      this.#arm(connection, this.server.requestTimeout, () => {
+        if (!request.complete) this.#timedOut(socket, response.headersSent);
+      });
+    }
     response.once('close', () => {
-      const before = this.#sockets.get(socket);
-      if (before === undefined) return; // the connection closed already
-      const left = before - 1;
-      this.#sockets.set(socket, left);
-      if (this.#closing && left === 0) {
+      if (this.#connections.get(socket) !== connection) return; // the connection closed or left already
+      connection.inProgress -= 1;
+      if (connection.inProgress > 0) return;
+      if (this.#closing) {
+        this.#forget(socket);
         socket.end();
         setTimeout(() => socket.destroy(), END_LINGER_MS).unref();
+        return;
       }
+      // Idle: the next request's head must be complete in time (see the top of this file).
+      const server = this.server;
+      const headersTimeout = server.headersTimeout > 0 ? server.keepAliveTimeout + server.headersTimeout : 0;
+      this.#arm(connection, headersTimeout, () => this.#timedOut(socket, false));
     });
   };
 }

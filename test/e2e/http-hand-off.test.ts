@@ -204,3 +204,77 @@ test('connections handed to node:http do not count as WebSocket connections or h
   await delay(50);
   assert.equal(client.socket.destroyed, false);
 });
+
+/** Wait for `socket` to close; fail the test if it is still open after `ms`. */
+async function closedWithin(socket: Socket, ms: number): Promise<void> {
+  if (socket.destroyed) return;
+  const timer = delay(ms, 'timeout', { ref: false });
+  const outcome = await Promise.race([once(socket, 'close').then(() => 'closed'), timer]);
+  assert.equal(outcome, 'closed', `the connection is still open after ${ms} ms`);
+}
+
+/** A node:http server (not listening) answering like describeRequest, with the given deadlines. */
+function quickServerWithDeadlines(deadlines: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number }) {
+  const http = createHttpServer(describeRequest);
+  Object.assign(http, deadlines);
+  return http;
+}
+
+test("a second request head dribbled forever gets 408 and the connection closes (node:http's headersTimeout, applied for it)", async (t) => {
+  // keepAliveTimeout is an idle timer that every byte resets, so only the
+  // head deadline can end this connection.
+  const http = quickServerWithDeadlines({ keepAliveTimeout: 300, headersTimeout: 400, requestTimeout: 10_000 });
+  const { server, port } = await start({ http });
+  t.after(() => server.close());
+  const client = await rawConnection(port);
+  t.after(() => client.socket.destroy());
+  client.socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+  await client.waitFor('body=');
+  const idleSince = Date.now();
+  client.socket.write('GET /second HTTP/1.1\r\n');
+  const dribble = setInterval(() => client.socket.write('X-Slow: 1\r\n'), 100);
+  t.after(() => clearInterval(dribble));
+  await closedWithin(client.socket, 3000);
+  const openFor = Date.now() - idleSince;
+  assert.match(client.received(), /HTTP\/1\.1 408 Request Timeout\r\n/);
+  assert.ok(openFor >= 650, `closed after ${openFor} ms, before keepAliveTimeout + headersTimeout (700 ms)`);
+  });
+
+test("a request body that never completes gets 408 and the connection closes (node:http's requestTimeout, applied for it)", async (t) => {
+  const http = quickServerWithDeadlines({ keepAliveTimeout: 5000, headersTimeout: 5000, requestTimeout: 400 });
+  const { server, port } = await start({ http });
+  t.after(() => server.close());
+  const client = await rawConnection(port);
+  t.after(() => client.socket.destroy());
+  const started = Date.now();
+  client.socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789');
+  const dribble = setInterval(() => client.socket.write('x'), 100);
+  t.after(() => clearInterval(dribble));
+  await closedWithin(client.socket, 3000);
+  const openFor = Date.now() - started;
+  assert.match(client.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/, 'no response had started: 408 is the only answer');
+  assert.ok(openFor >= 350, `closed after ${openFor} ms, before requestTimeout (400 ms)`);
+});
+
+test('the deadlines do not cut a slow response to a complete request, nor a next request sent in time', async (t) => {
+  const http = createHttpServer((request, response) => {
+    if (request.url === '/slow') {
+      response.write('part 1;');
+      setTimeout(() => response.end('part 2'), 700);
+    } else {
+      response.end(`quick ${request.url}`);
+    }
+  });
+  Object.assign(http, { keepAliveTimeout: 300, headersTimeout: 300, requestTimeout: 300 });
+  const { server, port } = await start({ http });
+  t.after(() => server.close());
+  const client = await rawConnection(port);
+  t.after(() => client.socket.destroy());
+  client.socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  await client.waitFor('part 2'); // 700 ms, past requestTimeout: the request itself was complete
+  await delay(200); // idle, within keepAliveTimeout
+  client.socket.write('GET /next HTTP/1.1\r\nHost: x\r\n\r\n');
+  await client.waitFor('quick /next');
+  assert.doesNotMatch(client.received(), /408/);
+  assert.equal(client.socket.destroyed, false);
+});
