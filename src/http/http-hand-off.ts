@@ -133,12 +133,13 @@ export class HttpHandOff {
     const connection = this.#connections.get(socket);
     if (connection === undefined) return; // a connection the server accepted itself, not one of ours
     connection.inProgress += 1;
-    if (connection.inProgress === 1) {
-      // Its head is here; now the rest of it must come within requestTimeout.
-      this.#arm(connection, this.server.requestTimeout, () => {
-        if (!request.complete) this.#timedOut(socket, response.headersSent);
-      });
-    }
+    // Its head is here; now the rest of it must come within requestTimeout.
+    // (node:http parses pipelined requests in order: when this head was
+    // parsed, the previous request had been received whole.)
+    this.#arm(connection, this.server.requestTimeout, () => {
+      // An earlier pipelined response still in progress counts as started: no 408 into its bytes.
+      if (!request.complete) this.#timedOut(socket, response.headersSent || connection.inProgress > 1);
+    });
     response.once('close', () => {
       if (this.#connections.get(socket) !== connection) return; // the connection closed or left already
       connection.inProgress -= 1;

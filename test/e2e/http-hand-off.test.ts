@@ -256,6 +256,21 @@ test("a request body that never completes gets 408 and the connection closes (no
   assert.ok(openFor >= 350, `closed after ${openFor} ms, before requestTimeout (400 ms)`);
 });
 
+test('pipelined: a body that never completes behind a complete request is timed too (its own requestTimeout)', async (t) => {
+  const http = quickServerWithDeadlines({ keepAliveTimeout: 5000, headersTimeout: 5000, requestTimeout: 400 });
+  const { server, port } = await start({ http });
+  t.after(() => server.close());
+  const client = await rawConnection(port);
+  t.after(() => client.socket.destroy());
+  client.socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\nPOST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123');
+  await client.waitFor('GET /first body=');
+  const dribble = setInterval(() => client.socket.write('x'), 100);
+  t.after(() => clearInterval(dribble));
+  await closedWithin(client.socket, 3000);
+  assert.match(client.received(), /GET \/first body=HTTP\/1\.1 408 Request Timeout\r\n/, 'the first response whole, then 408');
+  assert.doesNotMatch(client.received(), /POST \/second/);
+});
+
 test('the deadlines do not cut a slow response to a complete request, nor a next request sent in time', async (t) => {
   const http = createHttpServer((request, response) => {
     if (request.url === '/slow') {
