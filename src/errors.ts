@@ -27,7 +27,11 @@ export class WebSocketError extends Error {
 export class ProtocolError extends WebSocketError {
   /** Close code sent to the peer: 1002, 1007, 1009, ... */
   readonly closeCode: number;
-  /** Section of RFC 6455 (or RFC 7692) whose rule was broken, e.g. `5.2`. */
+  /**
+   * Where the broken rule is: a section of RFC 6455 (`5.2`), or, for an
+   * extension's rule, the RFC and section (`RFC 7692 §6`). `citeSection()` writes either as a
+   * citation.
+   */
   readonly rfcSection: string;
 
   constructor(code: string, closeCode: number, rfcSection: string, message: string) {
@@ -35,6 +39,11 @@ export class ProtocolError extends WebSocketError {
     this.closeCode = closeCode;
     this.rfcSection = rfcSection;
   }
+}
+
+/** `5.2` → `RFC 6455 §5.2`; a section of another RFC names its RFC already (`RFC 7692 §6`). */
+export function citeSection(rfcSection: string): string {
+  return rfcSection.startsWith('RFC ') ? rfcSection : `RFC 6455 §${rfcSection}`;
 }
 
 /**

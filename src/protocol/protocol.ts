@@ -19,7 +19,7 @@ import { FrameParser, type FrameSink } from '../framing/frame-parser.js';
 import { applyMask, copyWithMask } from '../framing/mask.js';
 import { randomMaskKey, type MaskKeySource } from '../framing/mask-key.js';
 import { Opcode } from '../framing/opcodes.js';
-import { ConnectionClosedError, LocalError, ProtocolError } from '../errors.js';
+import { ConnectionClosedError, LocalError, ProtocolError, citeSection } from '../errors.js';
 import type { MessageExtension } from '../extensions/extension.js';
 import { Utf8Validator, isValidUtf8 } from '../utf8/utf8-validator.js';
 import { describeFrame, environmentLogger, type FrameLogger } from './frame-log.js';
@@ -179,10 +179,11 @@ export class WebSocketProtocol implements FrameSink {
       if (this.messageOpcode === 0) {
         throw new ProtocolError('WS_ERR_UNEXPECTED_CONTINUATION', CloseCode.PROTOCOL_ERROR, '5.4', 'continuation frame without a message to continue');
       }
-      // A message extension marks the first frame only (RFC 7692 §6.1: "the
-      // RSV1 bit is set only on the first frame").
+      // A message extension marks the first frame only: RFC 7692 §6 forbids the
+      // "Per-Message Compressed" bit on non-first fragments, and the receiver
+      // of one fails the connection.
       if (rsv !== 0) {
-        throw new ProtocolError('WS_ERR_RESERVED_BITS', CloseCode.PROTOCOL_ERROR, 'RFC 7692 §6.1', 'reserved bits set on a continuation frame');
+        throw new ProtocolError('WS_ERR_RESERVED_BITS', CloseCode.PROTOCOL_ERROR, 'RFC 7692 §6', 'reserved bits set on a continuation frame');
       }
     } else {
       // §5.4: the fragments of one message are not interleaved with another's.
@@ -310,8 +311,13 @@ export class WebSocketProtocol implements FrameSink {
     if (this.log !== null) this.log(describeFrame('<', opcode, payload));
     if (opcode === Opcode.PING) {
       // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
-      // in response ... with identical Application data", as soon as is practical.
-      if (!this.closeSent) this.encodeBytes(Opcode.PONG, payload, true);
+      // in response, unless it already received a Close frame", with identical
+      // Application data, as soon as is practical. That holds after our own
+      // close too, while we wait for the peer's (a pong is a control frame;
+      // §5.5.1 forbids only data frames after a close). Once the peer's close
+      // arrives, or the connection failed, the parser is halted and no ping
+      // gets here.
+      if (!this.closeReceived) this.encodeBytes(Opcode.PONG, payload, true);
       this.listener.onPing(payload);
     } else if (opcode === Opcode.PONG) {
       // §5.5.3: an unsolicited pong is allowed and needs no answer.
@@ -348,7 +354,7 @@ export class WebSocketProtocol implements FrameSink {
     this.parser.halt();
     this.message.reset();
     this.messageOpcode = 0;
-    if (this.log !== null) this.log(`! ${error.code} (RFC 6455 §${error.rfcSection}): ${error.message} → close ${error.closeCode}`);
+    if (this.log !== null) this.log(`! ${error.code} (${citeSection(error.rfcSection)}): ${error.message} → close ${error.closeCode}`);
     if (!this.closeSent) this.queueClose(error.closeCode, truncateReason(error.message));
     this.state = ReadyState.CLOSING;
     this.listener.onProtocolError(error);

@@ -230,6 +230,20 @@ describe('close as seen by the connection handler', () => {
     await waitForCloses(1);
     assert.equal(closes[0].code, 4321);
   });
+
+  it('§5.5.2: after its own close, while waiting for the client\'s, the server still answers a ping (a pong, not data)', async () => {
+    closes.length = 0;
+    const c = await ts.connect();
+    c.send(text('please close'));
+    await c.expectClose(4321, { reply: false });
+    c.send(Buffer.concat([ping('still-there'), text('not echoed')]));
+    await c.expectPong('still-there'); // no Close received yet: the pong is owed
+    await c.expectNoFrame(50, 'data frames are not sent after a close (§5.5.1)');
+    c.sendClose(4321);
+    await expectServerClosesTcp(c);
+    await waitForCloses(1);
+    assert.equal(closes[0].code, 4321);
+  });
 });
 
 describe('server.close() is graceful', () => {

@@ -4,6 +4,7 @@ import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { parseExtensionHeader } from '../../src/extensions/extension-header.js';
 import { negotiateDeflate, PerMessageDeflate } from '../../src/extensions/permessage-deflate.js';
 import { WebSocketProtocol, type ProtocolListener } from '../../src/protocol/protocol.js';
+import { citeSection } from '../../src/errors.js';
 
 const MASK = Buffer.from([0x11, 0x22, 0x33, 0x44]);
 
@@ -73,11 +74,23 @@ test('uncompressed messages still work on a deflate connection (RSV1 clear)', ()
   assert.deepEqual(events, ['plain']);
 });
 
-test('RSV1 on a continuation frame fails with 1002 (RFC 7692 §6.1)', () => {
+test('RSV1 on a continuation frame fails with 1002 (RFC 7692 §6)', () => {
   const { protocol, errors } = endpoint();
   const body = compress('abcdef'.repeat(50));
   protocol.receiveData(Buffer.concat([frame(0x1, body.subarray(0, 5), { fin: false, rsv: 4 }), frame(0x0, body.subarray(5), { rsv: 4 })]));
   assert.deepEqual(errors, ['1002 WS_ERR_RESERVED_BITS']);
+});
+
+test('a failure under an extension rule is logged with that RFC\'s citation, not as RFC 6455', () => {
+  const lines: string[] = [];
+  const listener: ProtocolListener = { onText() {}, onBinary() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onProtocolError() {} };
+  const deflate = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold: 1024 });
+  const protocol = new WebSocketProtocol(listener, { role: 'server', extension: deflate, logger: (line) => lines.push(line) });
+  const body = compress('abcdef'.repeat(50));
+  protocol.receiveData(Buffer.concat([frame(0x1, body.subarray(0, 5), { fin: false, rsv: 4 }), frame(0x0, body.subarray(5), { rsv: 4 })]));
+  const failure = lines.find((line) => line.startsWith('!'));
+  assert.match(failure ?? '', /^! WS_ERR_RESERVED_BITS \(RFC 7692 §6\): .*→ close 1002$/);
+  assert.equal(citeSection('5.2'), 'RFC 6455 §5.2');
 });
 
 test('RSV1 on control frames fails with 1002; RSV2/RSV3 stay errors', () => {

@@ -632,10 +632,11 @@ describe('closing handshake (§5.5.1, §7)', () => {
     feed(protocol, bytewise(Buffer.concat([clientFrame(OP.TEXT, 'in flight'), clientFrame(OP.BINARY, hex('0a0b'))])));
     assert.deepEqual(plainEvents(listener.events), [{ type: 'text', text: 'in flight' }, { type: 'binary', data: '0a0b' }]);
     assert.equal(protocol.shouldCloseTransport, false);
-    // A ping after our close is reported but not answered (nothing may follow our close frame).
+    // A ping after our close is reported and answered: §5.5.2 owes a pong
+    // until a Close is *received*; §5.5.1 stops only data frames after ours.
     protocol.receiveData(clientFrame(OP.PING, 'late ping'));
     assert.equal(listener.events[listener.events.length - 1].type, 'ping');
-    assert.deepEqual(protocol.takeOutput(), []);
+    assert.deepEqual(takeFrames(protocol).map(describeFrame), [`PONG ${Buffer.from('late ping').toString('hex')}`]);
 
     protocol.receiveData(clientFrame(OP.CLOSE, closeBody(1000)));
     assert.equal(protocol.closeReceived, true);
