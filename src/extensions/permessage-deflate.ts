@@ -5,7 +5,7 @@
  * keep a compression context across calls asynchronously (a stream fed via the
  * thread pool), which would force the sans-I/O core to become asynchronous
  * and queue messages behind pending work. Instead, each message is compressed
- * or decompressed by a one-shot zlib call, and "context takeover" (§7.2.1:
+ * or decompressed by a one-shot zlib call, and "context takeover" (§7.1.1:
  * the LZ77 window carried from message to message) is reproduced with a
  * preset dictionary: the tail of the plaintext of earlier messages in that
  * direction. Every message ends with a sync flush, so the next one starts on a

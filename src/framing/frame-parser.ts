@@ -184,8 +184,12 @@ export class FrameParser {
       if ((b0 & 0x80) === 0) {
         throw new ProtocolError('WS_ERR_FRAGMENTED_CONTROL_FRAME', CloseCode.PROTOCOL_ERROR, '5.5', `fragmented ${opcodeName(opcode)} frame`);
       }
+      // 125 is the largest length the 7-bit field holds, so a control frame
+      // with an extended length field (126 or 127) breaks this rule: either
+      // its payload is over 125 bytes, or its length is not in the minimal
+      // form §5.2 requires. Judged here, before the length itself arrives.
       if ((b1 & 0x7f) > 125) {
-        throw new ProtocolError('WS_ERR_CONTROL_FRAME_TOO_LONG', CloseCode.PROTOCOL_ERROR, '5.5', `${opcodeName(opcode)} frame payload over 125 bytes`);
+        throw new ProtocolError('WS_ERR_CONTROL_FRAME_TOO_LONG', CloseCode.PROTOCOL_ERROR, '5.5', `${opcodeName(opcode)} frame with an extended payload length (a control frame carries at most 125 bytes, in the 7-bit length)`);
       }
     }
     const masked = (b1 & 0x80) !== 0;

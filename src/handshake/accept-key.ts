@@ -54,8 +54,8 @@ export function isValidClientKey(key: string): boolean {
  * A fresh Sec-WebSocket-Key for a client's opening handshake. RFC 6455 §4.1
  * item 7: "The value of this header field MUST be a nonce consisting of a
  * randomly selected 16-byte value that has been base64-encoded ... The nonce
- * MUST be selected randomly for each connection." §10.3 wants client-side
- * randomness unpredictable, so the bytes come from the CSPRNG.
+ * MUST be selected randomly for each connection." The bytes come from the
+ * CSPRNG, so no peer can predict a key.
  *
  * `random` is injectable for tests only; it must return `size` fresh bytes.
  */

@@ -323,7 +323,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       if (selectProtocol && request.protocols.length > 0) {
         const chosen = selectProtocol(request.protocols, request);
         if (chosen !== undefined) {
-          // §4.2.2 item 5.5: the server's choice must be one the client offered.
+          // §4.2.2 item 4, /subprotocol/: the server's choice must be one the client offered.
           if (!request.protocols.includes(chosen)) {
             throw new LocalError('WS_ERR_PROTOCOL_NOT_OFFERED', `selectProtocol chose ${JSON.stringify(chosen)}, which the client did not offer`);
           }

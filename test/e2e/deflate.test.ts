@@ -8,7 +8,7 @@
  *  - what we send, sniffed frame by frame by a hand-made client that inflates
  *    with its own persistent zlib stream: RSV1 set at and above the threshold,
  *    clear below it, contexts and windows as agreed;
- *  - fragmented compressed messages, and the RSV1 rules (RFC 7692 §6.1);
+ *  - fragmented compressed messages, and the RSV1 rules (RFC 7692 §6);
  *  - decompression bombs (1009, quickly, with bounded memory) and corrupt
  *    compressed data (1007).
  *
@@ -204,7 +204,7 @@ class DeflateClient {
         continue;
       }
       assert.equal(f.masked, false, 'server frames are never masked (RFC 6455 §5.1)');
-      if (frames.length > 0) assert.equal(f.rsv, 0, `RSV1 on a continuation frame (RFC 7692 §6.1): ${describeFrame(f)}`);
+      if (frames.length > 0) assert.equal(f.rsv, 0, `RSV1 on a continuation frame (RFC 7692 §6): ${describeFrame(f)}`);
       frames.push(f);
       if (f.fin) break;
     }
@@ -660,7 +660,7 @@ describe('frames on the wire, sniffed by a hand-made client', () => {
 
 // ─── fragmentation and the RSV1 rules ──────────────────────────────────────
 
-describe('fragmented compressed messages and RSV1 rules (RFC 7692 §6.1)', () => {
+describe('fragmented compressed messages and RSV1 rules (RFC 7692 §6)', () => {
   const pool = serverPool();
   const clients = new Set<DeflateClient>();
   after(async () => {
