@@ -6,7 +6,7 @@
  * keep-alive followed by an upgrade on the same connection, a user's own
  * node:http server, and shutdown with idle and busy HTTP connections.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
@@ -213,60 +213,57 @@ async function closedWithin(socket: Socket, ms: number): Promise<void> {
   assert.equal(outcome, 'closed', `the connection is still open after ${ms} ms`);
 }
 
-/** A node:http server (not listening) answering like describeRequest, with the given deadlines. */
-function quickServerWithDeadlines(deadlines: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number }) {
+/**
+ * A raw connection to a server whose node:http server (not listening) answers
+ * like describeRequest, with the given deadlines.
+ */
+async function connectWithDeadlines(t: TestContext, deadlines: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number }) {
   const http = createHttpServer(describeRequest);
   Object.assign(http, deadlines);
-  return http;
+  const { server, port } = await start({ http });
+  t.after(() => server.close());
+  const client = await rawConnection(port);
+  t.after(() => client.socket.destroy());
+  return client;
+}
+
+/** Send `bytes` every 100 ms (a slow-loris peer) until the connection closes; fail if it is open after 3 s. */
+async function dribbleUntilClosed(t: TestContext, socket: Socket, bytes: string): Promise<void> {
+  const dribble = setInterval(() => socket.write(bytes), 100);
+  t.after(() => clearInterval(dribble));
+  await closedWithin(socket, 3000);
+  clearInterval(dribble);
 }
 
 test("a second request head dribbled forever gets 408 and the connection closes (node:http's headersTimeout, applied for it)", async (t) => {
   // keepAliveTimeout is an idle timer that every byte resets, so only the
   // head deadline can end this connection.
-  const http = quickServerWithDeadlines({ keepAliveTimeout: 300, headersTimeout: 400, requestTimeout: 10_000 });
-  const { server, port } = await start({ http });
-  t.after(() => server.close());
-  const client = await rawConnection(port);
-  t.after(() => client.socket.destroy());
+  const client = await connectWithDeadlines(t, { keepAliveTimeout: 300, headersTimeout: 400, requestTimeout: 10_000 });
   client.socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
   await client.waitFor('body=');
   const idleSince = Date.now();
   client.socket.write('GET /second HTTP/1.1\r\n');
-  const dribble = setInterval(() => client.socket.write('X-Slow: 1\r\n'), 100);
-  t.after(() => clearInterval(dribble));
-  await closedWithin(client.socket, 3000);
+  await dribbleUntilClosed(t, client.socket, 'X-Slow: 1\r\n');
   const openFor = Date.now() - idleSince;
   assert.match(client.received(), /HTTP\/1\.1 408 Request Timeout\r\n/);
   assert.ok(openFor >= 650, `closed after ${openFor} ms, before keepAliveTimeout + headersTimeout (700 ms)`);
-  });
+});
 
 test("a request body that never completes gets 408 and the connection closes (node:http's requestTimeout, applied for it)", async (t) => {
-  const http = quickServerWithDeadlines({ keepAliveTimeout: 5000, headersTimeout: 5000, requestTimeout: 400 });
-  const { server, port } = await start({ http });
-  t.after(() => server.close());
-  const client = await rawConnection(port);
-  t.after(() => client.socket.destroy());
+  const client = await connectWithDeadlines(t, { keepAliveTimeout: 5000, headersTimeout: 5000, requestTimeout: 400 });
   const started = Date.now();
   client.socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789');
-  const dribble = setInterval(() => client.socket.write('x'), 100);
-  t.after(() => clearInterval(dribble));
-  await closedWithin(client.socket, 3000);
+  await dribbleUntilClosed(t, client.socket, 'x');
   const openFor = Date.now() - started;
   assert.match(client.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/, 'no response had started: 408 is the only answer');
   assert.ok(openFor >= 350, `closed after ${openFor} ms, before requestTimeout (400 ms)`);
 });
 
 test('pipelined: a body that never completes behind a complete request is timed too (its own requestTimeout)', async (t) => {
-  const http = quickServerWithDeadlines({ keepAliveTimeout: 5000, headersTimeout: 5000, requestTimeout: 400 });
-  const { server, port } = await start({ http });
-  t.after(() => server.close());
-  const client = await rawConnection(port);
-  t.after(() => client.socket.destroy());
+  const client = await connectWithDeadlines(t, { keepAliveTimeout: 5000, headersTimeout: 5000, requestTimeout: 400 });
   client.socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\nPOST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123');
   await client.waitFor('GET /first body=');
-  const dribble = setInterval(() => client.socket.write('x'), 100);
-  t.after(() => clearInterval(dribble));
-  await closedWithin(client.socket, 3000);
+  await dribbleUntilClosed(t, client.socket, 'x');
   assert.match(client.received(), /GET \/first body=HTTP\/1\.1 408 Request Timeout\r\n/, 'the first response whole, then 408');
   assert.doesNotMatch(client.received(), /POST \/second/);
 });
