@@ -29,8 +29,8 @@ export class ProtocolError extends WebSocketError {
   readonly closeCode: number;
   /**
    * Where the broken rule is: a section of RFC 6455 (`5.2`), or, for an
-   * extension's rule, the RFC and section (`RFC 7692 §6`). `citeSection()` writes either as a
-   * citation.
+   * extension's rule, the RFC and section (`RFC 7692 §6`). `citeSection()`
+   * writes either as a citation.
    */
   readonly rfcSection: string;
 
