@@ -52,6 +52,15 @@ async function rawConnection(port: number): Promise<{ socket: Socket; received: 
   return { socket, received: () => received, waitFor };
 }
 
+/** A server (closed after the test) and one raw connection to it (destroyed after the test). */
+async function startWithClient(t: TestContext, options: ServerOptions = {}) {
+  const { server, port } = await start(options);
+  t.after(() => server.close());
+  const client = await rawConnection(port);
+  t.after(() => client.socket.destroy());
+  return { server, client };
+}
+
 const UPGRADE = (path = '/') =>
   `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
 
@@ -71,10 +80,7 @@ test('HTTP and WebSocket on one port: fetch gets the page, a WebSocket client ge
 });
 
 test('pipelined requests and a body split across reads arrive whole and in order', async (t) => {
-  const { server, port } = await start();
-  t.after(() => server.close());
-  const client = await rawConnection(port);
-  t.after(() => client.socket.destroy());
+  const { client } = await startWithClient(t);
   client.socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345');
   await delay(30);
   client.socket.write('67890GET /c HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -85,10 +91,7 @@ test('pipelined requests and a body split across reads arrive whole and in order
 });
 
 test('a request head dribbled one byte at a time is handed on complete', async (t) => {
-  const { server, port } = await start();
-  t.after(() => server.close());
-  const client = await rawConnection(port);
-  t.after(() => client.socket.destroy());
+  const { client } = await startWithClient(t);
   const request = 'POST /dribble HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc';
   for (const byte of request) {
     client.socket.write(byte);
@@ -98,10 +101,7 @@ test('a request head dribbled one byte at a time is handed on complete', async (
 });
 
 test('keep-alive: after plain requests, an upgrade on the same connection switches to WebSocket', async (t) => {
-  const { server, port } = await start();
-  t.after(() => server.close());
-  const client = await rawConnection(port);
-  t.after(() => client.socket.destroy());
+  const { server, client } = await startWithClient(t);
   client.socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
   await client.waitFor('GET /first body=');
   // The upgrade and a first frame in one write: node:http passes the frame on as the upgrade's `head`.
@@ -193,10 +193,7 @@ test('close(): idle keep-alive HTTP connections are closed at once, a response i
 });
 
 test('connections handed to node:http do not count as WebSocket connections or handshakes', async (t) => {
-  const { server, port } = await start();
-  t.after(() => server.close());
-  const client = await rawConnection(port);
-  t.after(() => client.socket.destroy());
+  const { server, client } = await startWithClient(t);
   client.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   await client.waitFor('body=');
   assert.equal(server.connections.size, 0);
@@ -220,10 +217,7 @@ async function closedWithin(socket: Socket, ms: number): Promise<void> {
 async function connectWithDeadlines(t: TestContext, deadlines: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number }) {
   const http = createHttpServer(describeRequest);
   Object.assign(http, deadlines);
-  const { server, port } = await start({ http });
-  t.after(() => server.close());
-  const client = await rawConnection(port);
-  t.after(() => client.socket.destroy());
+  const { client } = await startWithClient(t, { http });
   return client;
 }
 
@@ -278,10 +272,7 @@ test('the deadlines do not cut a slow response to a complete request, nor a next
     }
   });
   Object.assign(http, { keepAliveTimeout: 300, headersTimeout: 300, requestTimeout: 300 });
-  const { server, port } = await start({ http });
-  t.after(() => server.close());
-  const client = await rawConnection(port);
-  t.after(() => client.socket.destroy());
+  const { client } = await startWithClient(t, { http });
   client.socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
   await client.waitFor('part 2'); // 700 ms, past requestTimeout: the request itself was complete
   await delay(200); // idle, within keepAliveTimeout
