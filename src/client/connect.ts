@@ -92,7 +92,7 @@ function planConnection(url: string | URL, options: ClientOptions): Plan {
     extensions,
     headers: options.headers,
   });
-  const setting = (name: 'connectTimeout' | 'closeTimeout' | 'idleTimeout' | 'pingInterval' | 'sendHighWaterMark' | 'maxMessageSize' | 'maxFragments', min: number): number => {
+  const setting = (name: 'connectTimeout' | 'closeTimeout' | 'idleTimeout' | 'pingInterval' | 'sendHighWaterMark' | 'sendStallTimeout' | 'maxPendingPongs' | 'turnBudget' | 'maxMessageSize' | 'maxFragments', min: number): number => {
     const value = options[name] ?? DEFAULT_CLIENT_OPTIONS[name];
     if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value)) {
       throw new LocalError(Code.INVALID_CLIENT_OPTION, `${name} must be a finite number ≥ ${min}, got ${String(value)}`);
@@ -120,6 +120,9 @@ function planConnection(url: string | URL, options: ClientOptions): Plan {
       idleTimeout: setting('idleTimeout', 0),
       pingInterval: setting('pingInterval', 0),
       sendHighWaterMark: setting('sendHighWaterMark', 0),
+      sendStallTimeout: setting('sendStallTimeout', 0),
+      maxPendingPongs: setting('maxPendingPongs', 1),
+      turnBudget: setting('turnBudget', 1),
       logger: options.logger,
     },
     options,

@@ -8,6 +8,7 @@ import type { ClientDeflateOptions } from './deflate-negotiation.js';
 import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.js';
+import { DEFAULT_TURN_BUDGET } from '../protocol/protocol.js';
 
 /**
  * TLS settings for wss:// (passed to `tls.connect`): `ca` to trust a private
@@ -50,6 +51,12 @@ export interface ClientOptions extends Partial<MessageLimits> {
   pingInterval?: number;
   /** send() returns false beyond this many buffered bytes. Default 64 KiB. */
   sendHighWaterMark?: number;
+  /** ms that bytes above sendHighWaterMark may wait without the server taking any; then close 1008. 0 disables. Default 30 000. */
+  sendStallTimeout?: number;
+  /** Pongs written and not yet taken by the server beyond which a further ping closes with 1008. Default 256. */
+  maxPendingPongs?: number;
+  /** Frames (work units) processed per turn of the event loop before yielding. Default 1024. */
+  turnBudget?: number;
   /** TLS settings for wss:// URLs. */
   tls?: ClientTlsOptions;
   /** Limits on the server's response head (the connection fails beyond them). Defaults as for requests. */
@@ -68,4 +75,7 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   idleTimeout: 0,
   pingInterval: 0,
   sendHighWaterMark: 64 * 1024,
+  sendStallTimeout: 30_000,
+  maxPendingPongs: 256,
+  turnBudget: DEFAULT_TURN_BUDGET,
 });

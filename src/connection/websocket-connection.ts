@@ -7,6 +7,20 @@
  * Writes are batched: everything the core produces while handling one read
  * (or during one turn of the event loop, for sends made elsewhere) leaves in
  * one socket write.
+ *
+ * Fairness and budgets (every connection shares one event loop):
+ * - the core does a bounded amount of work per call; when it keeps input
+ *   back, reading pauses and the rest is processed on a later turn
+ *   (setImmediate), after other connections had theirs;
+ * - while a message is inflated off the event loop, reading pauses until it
+ *   is delivered;
+ * - a peer that does not read: reading pauses past WRITE_PAUSE_THRESHOLD;
+ *   `sendStallTimeout` closes it (1008) when bytes above the high-water mark
+ *   make no progress; `maxPendingPongs` closes it (1008) rather than queue
+ *   more pongs it does not take;
+ * - what the connection holds (message being received, input kept back,
+ *   output not yet taken by the kernel) is reported to the server's memory
+ *   budget, which may pause reading (see src/server/memory-budget.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -77,6 +91,12 @@ export interface ConnectionOptions extends MessageLimits {
   extension?: MessageExtension | null;
   /** Frame log (undefined: the WSRFC_DEBUG default). */
   logger?: FrameLogger | null;
+  /** ms that bytes above sendHighWaterMark may wait without the peer taking any, before closing with 1008; 0 disables. */
+  sendStallTimeout: number;
+  /** Pongs written to the socket and not yet taken by the peer beyond which a further ping closes the connection with 1008. */
+  maxPendingPongs: number;
+  /** Work units (frames, mostly) processed per turn of the event loop before yielding to other connections. */
+  turnBudget: number;
 }
 
 /** Reading pauses while more than this many bytes wait to be written to a peer that does not read. */
@@ -107,6 +127,22 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private closeTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
+  /** A later turn will go on with the input the core kept back. */
+  private resumeScheduled = false;
+  /** The peer's FIN arrived while input was still kept back: handled once it is processed. */
+  private eofPending = false;
+
+  // Send-stall deadline: bytes handed to socket.write() so far, and how many of them the kernel had taken at the last check.
+  private bytesFlushed = 0;
+  private takenAtCheck = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
+
+  // Pongs: answered since the last flush, and written but not yet taken by the peer.
+  private pongsUnflushed = 0;
+  private pongsPending = 0;
+
+  /** Bytes last reported to the memory budget. */
+  private heldReported = 0;
   /** How the connection ended, once it has; the `closed` promise, once asked for. */
   private closeInfo: CloseInfo | null = null;
   private closedPromise: Promise<CloseInfo> | null = null;
@@ -115,6 +151,10 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   // Flow control: reasons reading is paused.
   private pausedForWrites = false;
   private pausedForQueue = false;
+  /** The core kept input back (turn budget used up, or a message being inflated). */
+  private pausedForTurn = false;
+  /** The server's memory budget is exceeded and this connection is among the heaviest. */
+  private pausedForBudget = false;
 
   // The for-await queue (filled only when no 'message' listener, or an iterator, is there).
   private queue: Message[] = [];
@@ -144,6 +184,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       maxFragments: options.maxFragments,
       logger: options.logger,
       extension: options.extension,
+      turnBudget: options.turnBudget,
     });
     // The listeners are shared functions that find this connection through
     // the socket: no closure per connection (idle memory, see bench/RESULTS.md).
@@ -282,6 +323,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   }
 
   onPing(payload: Buffer): void {
+    if (this.pongsPending >= this.options.maxPendingPongs) {
+      // The peer keeps pinging but does not read our pongs: close rather than
+      // queue more of them (its memory would be ours).
+      this.core.fail(CloseCode.POLICY_VIOLATION, 'too many pongs not read');
+      this.armCloseTimer();
+      return;
+    }
+    this.pongsUnflushed++; // the core queued the pong before telling us (§5.5.2)
     if (this.listenerCount('ping') > 0) this.safeEmit('ping', payload);
   }
 
@@ -298,6 +347,16 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.listenerCount('error') > 0) this.safeEmit('error', error);
   }
 
+  onInputReady(): void {
+    // A message inflated off the event loop is ready: this is a turn of its own.
+    this.resumeInput();
+  }
+
+  onOutputReady(): void {
+    // A message compressed off the event loop, and what waited behind it, is queued.
+    this.afterProtocolActivity();
+  }
+
   // ---------------------------------------------------------------- socket
 
   /** @internal Bytes from the socket. */
@@ -308,11 +367,55 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     } finally {
       this.receiving = false;
     }
+    this.afterInput();
+  }
+
+  /** @internal Go on with the input the core kept back (a later turn, or an inflated message is ready). */
+  resumeInput(): void {
+    this.resumeScheduled = false;
+    if (this.socketClosed) return;
+    this.receiving = true;
+    try {
+      this.core.resumeInput();
+    } finally {
+      this.receiving = false;
+    }
+    this.afterInput();
+  }
+
+  /** After the core processed input: write, and pause reading while it keeps input back. */
+  private afterInput(): void {
     this.afterProtocolActivity();
+    const core = this.core;
+    if (core.hasPendingInput || core.waitingForExtension) {
+      if (!this.pausedForTurn) {
+        this.pausedForTurn = true;
+        this.updateReading();
+      }
+      // Yield: other connections' reads and timers run before this one goes on.
+      if (!core.waitingForExtension && !this.resumeScheduled) {
+        this.resumeScheduled = true;
+        setImmediate(resumeTurn, this);
+      }
+      return;
+    }
+    if (this.pausedForTurn) {
+      this.pausedForTurn = false;
+      this.updateReading();
+    }
+    if (this.eofPending) {
+      this.eofPending = false;
+      this.peerEnded();
+    }
   }
 
   /** @internal The peer half-closed TCP. */
   peerEnded(): void {
+    if (this.core.hasPendingInput || this.core.waitingForExtension) {
+      // What the peer sent before its FIN is processed first.
+      this.eofPending = true;
+      return;
+    }
     // The peer half-closed TCP. Without its close frame first, this is an
     // abnormal closure (1006); either way we finish writing and close too.
     this.core.receiveEof();
@@ -325,7 +428,9 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.socketClosed = true;
     clearTimeout(this.closeTimer);
     clearInterval(this.pingTimer);
+    clearTimeout(this.stallTimer);
     this.core.abort();
+    this.reportHeld(0);
     const core = this.core;
     const code = core.closeReceived ? core.peerCloseCode : CloseCode.ABNORMAL_CLOSURE;
     const reason = core.closeReceived ? core.peerCloseReason : '';
@@ -347,6 +452,10 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** @internal The socket drained its write buffer. */
   drained(): void {
+    this.pongsPending = 0;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    this.reportHeld(this.heldBytes());
     if (this.pausedForWrites) {
       this.pausedForWrites = false;
       this.updateReading();
@@ -391,6 +500,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   /** Write what the core produced, then close TCP if the closing handshake is over. */
   private afterProtocolActivity(): void {
     this.flush();
+    if (this.hooks !== null && this.hooks.budget !== undefined) this.reportHeld(this.heldBytes());
     const core = this.core;
     if (core.shouldCloseTransport) {
       this.endTransport();
@@ -406,13 +516,32 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.core.pendingOutputBytes === 0) return;
     const chunks = this.core.takeOutput();
     const socket = this.socket;
-    if (socket.destroyed || this.transportEnding) return;
+    // (Bytes held behind a compression count as pending but are not output yet.)
+    if (chunks.length === 0 || socket.destroyed || this.transportEnding) return;
+    const pongs = this.pongsUnflushed;
+    this.pongsUnflushed = 0;
     if (chunks.length === 1) {
-      socket.write(chunks[0]);
+      this.bytesFlushed += chunks[0].length;
+      if (pongs === 0) socket.write(chunks[0]);
+      else this.writeWithPongs(chunks[0], pongs);
     } else {
       socket.cork();
-      for (const chunk of chunks) socket.write(chunk);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) {
+        this.bytesFlushed += chunks[i].length;
+        socket.write(chunks[i]);
+      }
+      this.bytesFlushed += chunks[last].length;
+      if (pongs === 0) socket.write(chunks[last]);
+      else this.writeWithPongs(chunks[last], pongs);
       socket.uncork();
+    }
+    if (this.stallTimer === undefined && this.options.sendStallTimeout > 0 && socket.writableLength > this.options.sendHighWaterMark) {
+      // Above the high-water mark: from now on the peer must take bytes at
+      // least once per sendStallTimeout.
+      this.takenAtCheck = this.bytesTaken();
+      this.stallTimer = setTimeout(stallCheck, this.options.sendStallTimeout, this);
+      this.stallTimer.unref();
     }
     if (!this.pausedForWrites && socket.writableLength > WRITE_PAUSE_THRESHOLD) {
       // The peer is not reading what we write: stop reading what it sends
@@ -420,6 +549,67 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       this.pausedForWrites = true;
       this.updateReading();
     }
+  }
+
+  /** Write the chunk that carries `pongs` pongs, counting them as pending until the kernel took it. */
+  private writeWithPongs(chunk: Buffer, pongs: number): void {
+    this.pongsPending += pongs;
+    this.socket.write(chunk, () => {
+      this.pongsPending = Math.max(0, this.pongsPending - pongs);
+    });
+  }
+
+  /** Bytes the kernel has taken so far (socket.writableLength counts what it has not). */
+  private bytesTaken(): number {
+    return this.bytesFlushed - this.socket.writableLength;
+  }
+
+  /** @internal The send-stall timer fired: has the peer taken anything since the last check? */
+  checkSendStall(): void {
+    this.stallTimer = undefined;
+    if (this.socketClosed || this.transportEnding) return;
+    const socket = this.socket;
+    if (socket.writableLength <= this.options.sendHighWaterMark) return;
+    const taken = this.bytesTaken();
+    if (taken > this.takenAtCheck) {
+      // Slow, but moving: check again after another interval.
+      this.takenAtCheck = taken;
+      this.stallTimer = setTimeout(stallCheck, this.options.sendStallTimeout, this);
+      this.stallTimer.unref();
+      return;
+    }
+    // Nothing taken for a whole interval: the peer does not read. Its close
+    // frame will likely never be read either; the socket is dropped after
+    // closeTimeout.
+    this.core.fail(CloseCode.POLICY_VIOLATION, 'send stalled: the peer does not read');
+    this.afterProtocolActivity();
+    this.endTransport();
+  }
+
+  /** What this connection holds in memory now: input being assembled or kept, output not yet taken by the kernel, messages queued for `for await`. */
+  private heldBytes(): number {
+    return this.core.bufferedInputBytes + this.core.pendingOutputBytes + this.socket.writableLength + this.queuedBytes;
+  }
+
+  /** Tell the server's memory budget what this connection holds now. */
+  private reportHeld(bytes: number): void {
+    const budget = this.hooks?.budget;
+    if (budget === undefined || bytes === this.heldReported) return;
+    const delta = bytes - this.heldReported;
+    this.heldReported = bytes;
+    budget.change(this as WebSocketConnection<unknown>, delta, bytes);
+  }
+
+  /** @internal Bytes this connection last reported to the memory budget. */
+  get reportedHeldBytes(): number {
+    return this.heldReported;
+  }
+
+  /** @internal The memory budget pauses (true) or resumes (false) reading from this connection. */
+  setPausedForBudget(paused: boolean): void {
+    if (this.pausedForBudget === paused) return;
+    this.pausedForBudget = paused;
+    this.updateReading();
   }
 
   /**
@@ -435,6 +625,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     // Keep reading (and dropping) so unread input cannot turn our close into a reset.
     this.pausedForQueue = false;
     this.pausedForWrites = false;
+    this.pausedForTurn = false;
+    this.pausedForBudget = false;
     this.updateReading();
     this.armCloseTimer();
   }
@@ -506,7 +698,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   private updateReading(): void {
     if (this.socketClosed) return;
-    if (this.pausedForWrites || this.pausedForQueue) this.socket.pause();
+    if (this.pausedForWrites || this.pausedForQueue || this.pausedForTurn || this.pausedForBudget) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -545,6 +737,8 @@ export interface ConnectionHooks {
   reportError(error: unknown, connection: WebSocketConnection<unknown>): void;
   /** The connection's TCP closed. */
   closed(connection: WebSocketConnection<unknown>): void;
+  /** The server's memory budget: told what each connection holds (`delta` since its last report, `held` now). */
+  budget?: { change(connection: WebSocketConnection<unknown>, delta: number, held: number): void };
 }
 
 const kConnection = Symbol('wsrfc.connection');
@@ -574,6 +768,12 @@ function pingTimerFired(connection: WebSocketConnection<unknown>): void {
 }
 function flushScheduled(connection: WebSocketConnection<unknown>): void {
   connection.scheduledFlush();
+}
+function resumeTurn(connection: WebSocketConnection<unknown>): void {
+  connection.resumeInput();
+}
+function stallCheck(connection: WebSocketConnection<unknown>): void {
+  connection.checkSendStall();
 }
 function closeTimedOut(connection: WebSocketConnection<unknown>): void {
   connection.terminate();

@@ -10,6 +10,15 @@
  * (parsing the offer, answering it) happens before the core exists, in the
  * handshake.
  */
+import type { ProtocolError } from '../errors.js';
+
+/**
+ * How an extension hands back work it finished off the event loop: the
+ * transformed payload, or the ProtocolError that the input deserved (1007,
+ * 1009...). Called exactly once, never synchronously from encode()/decode().
+ */
+export type ExtensionCallback = (error: ProtocolError | null, output: Buffer | null) => void;
+
 export interface MessageExtension {
   /** The extension token, e.g. `permessage-deflate`. */
   readonly name: string;
@@ -17,14 +26,22 @@ export interface MessageExtension {
   readonly rsvBits: number;
   /** Whether to transform an outgoing message of `size` bytes (false: send it as it is). */
   shouldEncode(size: number): boolean;
-  /** Transform an outgoing message payload; the result is sent with `rsvBits` set. */
-  encode(payload: Uint8Array): Buffer;
+  /**
+   * Transform an outgoing message payload; the result is sent with `rsvBits`
+   * set. Cheap work is done at once and returned; expensive work runs off
+   * the event loop: then encode() returns undefined and `done` receives the
+   * result later. The caller starts no other encode() before that.
+   */
+  encode(payload: Uint8Array, done: ExtensionCallback): Buffer | undefined;
   /**
    * Undo the transform of an incoming message whose first frame had
-   * `rsvBits`. The result must not exceed `maxSize` bytes: throw
-   * ProtocolError (1009) as soon as it would. Invalid input: ProtocolError.
+   * `rsvBits`. The result must not exceed `maxSize` bytes: fail with
+   * ProtocolError (1009) as soon as it would; invalid input: ProtocolError.
+   * Like encode(): returns the result, or throws, when done at once; returns
+   * undefined when the work runs off the event loop and `done` will report.
+   * The caller starts no other decode() before that.
    */
-  decode(payload: Uint8Array, maxSize: number): Buffer;
-  /** The connection ended: drop any state. */
+  decode(payload: Uint8Array, maxSize: number, done: ExtensionCallback): Buffer | undefined;
+  /** The connection ended: drop any state; work still under way reports nothing. */
   release(): void;
 }

@@ -72,6 +72,8 @@ export class FrameParser {
   /** Scratch space for a header split across chunks (allocated the first time one is). */
   private headerBytes: Uint8Array | null = null;
   private headerHave = 0;
+  /** The sink asked push() to return after the current step. */
+  private stopRequested = false;
 
   private readonly maskKey = new Uint8Array(4);
   private masked = false;
@@ -85,6 +87,16 @@ export class FrameParser {
     this.allowedRsv = options.allowedRsv ?? 0;
   }
 
+  /**
+   * Pause after the current step: push() returns at once with the position
+   * reached, and the caller feeds the rest later. The sink asks for this
+   * while a message is being inflated off the event loop, or when one call
+   * has done its share of work (see WebSocketProtocol's turn budget).
+   */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
   /** Stop parsing: every later byte is discarded (§7.1.7 after failing, §1.4 after close). */
   halt(): void {
     this.state = State.Halted;
@@ -94,11 +106,21 @@ export class FrameParser {
     return this.state === State.Halted;
   }
 
-  /** Consume a chunk. Throws ProtocolError at the first rule broken. */
-  push(chunk: Buffer): void {
+  /**
+   * Consume a chunk, up to its end or until the sink calls requestStop().
+   * Returns how many bytes were consumed (all of them unless stopped; after
+   * halt() the rest counts as consumed: it is discarded). Throws
+   * ProtocolError at the first rule broken.
+   */
+  push(chunk: Buffer): number {
     const length = chunk.length;
     let pos = 0;
+    this.stopRequested = false;
     while (pos < length) {
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        if (this.state !== State.Halted) return pos;
+      }
       const state = this.state;
       if (state === State.Payload) {
         const available = length - pos;
@@ -118,9 +140,11 @@ export class FrameParser {
       } else if (state === State.Header) {
         pos = this.headerHave === 0 ? this.readHeaderInPlace(chunk, pos) : this.gatherHeader(chunk, pos);
       } else {
-        return; // Halted
+        return length; // Halted: the rest is discarded
       }
     }
+    this.stopRequested = false;
+    return length;
   }
 
   private endFrame(): void {
@@ -224,7 +248,7 @@ export class FrameParser {
     // Checked against the declared length, before any payload is buffered
     // (§10.4). Control frames are bounded by §5.5 (125 bytes) instead.
     if (length > this.maxFrameSize && (bytes[pos] & 0x08) === 0) {
-      throw new ProtocolError('WS_ERR_FRAME_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `frame of ${length} bytes exceeds the limit of ${this.maxFrameSize}`);
+      throw new ProtocolError('WS_ERR_FRAME_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `frame of ${exactLength(bytes, pos, length)} bytes exceeds the limit of ${this.maxFrameSize}`);
     }
     return length;
   }
@@ -251,6 +275,18 @@ export class FrameParser {
     this.sink.frameStart((b0 & 0x80) !== 0, (b0 >> 4) & 0x7, b0 & 0x0f, length);
     if (length === 0 && this.state === State.Payload) this.endFrame();
   }
+}
+
+/**
+ * The declared length as exact decimal text. Above 2^53 a double cannot hold
+ * every integer (2^62 would print as 4611686018427388000), so a 64-bit length
+ * is read again as a BigInt for the message.
+ */
+function exactLength(bytes: Uint8Array, pos: number, length: number): string {
+  if (Number.isSafeInteger(length)) return String(length);
+  let exact = 0n;
+  for (let i = pos + 2; i < pos + 10; i++) exact = (exact << 8n) | BigInt(bytes[i]);
+  return exact.toString();
 }
 
 /** Bytes of the header up to the end of the extended length (before the masking key). */

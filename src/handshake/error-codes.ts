@@ -69,6 +69,8 @@ export const HandshakeErrorCode = {
   REJECTED: 'HS_ERR_REJECTED',
   /** 500. A hook threw or rejected: the peer gets a plain 500, the error goes to the server's 'error' event. */
   INTERNAL: 'HS_ERR_INTERNAL',
+  /** 503 with `Retry-After`. The server's connections hold more than `memoryBudget`: no new connection until it falls back (RFC 9110 §15.6.4). */
+  OVERLOADED: 'HS_ERR_OVERLOADED',
 
   // --- The server's answer, as a client reads it (RFC 6455 §4.1), raised as
   // ClientHandshakeError by validateUpgradeResponse and connect(). No HTTP

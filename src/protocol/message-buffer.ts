@@ -80,6 +80,11 @@ export class MessageBuffer {
     return text;
   }
 
+  /** Bytes allocated for the message (what it costs in memory, not what arrived). */
+  get capacity(): number {
+    return this.buffer === null ? 0 : this.buffer.length;
+  }
+
   /** Drop everything (on failure or close). */
   reset(): void {
     this.buffer = null;

@@ -8,6 +8,8 @@ import type { UpgradeRequest } from '../handshake/upgrade-request.js';
 import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.js';
+import { DEFAULT_TURN_BUDGET } from '../protocol/protocol.js';
+import { LocalError } from '../errors.js';
 import type { WebSocketConnection } from '../connection/websocket-connection.js';
 import type { SlowReceiverPolicy } from './broadcast.js';
 
@@ -70,6 +72,31 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
   pingInterval?: number;
   /** send() returns false beyond this many buffered bytes. Default 64 KiB. */
   sendHighWaterMark?: number;
+  /**
+   * ms that bytes above `sendHighWaterMark` may wait without the peer taking
+   * any of them; then the connection is closed with 1008 and dropped after
+   * `closeTimeout`. 0 disables. Default 30 000.
+   */
+  sendStallTimeout?: number;
+  /**
+   * Pongs written to the socket that the peer has not taken yet; a ping
+   * beyond closes the connection with 1008 instead of queueing another pong.
+   * Default 256.
+   */
+  maxPendingPongs?: number;
+  /**
+   * Work (frames, mostly) one connection's input may do in one turn of the
+   * event loop before the rest waits for a later turn, so no peer holds the
+   * loop. Default 1024 (about a millisecond).
+   */
+  turnBudget?: number;
+  /**
+   * Bytes all connections together may hold (messages being received, input
+   * kept back, output their peers have not taken). Past it the heaviest stop
+   * being read and new upgrades get 503, until the total falls to three
+   * quarters of it. Default 1 GiB.
+   */
+  memoryBudget?: number;
   /** Debug log of every message and control frame, both ways (default: stderr when WSRFC_DEBUG=1). */
   logger?: FrameLogger | null;
   /** Limits on the HTTP request head (431 beyond them). */
@@ -90,6 +117,50 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   idleTimeout: 0,
   pingInterval: 0,
   sendHighWaterMark: 64 * 1024,
+  sendStallTimeout: 30_000,
+  maxPendingPongs: 256,
+  turnBudget: DEFAULT_TURN_BUDGET,
+  memoryBudget: 1024 * 1024 * 1024,
   broadcastLimit: 1024 * 1024,
   slowReceiver: 'close' as SlowReceiverPolicy,
 });
+
+/** Each numeric server option and the smallest value it takes (all are whole numbers). */
+const NUMERIC_OPTION_MINIMUM = {
+  port: 0,
+  maxMessageSize: 1,
+  maxFrameSize: 1,
+  maxFragments: 1,
+  handshakeTimeout: 1,
+  closeTimeout: 1,
+  idleTimeout: 0,
+  pingInterval: 0,
+  sendHighWaterMark: 0,
+  sendStallTimeout: 0,
+  maxPendingPongs: 1,
+  turnBudget: 1,
+  memoryBudget: 1,
+  broadcastLimit: 0,
+} as const satisfies Partial<Record<keyof ServerOptions, number>>;
+
+/** Size limits that may also be Infinity: no limit at all. */
+const MAY_BE_UNLIMITED: ReadonlySet<string> = new Set(['maxMessageSize', 'maxFrameSize', 'maxFragments', 'memoryBudget', 'broadcastLimit']);
+
+/**
+ * Check the options when the server is created, so a typo fails at start-up
+ * rather than on the wire: every numeric option a whole number at or above
+ * its minimum (undefined takes the default; the size limits may be
+ * Infinity), `slowReceiver` one of its two policies. Throws LocalError.
+ */
+export function validateServerOptions(options: ServerOptions<unknown>): void {
+  for (const [name, minimum] of Object.entries(NUMERIC_OPTION_MINIMUM)) {
+    const value = (options as Record<string, unknown>)[name];
+    if (value === undefined || (value === Infinity && MAY_BE_UNLIMITED.has(name))) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
+      throw new LocalError('WS_ERR_INVALID_OPTION', `${name} must be a whole number ≥ ${minimum}, got ${String(value)}`);
+    }
+  }
+  if (options.slowReceiver !== undefined && options.slowReceiver !== 'close' && options.slowReceiver !== 'skip') {
+    throw new LocalError('WS_ERR_INVALID_OPTION', `slowReceiver must be 'close' or 'skip', got ${String(options.slowReceiver)}`);
+  }
+}

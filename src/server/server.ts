@@ -29,7 +29,8 @@ import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type
 import { HttpHandOff } from '../http/http-hand-off.js';
 import { isWebSocketUpgrade, requestHeadFromIncoming } from '../http/request-head.js';
 import { broadcastFrame, encodeMessage, type BroadcastPolicy, type BroadcastResult } from './broadcast.js';
-import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
+import { DEFAULT_SERVER_OPTIONS, validateServerOptions, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
+import { MemoryBudget } from './memory-budget.js';
 
 export interface ServerEvents<Data> {
   /** A connection completed its handshake (after its handler was called). */
@@ -42,6 +43,8 @@ export interface ServerEvents<Data> {
 
 /** How long a rejected client has to read our HTTP answer before its socket is dropped. */
 const REJECTION_LINGER_MS = 2_000;
+/** Seconds a client refused with 503 (memory budget exceeded) is asked to wait. */
+const OVERLOAD_RETRY_AFTER_S = 5;
 
 export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents<Data>> {
   readonly options: Readonly<ServerOptions<Data>>;
@@ -50,11 +53,10 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   private readonly routes = new Map<string, ConnectionHandler<Data>>();
   private readonly connectionOptions: ConnectionOptions;
   private readonly liveConnections = new Set<WebSocketConnection<Data>>();
-  /** Error reports and bookkeeping, one object for all connections (no closure per connection). */
-  private readonly connectionHooks: ConnectionHooks = {
-    reportError: (error, connection) => this.reportError(error, connection as WebSocketConnection<Data>),
-    closed: (connection) => this.liveConnections.delete(connection as WebSocketConnection<Data>),
-  };
+  /** Error reports, bookkeeping and the memory budget, one object for all connections (no closure per connection). */
+  private readonly connectionHooks: ConnectionHooks;
+  /** Bytes all connections hold, against `memoryBudget`. */
+  readonly memoryBudget: MemoryBudget;
   /** Sockets still in their opening handshake. */
   private readonly handshaking = new Set<Socket>();
   /** Removes a socket's handshake listeners, so the parser and timer they hold are freed once upgraded. */
@@ -68,6 +70,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
 
   constructor(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>) {
     super();
+    validateServerOptions(options as ServerOptions<unknown>);
     this.options = options;
     this.defaultHandler = handler;
     const maxMessageSize = options.maxMessageSize ?? DEFAULT_SERVER_OPTIONS.maxMessageSize;
@@ -80,7 +83,16 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       idleTimeout: options.idleTimeout ?? DEFAULT_SERVER_OPTIONS.idleTimeout,
       pingInterval: options.pingInterval ?? DEFAULT_SERVER_OPTIONS.pingInterval,
       sendHighWaterMark: options.sendHighWaterMark ?? DEFAULT_SERVER_OPTIONS.sendHighWaterMark,
+      sendStallTimeout: options.sendStallTimeout ?? DEFAULT_SERVER_OPTIONS.sendStallTimeout,
+      maxPendingPongs: options.maxPendingPongs ?? DEFAULT_SERVER_OPTIONS.maxPendingPongs,
+      turnBudget: options.turnBudget ?? DEFAULT_SERVER_OPTIONS.turnBudget,
       logger: options.logger,
+    };
+    this.memoryBudget = new MemoryBudget(options.memoryBudget ?? DEFAULT_SERVER_OPTIONS.memoryBudget, () => this.liveConnections as Set<WebSocketConnection<unknown>>);
+    this.connectionHooks = {
+      reportError: (error, connection) => this.reportError(error, connection as WebSocketConnection<Data>),
+      closed: (connection) => this.liveConnections.delete(connection as WebSocketConnection<Data>),
+      budget: this.memoryBudget,
     };
     this.broadcastPolicy = {
       limit: options.broadcastLimit ?? DEFAULT_SERVER_OPTIONS.broadcastLimit,
@@ -303,6 +315,12 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     let deflate: PerMessageDeflate | null = null;
     try {
       request = { ...parseUpgradeRequest(head), remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
+      // Over the memory budget, no new connection is taken on (RFC 9110
+      // §15.6.4: 503 "the server is currently unable to handle the request
+      // due to a temporary overload"; Retry-After says when to come back).
+      if (this.memoryBudget.isExceeded) {
+        throw new HandshakeError(HandshakeErrorCode.OVERLOADED, 503, 'the server is over its memory budget: try again later', { 'Retry-After': String(OVERLOAD_RETRY_AFTER_S) });
+      }
       handler = this.findHandler(request.path);
       const { checkOrigin, authorize, selectProtocol } = this.options;
       // §4.2.2 / §10.2: the server may refuse an Origin it does not trust, with 403.

@@ -284,9 +284,16 @@ export function* chunkings(wire: Uint8Array, splitOffsets?: readonly number[]): 
   for (const seed of [1, 2, 3]) yield { name: `random chunks (seed ${seed})`, chunks: randomChunks(wire, seed, 7) };
 }
 
-/** Feed every chunk to the protocol, in order. */
+/**
+ * Feed every chunk to the protocol, in order, the way a transport does: when
+ * a call keeps input back (its turn budget is used up), go on with
+ * resumeInput() before the next chunk.
+ */
 export function feed(protocol: WebSocketProtocol, chunks: readonly Buffer[]): void {
-  for (const chunk of chunks) protocol.receiveData(chunk);
+  for (const chunk of chunks) {
+    protocol.receiveData(chunk);
+    while (protocol.hasPendingInput && !protocol.waitingForExtension) protocol.resumeInput();
+  }
 }
 
 /** Run `wire` through a fresh endpoint in the given chunks; returns the endpoint and its parsed output. */

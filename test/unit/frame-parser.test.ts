@@ -537,3 +537,15 @@ describe('FrameParser.halt()', () => {
     assert.equal(sink.frames[0].ended, false);
   });
 });
+
+describe('lengths in error messages', () => {
+  it('a 64-bit length above 2^53 is printed exactly (2^62, not 4611686018427388000)', { timeout: 5000 }, () => {
+    const sink: FrameSink = { frameStart() {}, framePayload() {}, frameEnd() {} };
+    const parser = new FrameParser(sink, { role: 'client', maxFrameSize: 1 << 20 });
+    const header = Buffer.from([0x82, 127, 0x40, 0, 0, 0, 0, 0, 0, 1]); // 2^62 + 1
+    assert.throws(
+      () => parser.push(header),
+      (error: unknown) => error instanceof ProtocolError && error.closeCode === 1009 && error.message.includes('frame of 4611686018427387905 bytes'),
+    );
+  });
+});

@@ -23,7 +23,11 @@ const compress = (data: Buffer | string) => deflateRawSync(Buffer.from(data), { 
 function endpoint(threshold = 1024) {
   const events: Array<string | Buffer> = [];
   const errors: string[] = [];
+  let inputReady: () => void = () => {};
+  /** Resolves once the extension finished work off the event loop (onInputReady). */
+  const nextInputReady = () => new Promise<void>((resolve) => (inputReady = resolve));
   const listener: ProtocolListener = {
+    onInputReady: () => inputReady(),
     onText: (text) => events.push(text),
     onBinary: (data) => events.push(Buffer.from(data)),
     onPing: () => events.push('<ping>'),
@@ -33,7 +37,7 @@ function endpoint(threshold = 1024) {
   };
   const deflate = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold });
   const protocol = new WebSocketProtocol(listener, { role: 'server', extension: deflate, logger: null, maxMessageSize: 1 << 20 });
-  return { protocol, events, errors };
+  return { protocol, events, errors, nextInputReady };
 }
 
 /** Server frames from the protocol's output. */
@@ -110,9 +114,14 @@ test('compressed text that inflates to invalid UTF-8 fails with 1007; garbage fa
   assert.deepEqual(corrupt.errors, ['1007 WS_ERR_INVALID_COMPRESSED_DATA']);
 });
 
-test('a compressed message inflating past maxMessageSize fails with 1009', () => {
-  const { protocol, errors, events } = endpoint();
+test('a compressed message inflating past maxMessageSize fails with 1009 (inflated off the event loop)', async () => {
+  const { protocol, errors, events, nextInputReady } = endpoint();
+  const ready = nextInputReady();
   protocol.receiveData(frame(0x2, compress(Buffer.alloc((1 << 20) + 1)), { rsv: 4 }));
+  // Past SYNC_INFLATE_BYTES of output the inflation moves to the thread pool.
+  assert.equal(protocol.waitingForExtension, true);
+  await ready;
+  protocol.resumeInput();
   assert.deepEqual(errors, ['1009 WS_ERR_MESSAGE_TOO_BIG']);
   assert.deepEqual(events, []);
 });
