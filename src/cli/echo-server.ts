@@ -1,11 +1,35 @@
 /**
- * `npm start`: an echo server (text back as text, binary as binary), the
- * target for the Autobahn|Testsuite fuzzingclient (see fuzzing/).
+ * The echo server (text back as text, binary as binary), the target for the
+ * Autobahn|Testsuite fuzzingclient (see fuzzing/).
  *
  *   npm start -- --port 9001 --host 127.0.0.1 [--deflate]
+ *   node --import tsx src/cli/echo-server.ts --port 9001   (under a process manager or in a container)
+ *
+ * `--port 0` takes a free port; the line `echo server listening on
+ * ws://HOST:PORT` always shows the one bound.
+ *
+ * Stopping: SIGTERM or SIGINT stops accepting, closes every client with 1001
+ * (Going Away), waits for them (at most closeTimeout per step of each closing
+ * handshake) and exits 0. A second signal, a second or more after the first,
+ * exits at once with 128 + its number.
+ * The signal must reach this process: the direct node command above has this
+ * process's PID; `npm start` runs it with `exec`, so npm's shell gives way to
+ * it and the SIGTERM or SIGINT npm passes on to its child lands here.
  */
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createServer } from '../index.js';
+
+/**
+ * A repeat of the stop signal this soon after the first is the same request
+ * delivered twice, not a second one: Ctrl-C under `npm start` reaches this
+ * process from the terminal (which signals the whole process group) and again
+ * from npm (which passes it on to its child), a few milliseconds apart.
+ */
+const REPEAT_WINDOW_MS = 1_000;
+
+const USAGE = `usage: npm start -- [--port 9001] [--host 127.0.0.1] [--deflate]
+       node --import tsx src/cli/echo-server.ts [the same options]`;
 
 const { values } = parseArgs({
   options: {
@@ -17,8 +41,14 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log('usage: npm start -- [--port 9001] [--host 127.0.0.1] [--deflate]');
+  console.log(USAGE);
   process.exit(0);
+}
+
+const port = Number(values.port);
+if (!/^\d+$/.test(values.port) || port > 65_535) {
+  console.error(`--port must be 0 (any free port) to 65535, not ${JSON.stringify(values.port)}\n${USAGE}`);
+  process.exit(2);
 }
 
 const server = createServer({ perMessageDeflate: values.deflate }, (connection) => {
@@ -27,13 +57,31 @@ const server = createServer({ perMessageDeflate: values.deflate }, (connection) 
   });
 });
 
-const address = await server.listen(Number(values.port), values.host);
+const listening = server.listen(port, values.host);
+
+// Installed before listen() has finished, so a signal that arrives while it
+// runs stops the server too (once it is listening) instead of killing the
+// process the default way.
+let stopRequestedAt: number | null = null;
+function onStopSignal(signal: 'SIGINT' | 'SIGTERM'): void {
+  if (stopRequestedAt !== null) {
+    if (Date.now() - stopRequestedAt < REPEAT_WINDOW_MS) return;
+    console.error(`${signal} again: exiting without waiting for clients`);
+    process.exit(128 + constants.signals[signal]);
+  }
+  stopRequestedAt = Date.now();
+  console.log(`${signal}: closing connections (1001)...`);
+  // A failed listen() is reported where it is awaited, below.
+  void listening
+    .then(() => server.close())
+    .then(
+      () => process.stdout.write('every connection closed, exiting\n', () => process.exit(0)),
+      () => undefined,
+    );
+}
+process.on('SIGINT', onStopSignal);
+process.on('SIGTERM', onStopSignal);
+
+const address = await listening;
 const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 console.log(`echo server listening on ws://${shownHost}:${address.port}${values.deflate ? ' (permessage-deflate on)' : ''}`);
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.log(`${signal}: closing connections (1001)...`);
-    void server.close().then(() => process.exit(0));
-  });
-}
