@@ -12,7 +12,7 @@
  */
 import { HandshakeErrorCode } from '../handshake/error-codes.js';
 import { HandshakeError } from '../errors.js';
-import { isToken } from '../handshake/tokens.js';
+import { isTchar } from '../handshake/tokens.js';
 
 export interface ExtensionOffer {
   /** Extension token, lowercased: `permessage-deflate`. */
@@ -21,45 +21,53 @@ export interface ExtensionOffer {
   params: Array<[name: string, value: string | true]>;
 }
 
-const SP = 0x20;
 const HTAB = 0x09;
+const SP = 0x20;
+const DQUOTE = 0x22;
+const COMMA = 0x2c;
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const BACKSLASH = 0x5c;
 
 /**
  * Parse a Sec-WebSocket-Extensions value into offers, in the client's order
  * of preference. Throws HandshakeError (400) on a syntax error: the header is
  * garbage, not merely an offer we decline.
+ *
+ * Cost: one pass over `value`, each character looked at once; names, values
+ * and quoted strings are sliced out of it, never built a character at a time.
  */
 export function parseExtensionHeader(value: string): ExtensionOffer[] {
   const offers: ExtensionOffer[] = [];
-  const parser = new Cursor(value);
+  const cursor = new Cursor(value);
   for (;;) {
-    parser.skipWhitespace();
-    if (parser.atEnd()) break;
-    if (parser.peek() === ',') {
+    cursor.skipWhitespace();
+    if (cursor.atEnd()) break;
+    if (cursor.peek() === COMMA) {
       // Empty list elements are allowed by the list rule (RFC 9110 §5.6.1).
-      parser.next();
+      cursor.skip();
       continue;
     }
-    const name = parser.token('extension name').toLowerCase();
+    const name = cursor.token('extension name').toLowerCase();
     const params: ExtensionOffer['params'] = [];
     for (;;) {
-      parser.skipWhitespace();
-      if (parser.atEnd() || parser.peek() === ',') break;
-      parser.expect(';');
-      parser.skipWhitespace();
-      const paramName = parser.token('extension parameter').toLowerCase();
-      parser.skipWhitespace();
+      cursor.skipWhitespace();
+      if (cursor.atEnd() || cursor.peek() === COMMA) break;
+      cursor.expect(SEMICOLON);
+      cursor.skipWhitespace();
+      const paramName = cursor.token('extension parameter').toLowerCase();
+      cursor.skipWhitespace();
       let paramValue: string | true = true;
-      if (parser.peek() === '=') {
-        parser.next();
-        parser.skipWhitespace();
-        paramValue = parser.peek() === '"' ? parser.quotedToken() : parser.token('parameter value');
+      if (cursor.peek() === EQUALS) {
+        cursor.skip();
+        cursor.skipWhitespace();
+        paramValue = cursor.peek() === DQUOTE ? cursor.quotedToken() : cursor.token('parameter value');
       }
       params.push([paramName, paramValue]);
     }
     offers.push({ name, params });
-    parser.skipWhitespace();
-    if (!parser.atEnd()) parser.expect(',');
+    cursor.skipWhitespace();
+    if (!cursor.atEnd()) cursor.expect(COMMA);
   }
   return offers;
 }
@@ -71,6 +79,7 @@ export function formatExtension(name: string, params: ReadonlyArray<readonly [st
   return text;
 }
 
+/** A position in the header value, read by character code (the value is Latin-1: one byte a character). */
 class Cursor {
   private pos = 0;
   constructor(private readonly text: string) {}
@@ -79,12 +88,13 @@ class Cursor {
     return this.pos >= this.text.length;
   }
 
-  peek(): string {
-    return this.text[this.pos];
+  /** The code of the character at the cursor; NaN at the end (equal to nothing). */
+  peek(): number {
+    return this.text.charCodeAt(this.pos);
   }
 
-  next(): string {
-    return this.text[this.pos++];
+  skip(): void {
+    this.pos++;
   }
 
   skipWhitespace(): void {
@@ -95,29 +105,46 @@ class Cursor {
     }
   }
 
-  expect(char: string): void {
-    if (this.text[this.pos] !== char) this.fail(`expected '${char}'`);
+  expect(char: number): void {
+    if (this.text.charCodeAt(this.pos) !== char) this.fail(`expected '${String.fromCharCode(char)}'`);
     this.pos++;
   }
 
+  /** RFC 9110 §5.6.2: token = 1*tchar. */
   token(what: string): string {
     const start = this.pos;
-    while (this.pos < this.text.length && isToken(this.text[this.pos])) this.pos++;
+    while (this.pos < this.text.length && isTchar(this.text.charCodeAt(this.pos))) this.pos++;
     if (this.pos === start) this.fail(`expected ${what}`);
     return this.text.slice(start, this.pos);
   }
 
-  /** A quoted-string whose unescaped content must be a token (§9.1). */
+  /**
+   * A quoted-string whose unescaped content must be a token (§9.1: "the value
+   * after quoted-string unescaping MUST conform to the 'token' ABNF").
+   * RFC 9110 §5.6.4: a backslash escapes the character after it. The value is
+   * sliced out between escapes and joined once.
+   */
   quotedToken(): string {
-    this.expect('"');
-    let value = '';
+    this.expect(DQUOTE);
+    const pieces: string[] = [];
+    let pieceStart = this.pos;
+    let allTchar = true;
     for (;;) {
       if (this.atEnd()) this.fail('unterminated quoted string');
-      const c = this.next();
-      if (c === '"') break;
-      value += c === '\\' ? (this.atEnd() ? this.fail('unterminated escape') : this.next()) : c;
+      let c = this.text.charCodeAt(this.pos++);
+      if (c === DQUOTE) break;
+      if (c === BACKSLASH) {
+        if (this.atEnd()) this.fail('unterminated escape');
+        // The backslash is dropped; the escaped character starts the next piece.
+        pieces.push(this.text.slice(pieceStart, this.pos - 1));
+        pieceStart = this.pos;
+        c = this.text.charCodeAt(this.pos++);
+      }
+      if (!isTchar(c)) allTchar = false;
     }
-    if (!isToken(value)) this.fail('quoted parameter value is not a token');
+    pieces.push(this.text.slice(pieceStart, this.pos - 1));
+    const value = pieces.length === 1 ? pieces[0] : pieces.join('');
+    if (!allTchar || value.length === 0) this.fail('quoted parameter value is not a token');
     return value;
   }
 

@@ -46,7 +46,13 @@ export class HttpHeaders {
     return values.length === 1 ? values[0] : values.join(', ');
   }
 
-  /** Every value of `name`, one per line, in order; `[]` if absent. */
+  /**
+   * Every value of `name`, one per line, in order; `[]` if absent.
+   *
+   * Cost: one pass over the lines (so for `get`, `count` and `has`). The
+   * handshake checks look up a fixed set of names (about a dozen), never one
+   * per line, so reading a head costs linear time in its size.
+   */
   getAll(name: string): string[] {
     const lower = name.toLowerCase();
     const fields = this.#fields;

@@ -88,17 +88,10 @@ export function isFieldValue(s: string): boolean {
  */
 export function splitList(value: string): string[] {
   const out: string[] = [];
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i === value.length || value.charCodeAt(i) === 0x2c /* , */) {
-      let s = start;
-      let e = i;
-      while (s < e && isOws(value.charCodeAt(s))) s++;
-      while (e > s && isOws(value.charCodeAt(e - 1))) e--;
-      if (e > s) out.push(value.slice(s, e));
-      start = i + 1;
-    }
-  }
+  findListElement(value, (start, end) => {
+    out.push(value.slice(start, end));
+    return false;
+  });
   return out;
 }
 
@@ -109,19 +102,47 @@ export function splitList(value: string): string[] {
  * onto an ASCII one.
  */
 export function equalsIgnoreAsciiCase(s: string, lower: string): boolean {
-  if (s.length !== lower.length) return false;
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    if (c !== lower.charCodeAt(i)) return false;
-  }
-  return true;
+  return rangeEqualsIgnoreAsciiCase(s, 0, s.length, lower);
 }
 
-/** Does the list `value` contain `token`, ignoring ASCII case? `token` must be lowercase. */
+/**
+ * Does the list `value` contain `token`, ignoring ASCII case? `token` must be
+ * lowercase. The elements are compared where they lie in `value`, and the
+ * scan stops at the first match: one pass, nothing allocated, however long
+ * the list a peer sent.
+ */
 export function listHasToken(value: string, token: string): boolean {
-  for (const element of splitList(value)) {
-    if (equalsIgnoreAsciiCase(element, token)) return true;
+  return findListElement(value, (start, end) => rangeEqualsIgnoreAsciiCase(value, start, end, token));
+}
+
+/**
+ * Walk the non-empty elements of the list `value` (see `splitList`), each as
+ * its bounds `[start, end)` with OWS trimmed, until `found` returns true.
+ * Returns whether it did. Every character is looked at a bounded number of
+ * times: once by the comma scan, at most once more by the trimming.
+ */
+function findListElement(value: string, found: (start: number, end: number) => boolean): boolean {
+  let elementStart = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i === value.length || value.charCodeAt(i) === 0x2c /* , */) {
+      let start = elementStart;
+      let end = i;
+      while (start < end && isOws(value.charCodeAt(start))) start++;
+      while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+      if (end > start && found(start, end)) return true;
+      elementStart = i + 1;
+    }
   }
   return false;
+}
+
+/** `equalsIgnoreAsciiCase` for the part `[start, end)` of `s`. */
+function rangeEqualsIgnoreAsciiCase(s: string, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = start; i < end; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(i - start)) return false;
+  }
+  return true;
 }

@@ -173,13 +173,18 @@ export function parseUpgradeRequest(head: HttpRequestHead): UpgradeRequest {
   const protocols: string[] = [];
   const protocolHeader = headers.get('sec-websocket-protocol');
   if (protocolHeader !== undefined) {
+    // "MUST all be unique": checked against a Set, not with protocols.includes(),
+    // which would cost O(n²) in the number of offers (ws's CVE-2021-32640).
+    // Compared exactly: subprotocol names are case-sensitive (§11.3.4).
+    const offered = new Set<string>();
     for (const protocol of splitList(protocolHeader)) {
       if (!isToken(protocol)) {
         throw new HandshakeError(Code.SUBPROTOCOL, 400, `Sec-WebSocket-Protocol offer ${quote(protocol)} is not a token`);
       }
-      if (protocols.includes(protocol)) {
+      if (offered.has(protocol)) {
         throw new HandshakeError(Code.SUBPROTOCOL, 400, `Sec-WebSocket-Protocol offers ${quote(protocol)} twice`);
       }
+      offered.add(protocol);
       protocols.push(protocol);
     }
   }
