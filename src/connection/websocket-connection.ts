@@ -326,8 +326,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.pongsPending >= this.options.maxPendingPongs) {
       // The peer keeps pinging but does not read our pongs: close rather than
       // queue more of them (its memory would be ours).
-      this.core.fail(CloseCode.POLICY_VIOLATION, 'too many pongs not read');
-      this.armCloseTimer();
+      this.dropNonReader('too many pongs not read');
       return;
     }
     this.pongsUnflushed++; // the core queued the pong before telling us (§5.5.2)
@@ -387,7 +386,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private afterInput(): void {
     this.afterProtocolActivity();
     const core = this.core;
-    if (core.hasPendingInput || core.waitingForExtension) {
+    if (core.hasPendingInput || core.waitingForExtension || core.turnSpent) {
       if (!this.pausedForTurn) {
         this.pausedForTurn = true;
         this.updateReading();
@@ -578,12 +577,27 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       this.stallTimer.unref();
       return;
     }
-    // Nothing taken for a whole interval: the peer does not read. Its close
-    // frame will likely never be read either; the socket is dropped after
-    // closeTimeout.
-    this.core.fail(CloseCode.POLICY_VIOLATION, 'send stalled: the peer does not read');
-    this.afterProtocolActivity();
-    this.endTransport();
+    // Nothing taken for a whole interval: the peer does not read.
+    this.dropNonReader('send stalled: the peer does not read');
+  }
+
+  /**
+   * Close with 1008 a peer that does not read, and drop it at once: the close
+   * frame goes to the socket, but waiting for an answer from a peer that
+   * reads nothing would only keep its backlog (and its input) ours longer.
+   */
+  private dropNonReader(reason: string): void {
+    this.core.fail(CloseCode.POLICY_VIOLATION, reason);
+    this.flush();
+    this.terminate();
+  }
+
+  /** @internal The server stayed over its memory budget and this connection holds the most: close with 1013 (Try Again Later) and drop it. */
+  shedForMemoryBudget(): void {
+    if (this.socketClosed) return;
+    if (this.core.readyState !== ReadyState.CLOSED) this.core.fail(CloseCode.TRY_AGAIN_LATER, 'server over its memory budget');
+    this.flush();
+    this.terminate();
   }
 
   /** What this connection holds in memory now: input being assembled or kept, output not yet taken by the kernel, messages queued for `for await`. */

@@ -12,11 +12,13 @@
  * (§5.5.2), and the closing handshake (§5.5.1, §7). Per-frame rules live in
  * FrameParser.
  *
- * Fair turns. One call does a bounded amount of work: after `turnBudget`
- * units (a frame is one; inflated bytes count too) the core stops and keeps
- * the rest of the input (`hasPendingInput`), so that a read full of tiny
- * frames or pings cannot hold the event loop; the transport yields and calls
- * resumeInput() on a later turn. Likewise a compressed message that the
+ * Fair turns. A turn does a bounded amount of work: after `turnBudget`
+ * units (a frame is one, a KiB of payload is one, inflated bytes count
+ * too), the core stops and keeps the rest of the input (`hasPendingInput`),
+ * or says that the turn is spent (`turnSpent`: bytes it discards count too),
+ * so that no read full of tiny frames, pings or bulk data holds the event
+ * loop; the transport yields and calls resumeInput(), which starts a new
+ * turn, on a later turn of the event loop. Likewise a compressed message that the
  * extension inflates off the event loop (`waitingForExtension`) holds back
  * everything after it until onInputReady(): messages stay in order. On the
  * way out, a message compressed off the loop holds back the data frames and
@@ -83,7 +85,9 @@ export interface ProtocolOptions extends Partial<MessageLimits> {
  */
 export const DEFAULT_TURN_BUDGET = 1024;
 
-/** An inflated message costs one work unit per this many bytes, on top of its frames. */
+/** Payload bytes (received, or discarded after a close) per work unit. */
+const PAYLOAD_BYTES_PER_UNIT = 1024;
+/** An inflated message costs one work unit per this many bytes, on top of its frames and payload. */
 const INFLATED_BYTES_PER_UNIT = 256;
 
 /** A data frame held back behind a message being compressed off the event loop. */
@@ -219,17 +223,20 @@ export class WebSocketProtocol implements FrameSink {
    * modify it afterwards.
    */
   receiveData(chunk: Buffer): void {
-    if (this.parser.halted) return;
+    if (this.parser.halted) {
+      // Discarded (after a close or a failure), but reading it is work too.
+      this.turnWork += chunk.length / PAYLOAD_BYTES_PER_UNIT;
+      return;
+    }
     this.inbox.push(chunk);
     // Input already waiting goes first; this chunk waits behind it.
     if (this.inbox.length - this.inboxHead > 1 || this.decoding) return;
-    this.turnWork = 0;
     this.processInbox();
   }
 
   /**
-   * Go on with the input kept back: deliver a message the extension finished,
-   * then parse what follows, up to a fresh turn budget.
+   * Start a new turn: deliver a message the extension finished, then parse
+   * what was kept back, up to a fresh turn budget.
    */
   resumeInput(): void {
     this.turnWork = 0;
@@ -252,6 +259,11 @@ export class WebSocketProtocol implements FrameSink {
   /** Input is kept back: the transport should stop reading, and call resumeInput() on a later turn (unless waitingForExtension). */
   get hasPendingInput(): boolean {
     return this.inboxHead < this.inbox.length;
+  }
+
+  /** This turn's budget is used up: the transport should stop reading and call resumeInput() on a later turn of its event loop. */
+  get turnSpent(): boolean {
+    return this.turnWork >= this.turnBudget;
   }
 
   /** A message is being inflated off the event loop: onInputReady() will say when input can go on. */
@@ -386,6 +398,7 @@ export class WebSocketProtocol implements FrameSink {
       // Fast path: an unfragmented message that arrived in one read.
       // (A whole message at once: checking it in one go is failing as early as possible.)
       if (opcode === Opcode.TEXT && !this.messageCompressed && !isValidUtf8(data, start, end)) throw invalidUtf8();
+      this.spend(size / PAYLOAD_BYTES_PER_UNIT);
       this.wholeData = data;
       this.wholeStart = start;
       this.wholeEnd = end;
@@ -394,6 +407,7 @@ export class WebSocketProtocol implements FrameSink {
       // fragment and read by read, not at the end of the message.
       // (Compressed text is checked once inflated, at the end of the message.)
       if (this.messageOpcode === Opcode.TEXT && !this.messageCompressed && !this.utf8.write(data, start, end)) throw invalidUtf8();
+      this.spend(size / PAYLOAD_BYTES_PER_UNIT);
       this.message.append(data, start, end, this.expectedMessageTotal());
     }
     this.frameReceived += size;

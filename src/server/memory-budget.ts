@@ -15,7 +15,11 @@
  * Once the total falls to three quarters of the budget (peers read what we
  * sent, messages complete, connections close or are closed by their own
  * deadlines), every paused connection is read again and upgrades are
- * accepted.
+ * accepted. Paused connections holding half-received messages could keep the
+ * total up forever, so if it stays over the budget for `shedAfterMs` (the
+ * server's sendStallTimeout), the heaviest connection is closed with 1013
+ * (Try Again Later) and dropped, and so on every `shedAfterMs` until the
+ * total falls back.
  *
  * The budget counts what the library buffers, not what the application keeps
  * (a message it stores, closures of its own), nor kernel socket buffers.
@@ -35,11 +39,15 @@ export class MemoryBudget {
   private heavyMark = 0;
   private readonly paused = new Set<WebSocketConnection<unknown>>();
   private readonly connections: () => Iterable<WebSocketConnection<unknown>>;
+  /** ms over the budget before the heaviest connection is shed (0: never). */
+  private readonly shedAfterMs: number;
+  private shedTimer: NodeJS.Timeout | undefined;
 
-  /** `connections` lists the live connections (scanned once each time the budget is exceeded). */
-  constructor(limit: number, connections: () => Iterable<WebSocketConnection<unknown>>) {
+  /** `connections` lists the live connections (scanned each time the budget is exceeded, and at each shedding). */
+  constructor(limit: number, connections: () => Iterable<WebSocketConnection<unknown>>, shedAfterMs: number) {
     this.limit = limit;
     this.connections = connections;
+    this.shedAfterMs = shedAfterMs;
   }
 
   /** Bytes held by all connections now. */
@@ -90,6 +98,25 @@ export class MemoryBudget {
     for (const connection of this.connections()) {
       if (connection.reportedHeldBytes > 0 && connection.reportedHeldBytes >= this.heavyMark) this.pause(connection);
     }
+    this.armShedding();
+  }
+
+  private armShedding(): void {
+    if (this.shedAfterMs <= 0 || this.shedTimer !== undefined) return;
+    this.shedTimer = setTimeout(() => this.shedHeaviest(), this.shedAfterMs);
+    this.shedTimer.unref();
+  }
+
+  /** Still over the budget after shedAfterMs: close the connection holding the most (1013), and look again later. */
+  private shedHeaviest(): void {
+    this.shedTimer = undefined;
+    if (!this.exceeded) return;
+    let heaviest: WebSocketConnection<unknown> | undefined;
+    for (const connection of this.connections()) {
+      if (heaviest === undefined || connection.reportedHeldBytes > heaviest.reportedHeldBytes) heaviest = connection;
+    }
+    heaviest?.shedForMemoryBudget();
+    if (this.exceeded) this.armShedding();
   }
 
   private pause(connection: WebSocketConnection<unknown>): void {
@@ -100,6 +127,8 @@ export class MemoryBudget {
 
   private backUnderBudget(): void {
     this.exceeded = false;
+    clearTimeout(this.shedTimer);
+    this.shedTimer = undefined;
     for (const connection of this.paused) connection.setPausedForBudget(false);
     this.paused.clear();
   }

@@ -88,7 +88,11 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       turnBudget: options.turnBudget ?? DEFAULT_SERVER_OPTIONS.turnBudget,
       logger: options.logger,
     };
-    this.memoryBudget = new MemoryBudget(options.memoryBudget ?? DEFAULT_SERVER_OPTIONS.memoryBudget, () => this.liveConnections as Set<WebSocketConnection<unknown>>);
+    this.memoryBudget = new MemoryBudget(
+      options.memoryBudget ?? DEFAULT_SERVER_OPTIONS.memoryBudget,
+      () => this.liveConnections as Set<WebSocketConnection<unknown>>,
+      this.connectionOptions.sendStallTimeout,
+    );
     this.connectionHooks = {
       reportError: (error, connection) => this.reportError(error, connection as WebSocketConnection<Data>),
       closed: (connection) => this.liveConnections.delete(connection as WebSocketConnection<Data>),
