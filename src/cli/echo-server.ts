@@ -57,11 +57,10 @@ const server = createServer({ perMessageDeflate: values.deflate }, (connection) 
   });
 });
 
-const listening = server.listen(port, values.host);
-
-// Installed before listen() has finished, so a signal that arrives while it
-// runs stops the server too (once it is listening) instead of killing the
-// process the default way.
+// The handlers are installed before listen() starts, so a signal that
+// arrives while it runs stops the server too (once it is listening) instead
+// of killing the process the default way.
+let listening: Promise<unknown> = Promise.resolve();
 let stopRequestedAt: number | null = null;
 function onStopSignal(signal: 'SIGINT' | 'SIGTERM'): void {
   if (stopRequestedAt !== null) {
@@ -82,6 +81,8 @@ function onStopSignal(signal: 'SIGINT' | 'SIGTERM'): void {
 process.on('SIGINT', onStopSignal);
 process.on('SIGTERM', onStopSignal);
 
-const address = await listening;
+const listened = server.listen(port, values.host);
+listening = listened;
+const address = await listened;
 const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 console.log(`echo server listening on ws://${shownHost}:${address.port}${values.deflate ? ' (permessage-deflate on)' : ''}`);

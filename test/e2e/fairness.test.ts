@@ -51,6 +51,10 @@ async function probeWhile(port: number, until: Promise<unknown>, everyMs = 20): 
 function assertProbesServed(latencies: number[], what: string): void {
   assert.ok(latencies.length >= 3, `too few probes ran during ${what}: ${latencies.length}`);
   const worst = Math.max(...latencies);
+  if (process.env.WSRFC_FAIRNESS_VERBOSE === '1') {
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.error(`${what}: ${latencies.length} probes, p50 ${sorted[sorted.length >> 1].toFixed(1)} ms, max ${worst.toFixed(1)} ms`);
+  }
   assert.ok(worst < PROBE_BOUND_MS, `a probe waited ${worst.toFixed(0)} ms during ${what} (bound ${PROBE_BOUND_MS} ms; all: ${latencies.map((l) => l.toFixed(0)).join(' ')})`);
 }
 
