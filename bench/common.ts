@@ -112,6 +112,18 @@ export function exitWithParent(): void {
   process.stdin.on('error', () => process.exit(0));
 }
 
+/** `NAME N` on a server's command line: a positive integer, or `fallback` when absent. */
+export function intFlag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`${name} needs a positive integer, got ${process.argv[i + 1]}`);
+    process.exit(2);
+  }
+  return n;
+}
+
 /** The line a server prints on stdout once it listens: `{"port":…,"pid":…,…}`. */
 export function announce(port: number, extra: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ port, pid: process.pid, ...extra }) + '\n');

@@ -1,18 +1,21 @@
 // Our echo server for the benchmark (API contract of src/index.ts): text arrives as string,
 // binary as Buffer; send(string) sends text, send(Buffer) binary.
 // With --deflate: permessage-deflate enabled with its defaults (perMessageDeflate: true).
+// --max-message N: maxMessageSize in bytes (default 64 MiB; bench/fairness.ts passes 16 MiB,
+// the library's own default).
 // Prints {"port","pid"} on stdout when listening.
 import { createServer } from '../../src/index.js';
-import { announce, exitWithParent } from '../common.js';
+import { announce, exitWithParent, intFlag } from '../common.js';
 
 exitWithParent();
 
 const deflate = process.argv.includes('--deflate');
-const options = { host: '127.0.0.1', port: 0, maxMessageSize: 64 * 1024 * 1024, ...(deflate ? { perMessageDeflate: true } : {}) };
+const maxMessageSize = intFlag('--max-message', 64 * 1024 * 1024);
+const options = { host: '127.0.0.1', port: 0, maxMessageSize, ...(deflate ? { perMessageDeflate: true } : {}) };
 const server = createServer(options, (conn) => {
   conn.on('message', (data: string | Buffer) => {
     conn.send(data);
   });
 });
 const address = await server.listen();
-announce(address.port, deflate ? { deflate: true } : {});
+announce(address.port, { maxMessageSize, ...(deflate ? { deflate: true } : {}) });

@@ -1,14 +1,17 @@
 // `ws` echo server for the benchmark: WebSocketServer with bufferutil (native masking),
 // perMessageDeflate off (with --deflate: perMessageDeflate true, ws's defaults: threshold 1024,
-// context takeover both ways, zlib level default, concurrencyLimit 10), maxPayload 64 MiB. Prints {"port","pid",…} on stdout when listening.
+// context takeover both ways, zlib level default, concurrencyLimit 10), maxPayload 64 MiB
+// (--max-message N: maxPayload N bytes; bench/fairness.ts passes 16 MiB, like ours).
+// Prints {"port","pid",…} on stdout when listening.
 import { createRequire } from 'node:module';
 import { isUtf8 } from 'node:buffer';
 import { WebSocketServer } from 'ws';
-import { announce, exitWithParent } from '../common.js';
+import { announce, exitWithParent, intFlag } from '../common.js';
 
 exitWithParent();
 
 const deflate = process.argv.includes('--deflate');
+const maxPayload = intFlag('--max-message', 64 * 1024 * 1024);
 
 const require = createRequire(import.meta.url);
 const loaded = Object.keys(require.cache);
@@ -30,7 +33,7 @@ const wss = new WebSocketServer({
   host: '127.0.0.1',
   port: 0,
   perMessageDeflate: deflate,
-  maxPayload: 64 * 1024 * 1024,
+  maxPayload,
 });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {
@@ -41,5 +44,5 @@ wss.on('connection', (ws) => {
 wss.on('listening', () => {
   const a = wss.address();
   if (a === null || typeof a === 'string') throw new Error('unexpected address');
-  announce(a.port, { bufferutil: bufferutil !== null, utf8, ...(deflate ? { deflate: true } : {}) });
+  announce(a.port, { bufferutil: bufferutil !== null, utf8, maxPayload, ...(deflate ? { deflate: true } : {}) });
 });
