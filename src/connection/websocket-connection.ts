@@ -99,6 +99,8 @@ export interface ConnectionOptions extends MessageLimits {
   turnBudget: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Reading pauses while more than this many bytes wait to be written to a peer that does not read. */
 const WRITE_PAUSE_THRESHOLD = 1024 * 1024;
 /** Reading pauses while more than this many message bytes wait in the for-await queue... */
@@ -143,6 +145,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** Bytes last reported to the memory budget. */
   private heldReported = 0;
+  /** send() returned false: a 'drain' event is owed. */
+  private drainOwed = false;
   /** How the connection ended, once it has; the `closed` promise, once asked for. */
   private closeInfo: CloseInfo | null = null;
   private closedPromise: Promise<CloseInfo> | null = null;
@@ -261,7 +265,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (typeof data === 'string') this.core.sendText(data);
     else this.core.sendBinary(toBytes(data));
     this.scheduleFlush();
-    return this.bufferedAmount < this.options.sendHighWaterMark;
+    return this.belowHighWaterMark();
   }
 
   /**
@@ -271,7 +275,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   sendEncodedFrame(frame: Buffer): boolean {
     this.core.sendEncodedFrame(frame);
     this.scheduleFlush();
-    return this.bufferedAmount < this.options.sendHighWaterMark;
+    return this.belowHighWaterMark();
+  }
+
+  /** send()'s answer; a false one promises a 'drain' event. */
+  private belowHighWaterMark(): boolean {
+    if (this.bufferedAmount < this.options.sendHighWaterMark) return true;
+    this.drainOwed = true;
+    return false;
   }
 
   /** Send a ping (§5.5.2); the peer's pong arrives as a 'pong' event. */
@@ -354,6 +365,13 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   onOutputReady(): void {
     // A message compressed off the event loop, and what waited behind it, is queued.
     this.afterProtocolActivity();
+    // send() may have answered false because of bytes held for compression:
+    // the 'drain' it promised comes once everything is written, even if the
+    // compressed bytes were too few to make the socket itself report a drain.
+    if (this.drainOwed && this.core.pendingOutputBytes === 0 && !this.socketClosed) {
+      if (this.socket.writableLength === 0) this.drained();
+      else if (!this.socket.writableNeedDrain) this.socket.write(EMPTY, () => this.drained());
+    }
   }
 
   // ---------------------------------------------------------------- socket
@@ -451,6 +469,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** @internal The socket drained its write buffer. */
   drained(): void {
+    if (this.core.pendingOutputBytes === 0) this.drainOwed = false;
     this.pongsPending = 0;
     clearTimeout(this.stallTimer);
     this.stallTimer = undefined;

@@ -17,7 +17,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { OP, frame, text } from '../helpers/frames.js';
 import { runAttack } from '../helpers/attacks.js';
-import { createServer, LocalError } from '../../src/index.js';
+import { connect, createServer, LocalError, type WebSocketConnection } from '../../src/index.js';
 import { RawClient, TestServer } from '../helpers/raw-client.js';
 
 /** A probe taking longer than this while an attack runs fails the test (the benchmark's target is 50 ms at p99; CI machines are slower and busier). */
@@ -202,5 +202,52 @@ describe('the budgets are validated options', () => {
   }
   it('the smallest valid values are accepted', { timeout: 5000 }, () => {
     assert.doesNotThrow(() => createServer({ sendStallTimeout: 0, maxPendingPongs: 1, turnBudget: 1, memoryBudget: 1 }));
+  });
+});
+
+describe('permessage-deflate off the event loop, end to end', () => {
+  it('large and small messages, compressed and inflated on the thread pool or at once, keep their order both ways', { timeout: 30_000 }, async () => {
+    const server = createServer({ perMessageDeflate: true }, (ws) => ws.on('message', (m) => ws.send(m)));
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      const client = await connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });
+      const sent: Array<string | Buffer> = [];
+      for (let i = 0; i < 12; i++) {
+        // Alternate: 1 MiB (thread pool both ways), 2 KiB (at once), a short text (not compressed).
+        const message = i % 3 === 0 ? Buffer.alloc(1 << 20, i) : i % 3 === 1 ? Buffer.alloc(2048, i) : `text ${i}`;
+        sent.push(message);
+        client.send(message);
+      }
+      const received: Array<string | Buffer> = [];
+      for await (const message of client) {
+        received.push(message);
+        if (received.length === sent.length) break;
+      }
+      assert.deepEqual(received, sent);
+      client.close();
+      await client.closed;
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("send() answering false for a message held for compression is followed by 'drain'", { timeout: 30_000 }, async () => {
+    let serverSide: WebSocketConnection | undefined;
+    const server = createServer({ perMessageDeflate: true }, (ws) => (serverSide = ws));
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      const client = await connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });
+      const got = new Promise<Buffer>((resolve) => client.once('message', (m) => resolve(m as Buffer)));
+      while (serverSide === undefined) await delay(5);
+      // 1 MiB of zeros: compressed off the event loop to ~1 KiB, too little for the socket to report a drain itself.
+      assert.equal(serverSide.send(Buffer.alloc(1 << 20)), false, 'held bytes count against the high-water mark');
+      await new Promise<void>((resolve) => serverSide!.once('drain', resolve));
+      assert.equal(serverSide.bufferedAmount, 0);
+      assert.equal((await got).length, 1 << 20);
+      client.close();
+      await client.closed;
+    } finally {
+      await server.close();
+    }
   });
 });
