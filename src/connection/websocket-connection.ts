@@ -9,9 +9,11 @@
  * one socket write.
  *
  * Fairness and budgets (every connection shares one event loop):
- * - the core does a bounded amount of work per call; when it keeps input
- *   back, reading pauses and the rest is processed on a later turn
- *   (setImmediate), after other connections had theirs;
+ * - the core does a bounded amount of work per turn of the event loop; when
+ *   it keeps input back, reading pauses and the connection waits in the turn
+ *   queue (turn-scheduler.ts), which hands out fresh budgets a few
+ *   milliseconds' worth per turn of the loop, after every other socket was
+ *   served;
  * - while a message is inflated off the event loop, reading pauses until it
  *   is delivered;
  * - a peer that does not read: reading pauses past WRITE_PAUSE_THRESHOLD;
@@ -33,6 +35,7 @@ import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
 import { ReadyState } from '../protocol/ready-state.js';
+import { awaitTurn, currentEpoch, type TurnTaker } from './turn-scheduler.js';
 
 /** A message as delivered: text as a string, binary as a Buffer. */
 export type Message = string | Buffer;
@@ -108,7 +111,7 @@ const QUEUE_PAUSE_BYTES = 1024 * 1024;
 /** ...or this many messages. */
 const QUEUE_PAUSE_COUNT = 1024;
 
-export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, AsyncIterable<Message> {
+export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, TurnTaker, AsyncIterable<Message> {
   /** Per-connection data attached by the server's `authorize` hook. */
   data: Data;
   readonly request: ConnectionRequest;
@@ -129,8 +132,12 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private closeTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
-  /** A later turn will go on with the input the core kept back. */
-  private resumeScheduled = false;
+  /** Waiting in the turn queue to go on with the input the core kept back. */
+  private awaitingTurn = false;
+  /** Used up a turn's budget and not yet found idle: gets new budgets only from the turn queue. */
+  private heavy = false;
+  /** The turn of the event loop whose budget the core is spending (light connections). */
+  private epoch = -1;
   /** The peer's FIN arrived while input was still kept back: handled once it is processed. */
   private eofPending = false;
 
@@ -358,8 +365,12 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   }
 
   onInputReady(): void {
-    // A message inflated off the event loop is ready: this is a turn of its own.
-    this.resumeInput();
+    // A message inflated off the event loop is ready: it is delivered in this
+    // connection's next turn, in line with the others.
+    if (!this.awaitingTurn) {
+      this.awaitingTurn = true;
+      awaitTurn(this as WebSocketConnection<unknown>);
+    }
   }
 
   onOutputReady(): void {
@@ -378,6 +389,21 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** @internal Bytes from the socket. */
   receive(chunk: Buffer): void {
+    const epoch = currentEpoch();
+    if (epoch !== this.epoch) {
+      const previous = this.epoch;
+      this.epoch = epoch;
+      if (!this.heavy) {
+        // A light connection gets a fresh budget each turn of the event loop.
+        this.core.beginTurn();
+      } else if (epoch > previous + 1 && !this.core.turnSpent) {
+        // A whole turn went by without it using up its budget: light again.
+        this.heavy = false;
+        this.core.beginTurn();
+      }
+      // Otherwise it goes on with what is left of the budget the turn queue
+      // gave it, and waits in the queue again once that is spent.
+    }
     this.receiving = true;
     try {
       this.core.receiveData(chunk);
@@ -387,16 +413,17 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.afterInput();
   }
 
-  /** @internal Go on with the input the core kept back (a later turn, or an inflated message is ready). */
-  resumeInput(): void {
-    this.resumeScheduled = false;
+  /** @internal TurnTaker: the turn queue gives this connection a new turn (or an inflated message is ready). */
+  takeTurn(): void {
+    this.awaitingTurn = false;
     if (this.socketClosed) return;
     this.receiving = true;
     try {
-      this.core.resumeInput();
+      this.core.resumeInput(); // a fresh budget
     } finally {
       this.receiving = false;
     }
+    this.epoch = currentEpoch();
     this.afterInput();
   }
 
@@ -410,9 +437,10 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
         this.updateReading();
       }
       // Yield: other connections' reads and timers run before this one goes on.
-      if (!core.waitingForExtension && !this.resumeScheduled) {
-        this.resumeScheduled = true;
-        setImmediate(resumeTurn, this);
+      if (!core.waitingForExtension && !this.awaitingTurn) {
+        this.awaitingTurn = true;
+        this.heavy = true;
+        awaitTurn(this as WebSocketConnection<unknown>);
       }
       return;
     }
@@ -801,9 +829,6 @@ function pingTimerFired(connection: WebSocketConnection<unknown>): void {
 }
 function flushScheduled(connection: WebSocketConnection<unknown>): void {
   connection.scheduledFlush();
-}
-function resumeTurn(connection: WebSocketConnection<unknown>): void {
-  connection.resumeInput();
 }
 function stallCheck(connection: WebSocketConnection<unknown>): void {
   connection.checkSendStall();

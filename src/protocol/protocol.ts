@@ -239,7 +239,7 @@ export class WebSocketProtocol implements FrameSink {
    * what was kept back, up to a fresh turn budget.
    */
   resumeInput(): void {
-    this.turnWork = 0;
+    this.beginTurn();
     const decoded = this.decoded;
     if (decoded !== null) {
       this.decoded = null;
@@ -259,6 +259,11 @@ export class WebSocketProtocol implements FrameSink {
   /** Input is kept back: the transport should stop reading, and call resumeInput() on a later turn (unless waitingForExtension). */
   get hasPendingInput(): boolean {
     return this.inboxHead < this.inbox.length;
+  }
+
+  /** The transport starts a new turn of its event loop: the budget is full again (resumeInput() does this too). */
+  beginTurn(): void {
+    this.turnWork = 0;
   }
 
   /** This turn's budget is used up: the transport should stop reading and call resumeInput() on a later turn of its event loop. */

@@ -20,8 +20,15 @@ import { runAttack } from '../helpers/attacks.js';
 import { connect, createServer, LocalError, type WebSocketConnection } from '../../src/index.js';
 import { RawClient, TestServer } from '../helpers/raw-client.js';
 
-/** A probe taking longer than this while an attack runs fails the test (the benchmark's target is 50 ms at p99; CI machines are slower and busier). */
-const PROBE_BOUND_MS = 250;
+/**
+ * The slowest probe allowed while an attack runs, per attack: a few times
+ * what this machine measures (the benchmark's target is 50 ms at p99; CI
+ * machines are slower and busier), and below what the code before the
+ * fairness work measured where the attack is heavy enough to show it.
+ */
+const PROBE_BOUND_MS = { deflateEcho: 120, bombs: 200, subprotocol: 150, fragments: 150, pingFlood: 400 };
+/** The median probe while subprotocol lists are checked (the quadratic check made it 45–70 ms here; linear, 7–11 ms). */
+const SUBPROTOCOL_MEDIAN_BOUND_MS = 30;
 
 /** Handshake + one echo on a fresh connection, in ms. */
 async function probeOnce(port: number): Promise<number> {
@@ -36,26 +43,34 @@ async function probeOnce(port: number): Promise<number> {
   }
 }
 
-/** Probe every `everyMs` until `until` settles; returns the latencies. */
+/**
+ * Probe every `everyMs` until `until` settles; returns the latencies of the
+ * probes that ended while the attack ran (the one in flight when it ends
+ * overlaps the attacker's worker thread shutting down, which is not the
+ * server's doing).
+ */
 async function probeWhile(port: number, until: Promise<unknown>, everyMs = 20): Promise<number[]> {
   let done = false;
   void until.finally(() => (done = true));
   const latencies: number[] = [];
   while (!done) {
-    latencies.push(await probeOnce(port));
+    const latency = await probeOnce(port);
+    if (!done) latencies.push(latency);
     await delay(everyMs);
   }
   return latencies;
 }
 
-function assertProbesServed(latencies: number[], what: string): void {
+function assertProbesServed(latencies: number[], what: string, bound: number, medianBound = Infinity): void {
   assert.ok(latencies.length >= 3, `too few probes ran during ${what}: ${latencies.length}`);
   const worst = Math.max(...latencies);
   if (process.env.WSRFC_FAIRNESS_VERBOSE === '1') {
     const sorted = [...latencies].sort((a, b) => a - b);
     console.error(`${what}: ${latencies.length} probes, p50 ${sorted[sorted.length >> 1].toFixed(1)} ms, max ${worst.toFixed(1)} ms`);
   }
-  assert.ok(worst < PROBE_BOUND_MS, `a probe waited ${worst.toFixed(0)} ms during ${what} (bound ${PROBE_BOUND_MS} ms; all: ${latencies.map((l) => l.toFixed(0)).join(' ')})`);
+  assert.ok(worst < bound, `a probe waited ${worst.toFixed(0)} ms during ${what} (bound ${bound} ms; all: ${latencies.map((l) => l.toFixed(0)).join(' ')})`);
+  const median = [...latencies].sort((a, b) => a - b)[latencies.length >> 1];
+  assert.ok(median < medianBound, `the median probe took ${median.toFixed(0)} ms during ${what} (bound ${medianBound} ms)`);
 }
 
 
@@ -78,7 +93,7 @@ describe('fairness: one hostile peer must not stall everyone', () => {
     const { echoes } = await attack;
     assert.equal(echoes.length, 32);
     assert.ok(echoes.every((e) => e.opcode === OP.BINARY && e.rsv === 0b100), 'every echo comes back, compressed');
-    assertProbesServed(latencies, 'a deflate echo loop');
+    assertProbesServed(latencies, 'a deflate echo loop', PROBE_BOUND_MS.deflateEcho);
     await ts.assertEchoWorks();
   });
 
@@ -88,11 +103,11 @@ describe('fairness: one hostile peer must not stall everyone', () => {
     const latencies = await probeWhile(ts.port, attack);
     const { codes } = await attack;
     assert.deepEqual(codes, Array(20).fill(1009));
-    assertProbesServed(latencies, '20 deflate bombs');
+    assertProbesServed(latencies, '20 deflate bombs', PROBE_BOUND_MS.bombs);
     await ts.assertEchoWorks();
   });
 
-  it('handshakes with the largest Sec-WebSocket-Protocol list the default limits allow, 4 attackers in a loop: probes stay fast', { timeout: 60_000 }, async () => {
+  it('handshakes with the largest Sec-WebSocket-Protocol list the default limits allow, 8 attackers in a loop: probes stay fast', { timeout: 60_000 }, async () => {
     const ts = await start({});
     // The head limit is 16 KiB: 15 lines of ~1,000 bytes of short unique tokens (about 3,000 of them).
     const lines: string[] = [];
@@ -102,21 +117,21 @@ describe('fairness: one hostile peer must not stall everyone', () => {
       while (tokens.join(', ').length < 1000) tokens.push(`p${(n++).toString(36)}`);
       lines.push(tokens.join(', '));
     }
-    const attack = runAttack('subprotocolHandshakes', { port: ts.port, attackers: 4, protocolLines: lines, ms: 3000 });
+    const attack = runAttack('subprotocolHandshakes', { port: ts.port, attackers: 8, protocolLines: lines, ms: 3000 });
     const latencies = await probeWhile(ts.port, attack);
     const { statuses } = await attack;
     assert.deepEqual(Object.keys(statuses), ['101'], 'the list is valid: every handshake succeeds');
     assert.ok(statuses[101] > 20, `only ${statuses[101]} attacking handshakes ran`);
-    assertProbesServed(latencies, 'subprotocol-list handshakes');
+    assertProbesServed(latencies, 'subprotocol-list handshakes', PROBE_BOUND_MS.subprotocol, SUBPROTOCOL_MEDIAN_BOUND_MS);
   });
 
-  it('20 connections each send a message as 20,000 one-byte fragments: delivered whole, probes stay fast', { timeout: 60_000 }, async () => {
+  it('40 connections each send a message as 50,000 one-byte fragments: delivered whole, probes stay fast', { timeout: 60_000 }, async () => {
     const ts = await start({});
-    const attack = runAttack('fragments', { port: ts.port, conns: 20, count: 20_000 });
+    const attack = runAttack('fragments', { port: ts.port, conns: 40, count: 50_000 });
     const latencies = await probeWhile(ts.port, attack);
     const { lengths } = await attack;
-    assert.deepEqual(lengths, Array(20).fill(20_000));
-    assertProbesServed(latencies, 'one-byte fragments');
+    assert.deepEqual(lengths, Array(40).fill(50_000));
+    assertProbesServed(latencies, 'one-byte fragments', PROBE_BOUND_MS.fragments);
   });
 
   it('a ping flood from 20 connections that never read their pongs: each closed (1008) and dropped, probes stay fast', { timeout: 60_000 }, async () => {
@@ -125,7 +140,7 @@ describe('fairness: one hostile peer must not stall everyone', () => {
     const latencies = await probeWhile(ts.port, attack);
     const { droppedAfter } = await attack;
     assert.ok(droppedAfter.every((ms) => ms >= 0), `the server must drop every peer that does not read its pongs (ms: ${droppedAfter.join(' ')})`);
-    assertProbesServed(latencies, 'a ping flood');
+    assertProbesServed(latencies, 'a ping flood', PROBE_BOUND_MS.pingFlood);
     assert.equal(ts.server.connections.size, 0, 'every flooding connection is gone');
     await ts.assertEchoWorks();
   });

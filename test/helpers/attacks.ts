@@ -224,10 +224,14 @@ import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.strin
   .then((m) => m.runInWorker(workerData)).then((r) => parentPort.postMessage({ ok: r }), (e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
   return new Promise((resolve, reject) => {
     const worker = new Worker(source, { eval: true, workerData: { name, params } });
-    worker.once('message', (m: { ok?: unknown; error?: string }) => {
-      void worker.terminate();
-      if (m.error !== undefined) reject(new Error(`attack ${name} failed: ${m.error}`));
-      else resolve(m.ok as Awaited<ReturnType<(typeof ATTACKS)[N]>>);
+    let outcome: { ok?: unknown; error?: string } | undefined;
+    worker.once('message', (m: { ok?: unknown; error?: string }) => (outcome = m));
+    // Settles once the worker has exited (it ends by itself when its attack
+    // is over), so its shutdown is not mistaken for the server's slowness.
+    worker.once('exit', () => {
+      if (outcome === undefined) reject(new Error(`attack ${name}: the worker exited without a result`));
+      else if (outcome.error !== undefined) reject(new Error(`attack ${name} failed: ${outcome.error}`));
+      else resolve(outcome.ok as Awaited<ReturnType<(typeof ATTACKS)[N]>>);
     });
     worker.once('error', reject);
   });
