@@ -1,6 +1,9 @@
-// Shared helpers for the echo benchmark (bench/run.ts, bench/loadgen.ts, bench/servers/*).
-// Deliberately independent of src/: the harness must keep working while src/ changes.
+// Shared helpers for the benchmarks (bench/run.ts, bench/loadgen.ts, bench/fairness.ts,
+// bench/servers/*). Deliberately independent of src/: the harness must keep working while
+// src/ changes.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 /** RFC 6455 §1.3 example key and its accept value: every benchmark connection uses them. */
 export const WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -87,17 +90,43 @@ export function procRssKiB(pid: number): number {
 }
 
 /**
- * Machine-wide CPU seconds from /proc/stat: busy (user+nice+system+irq+softirq) and the
- * softirq part alone (loopback TCP is mostly softirq work, not charged to any process), or -1s.
+ * CPU seconds from /proc/stat, machine-wide or of one `core`: busy (user+nice+system+irq+
+ * softirq) and the softirq part alone (loopback TCP is mostly softirq work, not charged to any
+ * process), or -1s.
  */
-export function machineCpuSeconds(): { busy: number; softirq: number } {
+export function machineCpuSeconds(core?: number): { busy: number; softirq: number } {
   try {
-    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0];
+    const lines = readFileSync('/proc/stat', 'latin1').split('\n');
+    const name = core === undefined ? 'cpu' : `cpu${core}`;
+    const line = lines.find((l) => l.startsWith(name + ' '));
+    if (!line) return { busy: -1, softirq: -1 };
     const v = line.trim().split(/\s+/).slice(1).map(Number);
     return { busy: (v[0] + v[1] + v[2] + v[5] + v[6]) / CLK_TCK, softirq: v[6] / CLK_TCK };
   } catch {
     return { busy: -1, softirq: -1 };
   }
+}
+
+/** The machine, for a benchmark's header and its JSON results. */
+export function machineInfo(): { cpu: string; cores: number; node: string; platform: string; memory_gib: number } {
+  return {
+    cpu: cpuModel(),
+    cores: os.availableParallelism(),
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    memory_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  };
+}
+
+/** The CPU's model name (/proc/cpuinfo; elsewhere what Node reports). */
+export function cpuModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) return m[1].trim();
+  } catch {
+    /* not Linux */
+  }
+  return os.cpus()[0]?.model ?? 'unknown';
 }
 
 /**
@@ -110,6 +139,84 @@ export function exitWithParent(): void {
   process.stdin.on('end', () => process.exit(0));
   process.stdin.on('close', () => process.exit(0));
   process.stdin.on('error', () => process.exit(0));
+}
+
+/** How late the event loop was over a wall-clock window (see LoopLag). */
+export interface LoopLagStats {
+  /** timer ticks counted */
+  n: number;
+  /** nearest-rank p99 and max of how late a tick was, in ms (0: on time; null: no tick) */
+  p99_ms: number | null;
+  max_ms: number | null;
+  /** share of the window (%) the loop spent in stalls of 50 ms or more */
+  stalled_pct: number;
+}
+
+/**
+ * Event-loop lag by a drift detector: a timer due every `periodMs` notes when it ran
+ * (Date.now(), comparable across processes) and how late it was (the time since the previous
+ * tick, less the period). A tick `late` ms late at time t means the loop ran nothing between
+ * t − late and t. Unlike perf_hooks.monitorEventLoopDelay, whose samples include the timer's
+ * resolution (an idle loop reads ~10 ms at resolution 10), an idle loop reads ~0 here; and the
+ * ticks keep their times, so any window can be summarized after the fact, without having to
+ * reset anything at the right moment in a process that may be stalled at that moment.
+ */
+export class LoopLag {
+  private readonly at: number[] = [];
+  private readonly late: number[] = [];
+
+  constructor(private readonly periodMs = 5) {
+    let prev = performance.now();
+    setInterval(() => {
+      const now = performance.now();
+      this.at.push(Date.now());
+      this.late.push(Math.max(0, now - prev - this.periodMs));
+      prev = now;
+      if (this.at.length > 240_000) {
+        // ~20 min at 5 ms: keep the recent half
+        this.at.splice(0, 120_000);
+        this.late.splice(0, 120_000);
+      }
+    }, this.periodMs).unref();
+  }
+
+  /** The ticks whose stall overlaps [from, to] (ms since the epoch; default: all of them). */
+  stats(from = -Infinity, to = Infinity): LoopLagStats {
+    const xs: number[] = [];
+    let stalled = 0;
+    for (let i = 0; i < this.at.length; i++) {
+      const t = this.at[i];
+      const d = this.late[i];
+      if (t < from || t - d > to) continue;
+      xs.push(d);
+      if (d >= 50) stalled += Math.min(t, to) - Math.max(t - d, from);
+    }
+    xs.sort((a, b) => a - b);
+    const r = (v: number): number => Math.round(v * 10) / 10;
+    const p99 = xs.length === 0 ? null : r(xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(0.99 * xs.length) - 1))]);
+    const span = Number.isFinite(from) && Number.isFinite(to) ? to - from : (this.at[this.at.length - 1] ?? 0) - (this.at[0] ?? 0);
+    return { n: xs.length, p99_ms: p99, max_ms: xs.length ? r(xs[xs.length - 1]) : null, stalled_pct: span > 0 ? r((stalled / span) * 100) : 0 };
+  }
+}
+
+/**
+ * A server started with `--loop-lag` (bench/fairness.ts) measures its event-loop lag (LoopLag,
+ * 5 ms) and answers each line `loop-lag FROM TO` (ms since the epoch) on its stdin with one line
+ * `{"loop_lag":{n,p99_ms,max_ms,stalled_pct}}` on its stdout, for that window. Without the
+ * flag (bench/run.ts), nothing runs.
+ */
+export function serveLoopLag(): void {
+  if (!process.argv.includes('--loop-lag')) return;
+  const lag = new LoopLag(5);
+  let buf = '';
+  process.stdin.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const m = /^loop-lag (\d+) (\d+)$/.exec(buf.slice(0, nl).trim());
+      buf = buf.slice(nl + 1);
+      if (m) process.stdout.write(JSON.stringify({ loop_lag: lag.stats(Number(m[1]), Number(m[2])) }) + '\n');
+    }
+  });
 }
 
 /** `NAME N` on a server's command line: a positive integer, or `fallback` when absent. */

@@ -15,7 +15,7 @@ import {
   ROOT,
   installCleanup,
   killAllNow,
-  parseLoadgen,
+  parseResultLine,
   runGenerator,
   setupPinning,
   startServer,
@@ -107,7 +107,7 @@ for (const sc of scenarios) {
         // alternate which generator goes first
         const runLg = async (): Promise<void> => {
           await waitQuiet(0.2, 30);
-          lg.push(await runGenerator(tsNode(path.join('bench', 'loadgen.ts'), lgArgs), srv, limit, parseLoadgen));
+          lg.push(await runGenerator(tsNode(path.join('bench', 'loadgen.ts'), lgArgs), srv, limit, parseResultLine));
         };
         const runWg = async (): Promise<void> => {
           await waitQuiet(0.2, 30);

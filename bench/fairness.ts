@@ -9,20 +9,24 @@
 // lowest CPU priority (nice 19) so that it never delays the probe, the attacker (`--role
 // attack`, bench/fairness/attacks.ts). The probe latencies that count are those of probes due
 // while the attack ran; the table shows their p50, p99 and max, what the attacker received
-// and when, the server's peak RSS, and whether it still answered a probe afterwards.
+// and when, the server's event-loop lag over the same window (the servers run with --loop-lag
+// and are asked for it afterwards), its peak RSS, and whether it still answered a probe
+// afterwards.
 // Not part of `npm test`. See bench/README.md.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { procCpuSeconds, procRssKiB } from './common.js';
+import { machineCpuSeconds, machineInfo, procCpuSeconds, procRssKiB, type LoopLagStats } from './common.js';
 import { ATTACKS, MAX_MESSAGE, runAttackChild, type Attack, type Seen } from './fairness/attacks.js';
-import { probeOnce, runProbeChild, type ProbeSample } from './fairness/probe.js';
+import { probeOnce, runProbeChild, type ProbeReport, type ProbeSample } from './fairness/probe.js';
 import {
   BENCH,
+  askServer,
   installCleanup,
   killTree,
+  lastJsonLine,
+  parseResultLine,
   runGenerator,
   setupPinning,
   sleep,
@@ -32,7 +36,6 @@ import {
   tail,
   tsNode,
   waitQuiet,
-  type Result,
   type Running,
   type ServerName,
 } from './harness.js';
@@ -123,6 +126,12 @@ interface Sample {
   peak_rss_mib: number | null;
   /** server CPU during the window, in cores (1.0: its core saturated; includes zlib threads) */
   server_cpu: number | null;
+  /** the server's event-loop lag over the window (null: it did not answer) */
+  loop_lag: LoopLagStats | null;
+  /** the probe process's own event-loop lag over the window (the probe starved on its core) */
+  probe_lag: LoopLagStats | null;
+  /** core 1 (probe and attacker) over the window, in cores: all busy time, and softirq alone */
+  core1: { busy: number; softirq: number } | null;
   survived: string;
   /** latency of the probe after the attack (ms), when it succeeded */
   after_ms: number | null;
@@ -151,7 +160,8 @@ function probeStats(samples: ProbeSample[]): ProbeStats {
 }
 
 interface ProbeChild {
-  stop(): Promise<ProbeSample[]>;
+  /** Stop probing; the report's lag is over [from, to] (ms since the epoch) when given. */
+  stop(window?: { from: number; to: number }): Promise<ProbeReport>;
 }
 
 /** Start the probe child on core 1; resolves once it probes. */
@@ -177,14 +187,13 @@ async function startProbe(srv: Running): Promise<ProbeChild> {
     });
   });
   return {
-    async stop() {
-      proc.stdin!.write('stop\n');
+    async stop(window) {
+      proc.stdin!.write(window ? `stop ${Math.floor(window.from)} ${Math.ceil(window.to)}\n` : 'stop\n');
       const limit = setTimeout(() => killTree(proc, 'SIGKILL'), (PROBE_TIMEOUT_S + 15) * 1000);
       await exited;
       clearTimeout(limit);
-      const line = out.trim().split('\n').pop() ?? '';
       try {
-        return (JSON.parse(line) as { samples: ProbeSample[] }).samples;
+        return lastJsonLine<ProbeReport>(out);
       } catch {
         throw new Error(`probe gave no result (exit ${proc.exitCode ?? proc.signalCode})\n${err}`);
       }
@@ -192,31 +201,20 @@ async function startProbe(srv: Running): Promise<ProbeChild> {
   };
 }
 
-function parseAttacker(stdout: string, code: number | null): Result {
-  const line = stdout.trim().split('\n').pop() ?? '';
-  let r: Result;
-  try {
-    r = JSON.parse(line) as Result;
-  } catch {
-    throw new Error(`exited (${code}) without a result`);
-  }
-  if (r.error) throw new Error(String(r.error));
-  if (code !== 0) throw new Error(`exited (${code})`);
-  return r;
-}
-
 let NICE: string[] = [];
 
 async function runSample(attack: Attack, name: ServerName, round: number, notes: string[]): Promise<Sample> {
-  const args = ['--max-message', String(MAX_MESSAGE), ...(attack.deflate ? ['--deflate'] : [])];
+  const args = ['--max-message', String(MAX_MESSAGE), '--loop-lag', ...(attack.deflate ? ['--deflate'] : [])];
   const srv = await startServer(name, notes, args);
   let peakKiB = -1;
-  const cpu: { t: number; s: number }[] = []; // server CPU seconds over time
+  // CPU seconds over time: the server's, and core 1's (busy, softirq)
+  const cpu: { t: number; s: number; busy: number; softirq: number }[] = [];
   const sampler = setInterval(() => {
     const k = procPeakRssKiB(srv.pid);
     if (k > peakKiB) peakKiB = k;
     const c = procCpuSeconds(srv.pid);
-    if (c >= 0) cpu.push({ t: Date.now(), s: c });
+    const core1 = machineCpuSeconds(1);
+    if (c >= 0) cpu.push({ t: Date.now(), s: c, ...core1 });
   }, 100);
   try {
     if (QUIET_WAIT > 0) await waitQuiet(0.2, QUIET_WAIT);
@@ -226,29 +224,41 @@ async function runSample(attack: Attack, name: ServerName, round: number, notes:
     let attacker: AttackerResult;
     const attackArgs = ['--role', 'attack', '--attack', attack.id, '--port', String(srv.port), '--seconds', String(SECONDS), '--scale', String(SCALE)];
     try {
-      const r = await runGenerator([...NICE, ...tsNode(path.join('bench', 'fairness.ts'), attackArgs)], srv, (SECONDS + 120) * 1000, parseAttacker);
+      const r = await runGenerator([...NICE, ...tsNode(path.join('bench', 'fairness.ts'), attackArgs)], srv, (SECONDS + 120) * 1000, parseResultLine);
       attacker = r as unknown as AttackerResult;
     } catch (e) {
       attacker = { outcome: `ATTACK FAILED: ${(e as Error).message.split('\n')[0].replace(/^load generator: /, '')}` };
       console.log(`    ${(e as Error).message.replace(/\n/g, '\n    ')}`);
     }
-    const all = await probe.stop();
+    // The probes that count: due between the start of the attack and its end (at most
+    // --seconds later). Without a window (the attack failed), all of them. The server's and
+    // the probe's loop lag are taken over the same window.
+    const window =
+      typeof attacker.begin === 'number' && typeof attacker.end === 'number'
+        ? { from: attacker.begin, to: Math.min(attacker.end, attacker.begin + SECONDS * 1000) }
+        : undefined;
+    const probed = await probe.stop(window);
     const k = procPeakRssKiB(srv.pid);
     if (k > peakKiB) peakKiB = k;
+    const lagAnswer = await askServer(srv, `loop-lag ${window ? `${Math.floor(window.from)} ${Math.ceil(window.to)}` : `0 ${Date.now()}`}`, 10_000);
+    const loopLag = (lagAnswer?.loop_lag as LoopLagStats | undefined) ?? null;
+    if (!loopLag) notes.push(`${attack.id}/${name} round ${round}: the server did not report its loop lag`);
 
-    // The probes that count: due between the start of the attack and its end (at most
-    // --seconds later). Without a window (the attack failed), all of them.
     let windowMs: number | null = null;
-    let inWindow = all;
+    let inWindow = probed.samples;
     let serverCpu: number | null = null;
-    if (typeof attacker.begin === 'number' && typeof attacker.end === 'number') {
-      const from = attacker.begin;
-      const to = Math.min(attacker.end, from + SECONDS * 1000);
+    let core1: Sample['core1'] = null;
+    if (window) {
+      const { from, to } = window;
       windowMs = to - from;
-      inWindow = all.filter((s) => s.t >= from && s.t <= to);
+      inWindow = probed.samples.filter((s) => s.t >= from && s.t <= to);
       const a = cpu.find((c) => c.t >= from);
       const b = [...cpu].reverse().find((c) => c.t <= to);
-      if (a && b && b.t - a.t >= 100) serverCpu = Math.round(((b.s - a.s) / ((b.t - a.t) / 1000)) * 100) / 100;
+      if (a && b && b.t - a.t >= 100) {
+        const per = (x: number): number => Math.round((x / ((b.t - a.t) / 1000)) * 100) / 100;
+        serverCpu = per(b.s - a.s);
+        if (a.busy >= 0 && b.busy >= 0) core1 = { busy: per(b.busy - a.busy), softirq: per(b.softirq - a.softirq) };
+      }
     }
 
     let survived: string;
@@ -273,6 +283,9 @@ async function runSample(attack: Attack, name: ServerName, round: number, notes:
       rss_before_mib: mib(rssBefore),
       peak_rss_mib: mib(peakKiB),
       server_cpu: serverCpu,
+      loop_lag: loopLag,
+      probe_lag: probed.lag,
+      core1,
       survived,
       after_ms: afterMs,
     };
@@ -293,6 +306,12 @@ function fmtMs(v: number): string {
   return v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : String(Math.round(v));
 }
 
+/** `p99 1.2 / max 30 ms (stalled 4%)` of a loop-lag report. */
+function fmtLag(l: LoopLagStats | null): string {
+  if (!l || l.p99_ms === null || l.max_ms === null) return '?';
+  return `p99 ${fmtMs(l.p99_ms)} / max ${fmtMs(l.max_ms)} ms${l.stalled_pct > 0 ? ` (stalled ${l.stalled_pct}%)` : ''}`;
+}
+
 function ratio(a: number, b: number): string {
   if (!Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return 'n/a';
   const r = a / b;
@@ -303,16 +322,6 @@ function markdown(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r: string[]): string => '| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
   return [line(rows[0]), '|' + w.map((n) => '-'.repeat(n + 2)).join('|') + '|', ...rows.slice(1).map(line)].join('\n');
-}
-
-function cpuModel(): string {
-  try {
-    const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) return m[1].trim();
-  } catch {
-    /* not Linux */
-  }
-  return os.cpus()[0]?.model ?? 'unknown';
 }
 
 let QUIET_WAIT = 0;
@@ -336,11 +345,7 @@ async function main(): Promise<void> {
   else notes.push('nice unavailable: the attacker runs at the probe\'s priority and can delay it');
 
   const machine = {
-    cpu: cpuModel(),
-    cores: os.availableParallelism(),
-    node: process.version,
-    platform: `${os.type()} ${os.release()} ${os.arch()}`,
-    memory_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    ...machineInfo(),
     pinned: pinned ? 'server: core 0; probe and attacker (nice 19): core 1' : 'no',
   };
   const options = { attacks: attacks.map((a) => a.id), servers, rounds, seconds: SECONDS, scale: SCALE, interval_ms: INTERVAL, probe_timeout_s: PROBE_TIMEOUT_S, max_message: MAX_MESSAGE };
@@ -364,6 +369,8 @@ async function main(): Promise<void> {
 
   interface Cell {
     probe: ProbeStats;
+    /** the server's loop lag, ms: with several rounds, the worst round's p99 and max (NaN: unknown) */
+    lag: { p99: number; max: number };
     outcome: string;
     peak: number | null;
     survived: string;
@@ -380,9 +387,14 @@ async function main(): Promise<void> {
         st.failures = {};
         for (const x of mine) for (const [k, v] of Object.entries(x.probe.failures)) st.failures[k] = (st.failures[k] ?? 0) + v;
         const peaks = mine.map((x) => x.peak_rss_mib).filter((x): x is number => x !== null);
+        const worst = (f: (l: LoopLagStats) => number | null): number => {
+          const v = mine.map((x) => (x.loop_lag ? f(x.loop_lag) : null));
+          return v.some((x) => x === null) ? NaN : Math.max(...(v as number[]));
+        };
         const bad = mine.filter((x) => x.survived !== 'yes');
         cells.set(`${a.id}/${s}`, {
           probe: st,
+          lag: { p99: worst((l) => l.p99_ms), max: worst((l) => l.max_ms) },
           outcome: mine[0].attacker.outcome + (mine.length > 1 ? ` (round 1 of ${mine.length})` : ''),
           peak: peaks.length ? Math.max(...peaks) : null,
           survived: bad.length === 0 ? 'yes' : bad.map((x) => `r${x.round}: ${x.survived}`).join(', '),
@@ -405,7 +417,8 @@ async function main(): Promise<void> {
           console.log(
             `  round ${round + 1} ${name.padEnd(4)} probe p50 ${fmtMs(p.p50)} ms, p99 ${fmtMs(p.p99)}, max ${fmtMs(p.max)} ` +
               `(${p.ok}/${p.n} ok${failed ? `; ${failed}` : ''}; window ${s.window_ms === null ? '?' : (s.window_ms / 1000).toFixed(2)} s) | ` +
-              `server CPU ${s.server_cpu ?? '?'} | peak RSS ${s.peak_rss_mib ?? '?'} MiB (before ${s.rss_before_mib ?? '?'}) | survived ${s.survived}` +
+              `server CPU ${s.server_cpu ?? '?'}, loop lag ${fmtLag(s.loop_lag)} | ` +
+              `probe's own loop lag ${fmtLag(s.probe_lag)}; core 1 busy ${s.core1?.busy ?? '?'}, softirq ${s.core1?.softirq ?? '?'} | peak RSS ${s.peak_rss_mib ?? '?'} MiB (before ${s.rss_before_mib ?? '?'}) | survived ${s.survived}` +
               (s.after_ms !== null ? ` (probe after: ${fmtMs(s.after_ms)} ms)` : ''),
           );
           console.log(`      attacker: ${s.attacker.outcome}`);
@@ -422,45 +435,48 @@ async function main(): Promise<void> {
   summarize();
 
   // Table 1: every attack and server.
-  const rows: string[][] = [['attack', 'server', 'probes ok/n', 'probe p50 ms', 'p99', 'max', 'attacker outcome', 'peak RSS MiB', 'survived']];
+  const rows: string[][] = [['attack', 'server', 'probes ok/n', 'probe p50 ms', 'p99', 'max', 'loop lag p99 ms', 'max', 'attacker outcome', 'peak RSS MiB', 'survived']];
   for (const a of attacks) {
     for (const s of servers) {
       const c = cells.get(`${a.id}/${s}`);
       if (!c) {
-        rows.push([a.id, s, '-', '-', '-', '-', 'FAILED (see log)', '-', '-']);
+        rows.push([a.id, s, '-', '-', '-', '-', '-', '-', 'FAILED (see log)', '-', '-']);
         continue;
       }
       const p = c.probe;
-      rows.push([a.id, s, `${p.ok}/${p.n}`, fmtMs(p.p50), fmtMs(p.p99), fmtMs(p.max), c.outcome, c.peak === null ? '?' : c.peak.toFixed(0), c.survived]);
+      rows.push([a.id, s, `${p.ok}/${p.n}`, fmtMs(p.p50), fmtMs(p.p99), fmtMs(p.max), fmtMs(c.lag.p99), fmtMs(c.lag.max), c.outcome, c.peak === null ? '?' : c.peak.toFixed(0), c.survived]);
     }
   }
-  console.log(`\n## Probe latency under attack (handshake + 16 B echo; failed or timed-out probes rank as slowest, shown as "fail")\n`);
+  console.log(
+    `\n## Probe latency under attack (handshake + 16 B echo; failed or timed-out probes rank as slowest, shown as "fail"); ` +
+      `the server's event-loop lag over the same window (how late a 5 ms timer ran${rounds > 1 ? '; worst round' : ''})\n`,
+  );
   console.log(markdown(rows));
 
   // Table 2: ours against ws.
   if (servers.includes('ours') && servers.includes('ws')) {
-    const sum: string[][] = [['attack', 'p50 ours', 'p50 ws', 'ours/ws', 'p99 ours', 'p99 ws', 'ours/ws', 'max ours', 'max ws', 'ours/ws', 'RSS ours', 'RSS ws', 'survived ours / ws']];
+    const sum: string[][] = [
+      ['attack', 'p50 ours', 'p50 ws', 'ours/ws', 'p99 ours', 'p99 ws', 'ours/ws', 'max ours', 'max ws', 'ours/ws', 'lag p99 ours', 'lag p99 ws', 'ours/ws', 'lag max ours', 'lag max ws', 'ours/ws', 'RSS ours', 'RSS ws', 'survived ours / ws'],
+    ];
     for (const a of attacks) {
       const o = cells.get(`${a.id}/ours`);
       const w = cells.get(`${a.id}/ws`);
       if (!o || !w) continue;
+      // ours, ws, ours/ws
+      const both = (f: (c: Cell) => number): string[] => [fmtMs(f(o)), fmtMs(f(w)), ratio(f(o), f(w))];
       sum.push([
         a.id,
-        fmtMs(o.probe.p50),
-        fmtMs(w.probe.p50),
-        ratio(o.probe.p50, w.probe.p50),
-        fmtMs(o.probe.p99),
-        fmtMs(w.probe.p99),
-        ratio(o.probe.p99, w.probe.p99),
-        fmtMs(o.probe.max),
-        fmtMs(w.probe.max),
-        ratio(o.probe.max, w.probe.max),
+        ...both((c) => c.probe.p50),
+        ...both((c) => c.probe.p99),
+        ...both((c) => c.probe.max),
+        ...both((c) => c.lag.p99),
+        ...both((c) => c.lag.max),
         o.peak === null ? '?' : o.peak.toFixed(0),
         w.peak === null ? '?' : w.peak.toFixed(0),
         `${o.survived} / ${w.survived}`,
       ]);
     }
-    console.log(`\n## Ours vs ws (probe ms; ratio > 1: ours slower)\n`);
+    console.log(`\n## Ours vs ws (probe latency and server loop lag, ms; ratio > 1: ours slower)\n`);
     console.log(markdown(sum));
   }
   save();

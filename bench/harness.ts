@@ -1,5 +1,6 @@
-// Child-process plumbing for bench/run.ts and bench/crosscheck.ts: pinned children in their
-// own process groups, all of them killed on any exit of the harness (normal, error, signal).
+// Child-process plumbing for bench/run.ts, bench/crosscheck.ts and bench/fairness.ts: pinned
+// children in their own process groups, all of them killed on any exit of the harness (normal,
+// error, signal).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -194,18 +195,60 @@ export function runGenerator(
   });
 }
 
-/** Parser for bench/loadgen.ts output: one JSON line. */
-export function parseLoadgen(stdout: string, code: number | null): Result {
-  const line = stdout.trim().split('\n').pop() ?? '';
+/** The last line of a child's stdout, parsed as JSON; throws when it is not JSON. */
+export function lastJsonLine<T = Result>(stdout: string): T {
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as T;
+}
+
+/**
+ * `parse` for runGenerator, for a child that ends by printing its result as one JSON line
+ * (bench/loadgen.ts, the fairness attacker): fails without that line, with an `error` in it,
+ * or on a non-zero exit.
+ */
+export function parseResultLine(stdout: string, code: number | null): Result {
   let r: Result;
   try {
-    r = JSON.parse(line) as Result;
+    r = lastJsonLine(stdout);
   } catch {
     throw new Error(`exited (${code}) without a result`);
   }
   if (r.error) throw new Error(String(r.error));
   if (code !== 0) throw new Error(`exited (${code})`);
   return r;
+}
+
+/**
+ * Write `line` to a running server's stdin and resolve with the next line it prints on stdout,
+ * parsed as JSON; null if none comes within `timeoutMs` (a stalled server), it is not JSON, or
+ * the server exits first.
+ */
+export function askServer(s: Running, line: string, timeoutMs: number): Promise<Record<string, unknown> | null> {
+  const { proc } = s;
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    let out = '';
+    const done = (r: Record<string, unknown> | null): void => {
+      clearTimeout(timer);
+      proc.stdout!.off('data', onData);
+      proc.off('exit', onExit);
+      resolve(r);
+    };
+    const onData = (d: string): void => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        done(JSON.parse(out.slice(0, nl)) as Record<string, unknown>);
+      } catch {
+        done(null);
+      }
+    };
+    const onExit = (): void => done(null);
+    const timer = setTimeout(() => done(null), timeoutMs);
+    proc.stdout!.on('data', onData);
+    proc.once('exit', onExit);
+    proc.stdin!.write(line + '\n');
+  });
 }
 
 /**

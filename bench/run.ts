@@ -5,17 +5,17 @@
 // round, with the starting server rotated each round; the table shows medians.
 // D1, D2, DMEM run ours and ws with permessage-deflate on (raw does no deflate: skipped).
 // See bench/README.md.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { machineInfo } from './common.js';
 import {
   BENCH,
   ROOT,
   fdHardLimit,
   installCleanup,
   killAllNow,
-  parseLoadgen,
+  parseResultLine,
   runGenerator,
   setupPinning,
   startServer,
@@ -174,7 +174,7 @@ function runLoadgen(sc: Scenario, srv: Running): Promise<Result> {
     if (sc.binary) args.push('--binary');
   }
   const limit = (sc.idle ? 150 + IDLE_HOLD : WARMUP + DURATION + 60) * 1000;
-  return runGenerator(tsNode(path.join('bench', 'loadgen.ts'), args), srv, limit, parseLoadgen);
+  return runGenerator(tsNode(path.join('bench', 'loadgen.ts'), args), srv, limit, parseResultLine);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -216,24 +216,10 @@ function pad(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ')).join('\n');
 }
 
-function cpuModel(): string {
-  try {
-    const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) return m[1].trim();
-  } catch {
-    /* not Linux */
-  }
-  return os.cpus()[0]?.model ?? 'unknown';
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const machine = {
-    cpu: cpuModel(),
-    cores: os.availableParallelism(),
-    node: process.version,
-    platform: `${os.type()} ${os.release()} ${os.arch()}`,
-    memory_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    ...machineInfo(),
     pinned: PIN ? 'server: core 0, load generator: core 1' : 'no',
     fd_limit: FD_HARD,
   };

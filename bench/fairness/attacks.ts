@@ -194,6 +194,30 @@ function watch(up: Upgraded, done: (label: string) => void, events: ReaderEvents
   return reader;
 }
 
+/** Ends an attacker connection with `label`, seen `at` ms after begin (null: at the deadline). */
+type Finish = (label: string, at: number | null) => void;
+
+/**
+ * One attacker connection until its first outcome: `run(finish)` starts it (watches the socket
+ * and writes); the first `finish(label, at)` call, or the deadline (`atDeadline`, tallied
+ * without a time), tallies the label, destroys the socket and resolves. Later calls are ignored.
+ */
+function untilFinished(up: Upgraded, tally: Tally, deadline: number, atDeadline: string, run: (finish: Finish) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let finished = false;
+    const finish: Finish = (label, at) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      tally.add(label, at);
+      up.socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(() => finish(atDeadline, null), deadline - performance.now());
+    run(finish);
+  });
+}
+
 /** A connection of an attack that never reads, and what ended it (null: still open). */
 interface Silent {
   up: Upgraded;
@@ -281,35 +305,24 @@ function deflateEcho(conns: number): Attack {
       const deadline = ctx.begin();
       const rtts: number[] = [];
       await Promise.all(
-        ups.map(
-          (up) =>
-            new Promise<void>((resolve) => {
-              let sentAt = 0;
-              let rounds = 0;
-              let finished = false;
-              const finish = (label: string, at: number | null): void => {
-                if (finished) return;
-                finished = true;
-                clearTimeout(timer);
-                tally.add(label, at);
-                up.socket.destroy();
-                resolve();
-              };
-              const send = (): void => {
-                if (performance.now() >= deadline) return finish('echoing until the deadline', null);
-                if (rounds++ >= MAX_ROUNDS) return finish('done (count limit)', ctx.since());
-                sentAt = performance.now();
-                up.socket.write(frame);
-              };
-              const timer = setTimeout(() => finish('echoing until the deadline', null), deadline - performance.now());
-              watch(up, (label) => finish(label, ctx.since()), {
-                message: () => {
-                  rtts.push(performance.now() - sentAt);
-                  send();
-                },
-              });
-              send();
-            }),
+        ups.map((up) =>
+          untilFinished(up, tally, deadline, 'echoing until the deadline', (finish) => {
+            let sentAt = 0;
+            let rounds = 0;
+            const send = (): void => {
+              if (performance.now() >= deadline) return finish('echoing until the deadline', null);
+              if (rounds++ >= MAX_ROUNDS) return finish('done (count limit)', ctx.since());
+              sentAt = performance.now();
+              up.socket.write(frame);
+            };
+            watch(up, (label) => finish(label, ctx.since()), {
+              message: () => {
+                rtts.push(performance.now() - sentAt);
+                send();
+              },
+            });
+            send();
+          }),
         ),
       );
       return {
@@ -351,27 +364,16 @@ const deflateBomb: Attack = {
     const deadline = ctx.begin();
     let echoes = 0;
     await Promise.all(
-      ups.map(
-        (up) =>
-          new Promise<void>((resolve) => {
-            let finished = false;
-            const finish = (label: string, at: number | null): void => {
-              if (finished) return;
-              finished = true;
-              clearTimeout(timer);
-              tally.add(label, at);
-              up.socket.destroy();
-              resolve();
-            };
-            const timer = setTimeout(() => finish('no answer by the deadline', null), deadline - performance.now());
-            watch(up, (label) => finish(label, ctx.since()), {
-              message: () => {
-                echoes++;
-                finish('echo (limit not enforced!)', ctx.since());
-              },
-            });
-            up.socket.write(frame);
-          }),
+      ups.map((up) =>
+        untilFinished(up, tally, deadline, 'no answer by the deadline', (finish) => {
+          watch(up, (label) => finish(label, ctx.since()), {
+            message: () => {
+              echoes++;
+              finish('echo (limit not enforced!)', ctx.since());
+            },
+          });
+          up.socket.write(frame);
+        }),
       ),
     );
     return {
@@ -517,24 +519,13 @@ const fragments: Attack = {
     const ups = await openMany(ctx.port, scaled(100, ctx.scale), upgradeRequest(ctx.port), false, tally);
     const deadline = ctx.begin();
     await Promise.all(
-      ups.map(
-        (up) =>
-          new Promise<void>((resolve) => {
-            let finished = false;
-            const finish = (label: string, at: number | null): void => {
-              if (finished) return;
-              finished = true;
-              clearTimeout(timer);
-              tally.add(label, at);
-              up.socket.destroy();
-              resolve();
-            };
-            const timer = setTimeout(() => finish('no echo by the deadline', null), deadline - performance.now());
-            watch(up, (label) => finish(label, ctx.since()), {
-              message: (_op, bytes) => finish(bytes === n ? 'echo' : `echo of ${bytes} B (sent ${n})`, ctx.since()),
-            });
-            up.socket.write(message);
-          }),
+      ups.map((up) =>
+        untilFinished(up, tally, deadline, 'no echo by the deadline', (finish) => {
+          watch(up, (label) => finish(label, ctx.since()), {
+            message: (_op, bytes) => finish(bytes === n ? 'echo' : `echo of ${bytes} B (sent ${n})`, ctx.since()),
+          });
+          up.socket.write(message);
+        }),
       ),
     );
     return {

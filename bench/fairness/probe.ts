@@ -7,7 +7,7 @@
 // that fails (reset, non-101 status, close frame, wrong echo) or takes longer than `timeout`
 // is a failure, counted separately and ranked as slower than any success.
 import { performance } from 'node:perf_hooks';
-import { exitWithParent } from '../common.js';
+import { LoopLag, exitWithParent, type LoopLagStats } from '../common.js';
 import { FIN, FrameReader, OP, closeFrame, errorKind, maskedFrame, NoResponse, upgrade, upgradeRequest } from './wire.js';
 
 const PROBE_TEXT = Buffer.from('fairness probe!!', 'latin1'); // 16 bytes
@@ -67,13 +67,22 @@ export async function probeOnce(port: number, timeoutMs: number): Promise<ProbeR
   });
 }
 
+/** What the probe child prints at the end (one JSON line). */
+export interface ProbeReport {
+  samples: ProbeSample[];
+  /** the probe process's own event-loop lag over the window given with `stop` (a starved probe) */
+  lag: LoopLagStats;
+}
+
 /**
- * `--role probe`: print `ready`, probe every `intervalMs` until a `stop` line arrives on stdin,
- * wait for the probes still running (each ends within `timeoutMs`), print the samples as one
- * JSON line and exit.
+ * `--role probe`: print `ready`, probe every `intervalMs` until a line `stop [FROM TO]` arrives
+ * on stdin, wait for the probes still running (each ends within `timeoutMs`), print a
+ * ProbeReport as one JSON line (its own loop lag over [FROM, TO], ms since the epoch, or over
+ * the whole run) and exit.
  */
 export async function runProbeChild(port: number, intervalMs: number, timeoutMs: number): Promise<void> {
   exitWithParent();
+  const lag = new LoopLag(5);
   const samples: ProbeSample[] = [];
   const running = new Set<Promise<void>>();
   let stopped = false;
@@ -94,18 +103,20 @@ export async function runProbeChild(port: number, intervalMs: number, timeoutMs:
     // Fixed schedule: a late tick does not push back the later ones.
     timer = setTimeout(tick, Math.max(0, start + k * intervalMs - performance.now()));
   };
-  const stop = new Promise<void>((resolve) => {
-    let line = '';
+  const stop = new Promise<[number, number] | []>((resolve) => {
+    let buf = '';
     process.stdin.setEncoding('utf8').on('data', (d: string) => {
-      line += d;
-      if (line.includes('stop\n')) resolve();
+      buf += d;
+      const m = /^stop(?: (\d+) (\d+))?\n/m.exec(buf);
+      if (m) resolve(m[1] === undefined ? [] : [Number(m[1]), Number(m[2])]);
     });
   });
   process.stdout.write('ready\n');
   tick();
-  await stop;
+  const window = await stop;
   stopped = true;
   clearTimeout(timer);
   await Promise.all(running);
-  process.stdout.write(JSON.stringify({ samples }) + '\n', () => process.exit(0));
+  const report: ProbeReport = { samples, lag: lag.stats(...window) };
+  process.stdout.write(JSON.stringify(report) + '\n', () => process.exit(0));
 }

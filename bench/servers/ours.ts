@@ -3,11 +3,14 @@
 // With --deflate: permessage-deflate enabled with its defaults (perMessageDeflate: true).
 // --max-message N: maxMessageSize in bytes (default 64 MiB; bench/fairness.ts passes 16 MiB,
 // the library's own default).
+// --loop-lag: measures its event-loop lag and reports it on request (serveLoopLag in
+// bench/common.ts; bench/fairness.ts).
 // Prints {"port","pid"} on stdout when listening.
 import { createServer } from '../../src/index.js';
-import { announce, exitWithParent, intFlag } from '../common.js';
+import { announce, exitWithParent, intFlag, serveLoopLag } from '../common.js';
 
 exitWithParent();
+serveLoopLag();
 
 const deflate = process.argv.includes('--deflate');
 const maxMessageSize = intFlag('--max-message', 64 * 1024 * 1024);

@@ -2,13 +2,16 @@
 // perMessageDeflate off (with --deflate: perMessageDeflate true, ws's defaults: threshold 1024,
 // context takeover both ways, zlib level default, concurrencyLimit 10), maxPayload 64 MiB
 // (--max-message N: maxPayload N bytes; bench/fairness.ts passes 16 MiB, like ours).
+// --loop-lag: measures its event-loop lag and reports it on request (serveLoopLag in
+// bench/common.ts; bench/fairness.ts).
 // Prints {"port","pid",…} on stdout when listening.
 import { createRequire } from 'node:module';
 import { isUtf8 } from 'node:buffer';
 import { WebSocketServer } from 'ws';
-import { announce, exitWithParent, intFlag } from '../common.js';
+import { announce, exitWithParent, intFlag, serveLoopLag } from '../common.js';
 
 exitWithParent();
+serveLoopLag();
 
 const deflate = process.argv.includes('--deflate');
 const maxPayload = intFlag('--max-message', 64 * 1024 * 1024);
