@@ -30,7 +30,7 @@
  * inflated up to that size twice (the at-once attempt is abandoned).
  */
 import { constants as buffer } from 'node:buffer';
-import { type ZlibOptions, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync, constants as zlib } from 'node:zlib';
+import { type ZlibOptions, createInflateRaw, deflateRaw, deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { LocalError, ProtocolError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
 import type { ExtensionCallback, MessageExtension } from './extension.js';
@@ -365,24 +365,41 @@ export class PerMessageDeflate implements MessageExtension {
         // Larger than is worth doing here: start over on the thread pool.
       }
     }
-    // The input is copied now (the tail must be appended anyway), so the
-    // caller's buffer is free again at once.
-    const input = withSyncFlushTail(payload);
+    // The payload is fed as it is, then the 4-byte tail: no copy of a large
+    // message on the event loop. (It is ours: the core never reuses it.)
     runZlibJob((finished) => {
       if (this.released) return finished();
-      inflateRaw(input, this.inflateOptions(maxSize), (error, output) => {
+      const inflater = createInflateRaw(this.inflateOptions(maxSize));
+      const output: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const settle = (error: ProtocolError | null): void => {
+        if (settled) return;
+        settled = true;
         finished();
         if (this.released) return;
-        let result: Buffer;
-        try {
-          if (error !== null) throw inflateError(error, maxSize);
-          result = this.inflated(output, maxSize);
-        } catch (failure) {
-          done(failure as ProtocolError, null);
+        if (error !== null) {
+          done(error, null);
           return;
         }
-        done(null, result);
+        const inflated = output.length === 1 ? output[0] : Buffer.concat(output, size);
+        this.incomingWindow?.append(inflated);
+        done(null, inflated);
+      };
+      inflater.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxSize) {
+          // The rest of a decompression bomb is never inflated.
+          inflater.destroy();
+          settle(tooBig(maxSize));
+          return;
+        }
+        output.push(chunk);
       });
+      inflater.on('error', (error) => settle(inflateError(error, maxSize)));
+      inflater.on('end', () => settle(null));
+      inflater.write(payload);
+      inflater.end(SYNC_FLUSH_TAIL);
     });
     return undefined;
   }
