@@ -80,8 +80,3 @@ function advanceEpoch(): void {
   epochAdvanceScheduled = false;
   epoch++;
 }
-
-/** Connections waiting for a turn (for tests and monitoring). */
-export function waitingForTurn(): number {
-  return queue.length - head;
-}

@@ -55,8 +55,3 @@ function startWaitingJobs(): void {
   }
   starting = false;
 }
-
-/** Jobs running and waiting now (for tests and monitoring). */
-export function zlibJobStats(): { running: number; waiting: number } {
-  return { running, waiting: waiting.length - waitingHead };
-}

@@ -567,12 +567,12 @@ export class WebSocketProtocol implements FrameSink {
       const bytes = Buffer.from(text, 'utf8');
       if (extension.shouldEncode(bytes.length)) {
         if (this.log !== null) this.log(describeFrame('>', Opcode.TEXT, text));
-        this.sendTransformed(Opcode.TEXT, bytes);
+        this.sendTransformed(Opcode.TEXT, bytes, true);
         return;
       }
     }
     if (this.holdingSends) {
-      this.hold(Opcode.TEXT, Buffer.from(text, 'utf8'), true, false, false);
+      this.hold(Opcode.TEXT, Buffer.from(text, 'utf8'), true, false, false, true);
       return;
     }
     this.encodeText(Opcode.TEXT, text, true);
@@ -584,11 +584,11 @@ export class WebSocketProtocol implements FrameSink {
     const extension = this.extension;
     if (extension !== null && extension.shouldEncode(data.length)) {
       if (this.log !== null) this.log(describeFrame('>', Opcode.BINARY, data));
-      this.sendTransformed(Opcode.BINARY, data);
+      this.sendTransformed(Opcode.BINARY, data, false);
       return;
     }
     if (this.holdingSends) {
-      this.hold(Opcode.BINARY, data, true, false, false);
+      this.hold(Opcode.BINARY, data, true, false, false, false);
       return;
     }
     this.encodeBytes(Opcode.BINARY, data, true);
@@ -601,7 +601,7 @@ export class WebSocketProtocol implements FrameSink {
    */
   sendFragment(opcode: typeof Opcode.TEXT | typeof Opcode.BINARY | typeof Opcode.CONTINUATION, data: string | Uint8Array, fin: boolean): void {
     this.assertCanSendData();
-    if (this.holdingSends) this.hold(opcode, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, fin, false, false);
+    if (this.holdingSends) this.hold(opcode, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, fin, false, false, typeof data === 'string');
     else if (typeof data === 'string') this.encodeText(opcode, data, fin);
     else this.encodeBytes(opcode, data, fin);
   }
@@ -615,7 +615,7 @@ export class WebSocketProtocol implements FrameSink {
     this.assertCanSendData();
     if (this.role !== 'server') throw new LocalError('WS_ERR_ENCODED_FRAME_ON_CLIENT', 'pre-encoded frames are unmasked: only a server may send them');
     if (this.log !== null) this.log(`> (pre-encoded frame) [${frame.length} bytes]`);
-    if (this.holdingSends) this.hold(0, frame, true, false, true);
+    if (this.holdingSends) this.hold(0, frame, true, false, true, false);
     else this.queueEncodedFrame(frame);
   }
 
@@ -690,8 +690,8 @@ export class WebSocketProtocol implements FrameSink {
   }
 
   /** Compress and queue a message, or hold it in line if it must wait. */
-  private sendTransformed(opcode: number, payload: Uint8Array): void {
-    if (this.holdingSends) this.hold(opcode, payload, true, true, false);
+  private sendTransformed(opcode: number, payload: Uint8Array, owned: boolean): void {
+    if (this.holdingSends) this.hold(opcode, payload, true, true, false, owned);
     else this.transformAndQueue(opcode, payload);
   }
 
@@ -708,10 +708,11 @@ export class WebSocketProtocol implements FrameSink {
     this.encodingBytes = payload.length;
   }
 
-  private hold(opcode: number, payload: Uint8Array, fin: boolean, transform: boolean, encoded: boolean): void {
-    // Small payloads are copied (send() promises as much); large ones are the caller's to leave alone until written.
-    const owned = payload.length <= COPY_THRESHOLD && !encoded;
-    this.held.push({ opcode, payload: owned ? Buffer.from(payload) : payload, fin, transform, encoded, owned });
+  /** `owned`: the payload is already our own copy (encoded from a string). */
+  private hold(opcode: number, payload: Uint8Array, fin: boolean, transform: boolean, encoded: boolean, owned: boolean): void {
+    // The caller's small payloads are copied (send() promises as much); large ones are the caller's to leave alone until written.
+    const copy = !owned && !encoded && payload.length <= COPY_THRESHOLD;
+    this.held.push({ opcode, payload: copy ? Buffer.from(payload) : payload, fin, transform, encoded, owned: owned || copy });
     this.heldBytes += payload.length;
   }
 
