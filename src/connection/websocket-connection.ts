@@ -55,6 +55,16 @@ export interface ConnectionEvents {
   drain: [];
 }
 
+/**
+ * Sees every byte of a connection as it crosses the socket: `'read'` for a
+ * chunk the peer sent, before the core parses it (and unmasks it in place),
+ * `'write'` for a chunk handed to the socket. Called synchronously; the
+ * buffer is valid only during the call, so copy what you keep; it must not
+ * throw. For learning and debugging: examples/frame-inspector shows a
+ * connection frame by frame with it.
+ */
+export type WireTap = (direction: 'read' | 'write', bytes: Buffer) => void;
+
 /** How a connection ended. */
 export interface CloseInfo {
   code: number;
@@ -149,6 +159,9 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   // Pongs: answered since the last flush, and written but not yet taken by the peer.
   private pongsUnflushed = 0;
   private pongsPending = 0;
+
+  /** Sees the bytes read and written (tapWire()); null: off, and costs one check per read and per write. */
+  private wireTap: WireTap | null = null;
 
   /** Bytes last reported to the memory budget. */
   private heldReported = 0;
@@ -311,6 +324,15 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.armCloseTimer();
   }
 
+  /**
+   * Watch the bytes of this connection as they are read from and written to
+   * the socket, frame headers and masking keys included (null: stop). Set it
+   * in the connection handler to see the first frames too.
+   */
+  tapWire(tap: WireTap | null): void {
+    this.wireTap = tap;
+  }
+
   /** Drop the TCP connection at once, without a closing handshake. */
   terminate(): void {
     this.core.abort();
@@ -389,6 +411,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** @internal Bytes from the socket. */
   receive(chunk: Buffer): void {
+    if (this.wireTap !== null) this.wireTap('read', chunk);
     const epoch = currentEpoch();
     if (epoch !== this.epoch) {
       const previous = this.epoch;
@@ -564,6 +587,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     const socket = this.socket;
     // (Bytes held behind a compression count as pending but are not output yet.)
     if (chunks.length === 0 || socket.destroyed || this.transportEnding) return;
+    if (this.wireTap !== null) for (const chunk of chunks) this.wireTap('write', chunk);
     const pongs = this.pongsUnflushed;
     this.pongsUnflushed = 0;
     if (chunks.length === 1) {
