@@ -16,6 +16,8 @@ import { createChatServer } from '../../examples/chat/server.js';
 import { createHub } from '../../examples/pubsub/hub.js';
 import { createFileServer } from '../../examples/file-server/server.js';
 import { createForAwaitServer } from '../../examples/for-await/server.js';
+import { createFrameInspector, type Report } from '../../examples/frame-inspector/server.js';
+import { FrameReader } from '../../examples/frame-inspector/frame-reader.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -210,6 +212,170 @@ test('for-await: path, query, subprotocol and origin on the connection; the loop
   assert.ok(logged.includes('/room/42: 2 message(s), closed with 1000'), logged.join('\n'));
 });
 
+// ─── 6. frame inspector ─────────────────────────────────────────────────────
+
+type FrameReport = Extract<Report, { type: 'frame' }>;
+
+/** The inspector's report channel: /watch, with every report kept and a bounded wait for the ones to come. */
+async function watchInspector(ws: string): Promise<{ session: string; reports: Report[]; send(run: string): void; until(test: (reports: Report[]) => boolean): Promise<void> }> {
+  const watch = new WebSocket(`${ws}/watch`);
+  const reports: Report[] = [];
+  const waiters = new Set<() => void>();
+  watch.on('message', (data) => {
+    reports.push(JSON.parse(String(data)) as Report);
+    for (const waiter of waiters) waiter();
+  });
+  const until = (test: (reports: Report[]) => boolean, ms = 5_000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!test(reports)) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no such report within ${ms} ms; got:\n${reports.map((r) => JSON.stringify(r)).join('\n')}`));
+      }, ms);
+      waiters.add(check);
+      check();
+    });
+  await until((r) => r.some((report) => report.type === 'hello'));
+  const hello = reports.find((report) => report.type === 'hello') as Extract<Report, { type: 'hello' }>;
+  return { session: hello.session, reports, until, send: (run) => watch.send(JSON.stringify({ run })) };
+}
+
+const framesOf = (reports: Report[], connection: number): FrameReport[] =>
+  reports.filter((r): r is FrameReport => r.type === 'frame' && r.connection === connection);
+const closedReport = (connection: number) => (reports: Report[]) => reports.some((r) => r.type === 'closed' && r.connection === connection);
+
+test('frame reader: the RFC 6455 §5.7 example frames, fed whole and one byte at a time', () => {
+  const hello = Buffer.from('818537fa213d7f9f4d5158', 'hex'); // a masked "Hello"
+  const binary256 = Buffer.concat([Buffer.from('827e0100', 'hex'), Buffer.alloc(256, 7)]);
+  const binary64k = Buffer.concat([Buffer.from('827f0000000000010000', 'hex'), Buffer.alloc(65536, 9)]);
+  const stream = Buffer.concat([hello, binary256, binary64k]);
+  for (const chunks of [[stream], [...stream].map((byte) => Buffer.from([byte]))]) {
+    const reader = new FrameReader();
+    const frames = chunks.flatMap((chunk) => reader.push(chunk));
+    assert.equal(frames.length, 3);
+    assert.deepEqual(
+      frames.map((f) => [f.offset, f.headerHex, f.opcodeName, f.fin, f.masked, f.maskingKey, f.lengthField, f.lengthEncoding, f.payloadLength]),
+      [
+        [0, '81 85 37 fa 21 3d', 'TEXT', true, true, '37 fa 21 3d', 5, '7-bit', 5],
+        [11, '82 7e 01 00', 'BINARY', true, false, null, 126, '16-bit', 256],
+        [271, '82 7f 00 00 00 00 00 01 00 00', 'BINARY', true, false, null, 127, '64-bit', 65536],
+      ],
+    );
+    assert.equal(frames[0].payloadOnWireHex, '7f 9f 4d 51 58');
+    assert.equal(frames[0].payloadHex, '48 65 6c 6c 6f');
+    assert.equal(frames[0].payloadText, 'Hello');
+    assert.equal(frames[0].validUtf8, true);
+    assert.equal(frames[2].truncated, true);
+  }
+});
+
+test('frame inspector: the reports carry the real header bytes, masking key and length encoding of each frame, both ways', { timeout: 30_000 }, async (t) => {
+  const server = createFrameInspector();
+  const url = await serve(server);
+  t.after(() => server.close());
+  const page = await fetch(`${url.http}/`);
+  assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.match(await page.text(), /<h1>Frame inspector<\/h1>/);
+
+  const watch = await watchInspector(url.ws);
+  // A client with a known masking key, so the expected bytes can be written out.
+  const own = await client(`${url.ws}/inspect?session=${watch.session}`, undefined, { generateMask: (mask) => mask.set([1, 2, 3, 4]) });
+  await watch.until((r) => r.some((report) => report.type === 'open' && report.peer === 'browser'));
+  const { connection } = watch.reports.find((r) => r.type === 'open') as Extract<Report, { type: 'open' }>;
+
+  own.ws.send('hello');
+  assert.equal(await own.next(), 'hello');
+  own.ws.send('z'.repeat(300));
+  await own.next();
+  own.ws.send('y'.repeat(70_000));
+  await own.next();
+  own.ws.close(4001, 'bye');
+  await watch.until(closedReport(connection));
+
+  const frames = framesOf(watch.reports, connection);
+  const sent = frames.filter((f) => f.direction === 'client-to-server');
+  const echoed = frames.filter((f) => f.direction === 'server-to-client');
+  assert.deepEqual(
+    sent.map((f) => [f.headerHex, f.opcodeName, f.fin, f.masked, f.maskingKey, f.lengthEncoding, f.payloadLength]),
+    [
+      ['81 85 01 02 03 04', 'TEXT', true, true, '01 02 03 04', '7-bit', 5],
+      ['81 fe 01 2c 01 02 03 04', 'TEXT', true, true, '01 02 03 04', '16-bit', 300],
+      ['81 ff 00 00 00 00 00 01 11 70 01 02 03 04', 'TEXT', true, true, '01 02 03 04', '64-bit', 70_000],
+      ['88 85 01 02 03 04', 'CLOSE', true, true, '01 02 03 04', '7-bit', 5],
+    ],
+  );
+  // "hello" XOR 01 02 03 04 01, as it crossed the wire.
+  assert.equal(sent[0].payloadOnWireHex, '69 67 6f 68 6e');
+  assert.equal(sent[0].payloadText, 'hello');
+  assert.deepEqual(sent[3].close, { code: 4001, reason: 'bye' });
+  assert.deepEqual(
+    echoed.map((f) => [f.headerHex, f.opcodeName, f.masked, f.lengthEncoding]),
+    [
+      ['81 05', 'TEXT', false, '7-bit'],
+      ['81 7e 01 2c', 'TEXT', false, '16-bit'],
+      ['81 7f 00 00 00 00 00 01 11 70', 'TEXT', false, '64-bit'],
+      ['88 02', 'CLOSE', false, '7-bit'], // §5.5.1: the server echoes the status code
+    ],
+  );
+  assert.deepEqual(echoed[3].close, { code: 4001, reason: '' });
+  assert.deepEqual(await own.closed, { code: 4001, reason: '' });
+  const closed = watch.reports.find((r) => r.type === 'closed' && r.connection === connection);
+  assert.deepEqual(closed, { type: 'closed', connection, code: 4001, reason: 'bye', wasClean: true });
+});
+
+test('frame inspector: the scripted cases a browser cannot send, and the server answers to them', { timeout: 30_000 }, async (t) => {
+  const server = createFrameInspector();
+  const url = await serve(server);
+  t.after(() => server.close());
+  const watch = await watchInspector(url.ws);
+
+  /** Run a case; its connection's reports once the server has closed it. */
+  const run = async (name: string): Promise<{ sent: FrameReport[]; answered: FrameReport[]; reports: Report[] }> => {
+    watch.send(name);
+    await watch.until((r) => r.some((report) => report.type === 'open' && report.case === name));
+    const { connection } = watch.reports.find((r) => r.type === 'open' && r.case === name) as Extract<Report, { type: 'open' }>;
+    await watch.until(closedReport(connection));
+    const reports = watch.reports.filter((r) => 'connection' in r && r.connection === connection);
+    const frames = framesOf(reports, connection);
+    return { reports, sent: frames.filter((f) => f.direction === 'client-to-server'), answered: frames.filter((f) => f.direction === 'server-to-client') };
+  };
+  const shape = (frames: FrameReport[]) => frames.map((f) => `${f.opcodeName} fin=${f.fin ? 1 : 0}${f.masked ? ' masked' : ''}`);
+
+  const fragmented = await run('fragmented-text');
+  assert.deepEqual(shape(fragmented.sent), ['TEXT fin=0 masked', 'CONTINUATION fin=0 masked', 'CONTINUATION fin=1 masked', 'CLOSE fin=1 masked']);
+  assert.deepEqual(fragmented.sent.slice(0, 3).map((f) => f.payloadText), ['Hello, ', 'fragmented ', 'world!']);
+  assert.deepEqual(shape(fragmented.answered), ['TEXT fin=1', 'CLOSE fin=1']);
+  assert.equal(fragmented.answered[0].payloadText, 'Hello, fragmented world!');
+
+  const ping = await run('ping');
+  assert.deepEqual(shape(ping.sent), ['PING fin=1 masked', 'CLOSE fin=1 masked']);
+  assert.equal(ping.answered[0].opcodeName, 'PONG');
+  assert.equal(ping.answered[0].payloadHex, ping.sent[0].payloadHex); // §5.5.3: the ping's payload comes back
+  assert.equal(ping.answered[0].payloadText, 'are you there?');
+
+  const invalid = await run('invalid-utf8');
+  assert.equal(invalid.sent[0].validUtf8, false);
+  assert.deepEqual(invalid.answered.map((f) => f.close?.code), [1007]);
+  const error = invalid.reports.find((r) => r.type === 'error');
+  assert.ok(error !== undefined && error.type === 'error');
+  assert.deepEqual([error.code, error.closeCode, error.rfcSection], ['WS_ERR_INVALID_UTF8', 1007, '8.1']);
+
+  const closing = await run('close-with-reason');
+  assert.deepEqual(closing.sent.map((f) => f.close), [{ code: 4000, reason: 'done here, thanks' }]);
+  assert.deepEqual(closing.answered.map((f) => f.close), [{ code: 4000, reason: '' }]);
+
+  const unmasked = await run('unmasked');
+  assert.deepEqual(shape(unmasked.sent), ['TEXT fin=1']);
+  assert.deepEqual(unmasked.answered.map((f) => f.close?.code), [1002]);
+
+  assert.deepEqual(watch.reports.filter((r) => r.type === 'script-failed'), []);
+});
+
 // ─── the npm scripts ────────────────────────────────────────────────────────
 
 interface Script {
@@ -283,6 +449,7 @@ test('every example runs from its npm script, answers, and exits cleanly on SIGT
     ['example:pubsub', '/notify?msg=hi', /^delivered to 0 subscribers/],
     ['example:files', '/', /<h1>Files and paths<\/h1>/],
     ['example:for-await', '/', /for await/],
+    ['example:inspector', '/', /<h1>Frame inspector<\/h1>/],
   ];
   const running = scripts.map(([script]) => startScript(script, ['--port', '0']));
   t.after(() => Promise.all(running.map((r) => r.stop())));
