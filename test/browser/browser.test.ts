@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createEchoServer } from '../../examples/echo/server.js';
 import { createChatServer } from '../../examples/chat/server.js';
+import { createFrameInspector } from '../../examples/frame-inspector/server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -143,6 +144,63 @@ test('chat page in two tabs: join, messages both ways (non-ASCII included), leav
   await seen(ada, '#log li.system', 'bob left');
   await ada.screenshot({ path: join(ARTIFACTS, 'browser-chat-ada.png'), fullPage: true });
   await ada.close();
+});
+
+test('frame inspector page: a ping and a fragmented text message, frame by frame, with their bits and RFC sections', OPTIONS, async (t) => {
+  const inspector = createFrameInspector();
+  t.after(() => inspector.close());
+  const origin = `http://127.0.0.1:${(await inspector.listen(0, '127.0.0.1')).port}`;
+  const page = await context.newPage();
+  await page.goto(`${origin}/`);
+  await seen(page, '#status', 'your connection is open');
+
+  // The browser's own frame: masked by Chromium, echoed unmasked by the server.
+  await page.fill('#text', NON_ASCII);
+  await page.click('#send-text button');
+  const typed = page.locator('li.frame[data-direction="client-to-server"][data-opcode="1"]', { hasText: NON_ASCII });
+  await typed.waitFor();
+  assert.deepEqual(await typed.locator('tr.bits td').allTextContents().then((bits) => [bits[0], bits[4], bits[5]]), ['1', '0001', '1']); // FIN, opcode, MASK
+  await page.locator('li.frame[data-direction="server-to-client"][data-opcode="1"]', { hasText: NON_ASCII }).waitFor();
+
+  // A ping, from the scripted client; the server's pong carries the same payload.
+  await page.click('#run-ping');
+  const ping = page.locator('li.frame[data-direction="client-to-server"][data-opcode="9"][data-fin="1"]');
+  const pong = page.locator('li.frame[data-direction="server-to-client"][data-opcode="10"][data-fin="1"]');
+  await ping.waitFor();
+  await pong.waitFor();
+  assert.match(await ping.locator('header').textContent() ?? '', /scripted client \(ping\) → server PING FIN=1 · 14 bytes/);
+  assert.match(await ping.textContent() ?? '', /§5\.5\.2/);
+  assert.match(await pong.textContent() ?? '', /§5\.5\.3/);
+  assert.equal(await pong.locator('q.text').textContent(), 'are you there?');
+  assert.equal(await ping.locator('tr.bits td').nth(4).textContent(), '1001');
+
+  // A fragmented text message: TEXT FIN=0, CONTINUATION FIN=0, CONTINUATION FIN=1 (§5.4), echoed whole.
+  await page.click('#run-fragmented-text');
+  const first = page.locator('li.frame[data-direction="client-to-server"][data-opcode="1"][data-fin="0"]');
+  const middle = page.locator('li.frame[data-direction="client-to-server"][data-opcode="0"][data-fin="0"]');
+  const last = page.locator('li.frame[data-direction="client-to-server"][data-opcode="0"][data-fin="1"]');
+  for (const frame of [first, middle, last]) await frame.waitFor();
+  assert.equal(await first.locator('q.text').textContent(), 'Hello, ');
+  assert.equal(await middle.locator('q.text').textContent(), 'fragmented ');
+  assert.equal(await last.locator('q.text').textContent(), 'world!');
+  assert.deepEqual(await first.locator('tr.bits td').allTextContents().then((bits) => bits.slice(0, 6)), ['0', '0', '0', '0', '0001', '1']);
+  assert.deepEqual(await last.locator('tr.bits td').allTextContents().then((bits) => bits.slice(0, 6)), ['1', '0', '0', '0', '0000', '1']);
+  assert.match(await middle.textContent() ?? '', /CONTINUATION: the next fragment of a fragmented message §5\.4/);
+  assert.match(await first.locator('tr.sections').textContent() ?? '', /§5\.2.*§5\.3/);
+  await page.locator('li.frame[data-direction="server-to-client"][data-opcode="1"][data-fin="1"]', { hasText: 'Hello, fragmented world!' }).waitFor();
+  await seen(page, 'li.event.closed', 'TCP closed: 1000 Normal Closure');
+
+  // A 300-byte message takes the 16-bit length; closing with a reason shows the close code's section.
+  await page.click('#send-large');
+  await page.locator('li.frame[data-direction="client-to-server"]', { hasText: 'Extended payload length (16 bits)' }).waitFor();
+  await page.click('#close');
+  const close = page.locator('li.frame[data-direction="client-to-server"][data-opcode="8"]', { hasText: '4001 private use' });
+  await close.waitFor();
+  assert.match(await close.textContent() ?? '', /§7\.4\.2/);
+  await seen(page, '#status', 'your connection closed (4001');
+
+  await page.screenshot({ path: join(ARTIFACTS, 'browser-frame-inspector.png'), fullPage: true });
+  await page.close();
 });
 
 test('no page threw a JavaScript error', OPTIONS, () => {

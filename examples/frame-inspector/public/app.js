@@ -15,10 +15,10 @@ const FIELDS = {
   rsv2: { name: 'RSV2', section: '5.2', about: 'must be 0 unless an extension gives it a meaning' },
   rsv3: { name: 'RSV3', section: '5.2', about: 'must be 0 unless an extension gives it a meaning' },
   opcode: { name: 'opcode', section: '5.2', about: 'how to read the payload (values in §5.2, registry in §11.8)' },
-  mask: { name: 'MASK', section: '5.3', about: 'a client masks every frame it sends, a server none (§5.1)' },
+  mask: { name: 'MASK', section: ['5.2', '5.3'], about: 'a client masks every frame it sends, a server none (§5.1)' },
   length: { name: 'Payload len', section: '5.2', about: '0–125: the length; 126: a 16-bit length follows; 127: a 64-bit length follows' },
   extended: { name: 'Extended payload length', section: '5.2', about: 'the length in network byte order, in the minimal number of bytes' },
-  key: { name: 'Masking-key', section: '5.3', about: '32 random bits: payload byte i is XORed with key byte i mod 4' },
+  key: { name: 'Masking-key', section: ['5.2', '5.3'], about: '32 random bits: payload byte i is XORed with key byte i mod 4' },
 };
 
 const OPCODES = {
@@ -54,7 +54,9 @@ function describeCloseCode(code) {
   return { name: 'not a valid code to send', about: 'a close frame with it is a protocol error', section: '7.4.2' };
 }
 
+/** A link to a section of RFC 6455; several sections give several links. */
 function sectionLink(section) {
+  if (Array.isArray(section)) return el('span', null, ...section.flatMap((one, i) => (i === 0 ? [sectionLink(one)] : [' ', sectionLink(one)])));
   const link = document.createElement('a');
   link.href = `${RFC}#section-${section}`;
   link.target = '_blank';
@@ -101,7 +103,7 @@ function showFrame(frame) {
     [FIELDS.rsv1, frame.rsv1 ? '1' : '0', frame.rsv1 ? 'set' : ''],
     [FIELDS.rsv2, frame.rsv2 ? '1' : '0', frame.rsv2 ? 'set' : ''],
     [FIELDS.rsv3, frame.rsv3 ? '1' : '0', frame.rsv3 ? 'set' : ''],
-    [{ ...FIELDS.opcode, section: opcode.section }, bits(frame.opcode, 4), `${opcode.name} (0x${frame.opcode.toString(16)})`],
+    [FIELDS.opcode, bits(frame.opcode, 4), `${opcode.name} (0x${frame.opcode.toString(16)})`],
     [FIELDS.mask, frame.masked ? '1' : '0', frame.masked ? 'masked' : 'not masked'],
     [FIELDS.length, bits(frame.lengthField, 7), frame.lengthField < 126 ? `${frame.lengthField} bytes` : `${frame.lengthField}: ${frame.lengthEncoding} length follows`],
   ];
@@ -190,7 +192,10 @@ watch.onmessage = (message) => {
       break;
     case 'closed': {
       const code = describeCloseCode(report.code);
-      event(report.connection, 'closed', `TCP closed: ${report.code} ${code.name}${report.reason ? ` ${JSON.stringify(report.reason)}` : ''}, ${report.wasClean ? 'cleanly (both close frames were exchanged)' : 'not cleanly'} `, sectionLink('7.1.4'));
+      // §7.1.5: the close code is the one in the close frame received; 1005 if it had none, 1006 if none came.
+      const reason = report.reason ? ` ${JSON.stringify(report.reason)}` : '';
+      const clean = report.wasClean ? 'clean: both close frames were exchanged' : 'not clean: the closing handshake did not complete';
+      event(report.connection, 'closed', `TCP closed: ${report.code} ${code.name}${reason} (the close code the server reports) `, sectionLink('7.1.5'), `; ${clean} `, sectionLink('7.1.4'));
       break;
     }
     case 'script-failed':
