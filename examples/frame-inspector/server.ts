@@ -28,7 +28,9 @@
  *
  * The /watch connection itself is not tapped (reports about the reports
  * would never end). permessage-deflate is left off (the default), so
- * payloads are readable.
+ * payloads are readable. A tool for learning on your own machine: anyone
+ * who can reach /watch can make the server connect to itself, so do not
+ * expose it.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, serveStatic, ReadyState, ProtocolError, type WebSocketConnection } from '../../src/index.js'; // in your project: from 'wsrfc'

@@ -188,7 +188,8 @@ test('frame inspector page: a ping and a fragmented text message, frame by frame
   assert.match(await middle.textContent() ?? '', /CONTINUATION: the next fragment of a fragmented message §5\.4/);
   assert.match(await first.locator('tr.sections').textContent() ?? '', /§5\.2.*§5\.3/);
   await page.locator('li.frame[data-direction="server-to-client"][data-opcode="1"][data-fin="1"]', { hasText: 'Hello, fragmented world!' }).waitFor();
-  await seen(page, 'li.event.closed', 'TCP closed: 1000 Normal Closure');
+  const fragmentedConnection = await first.getAttribute('data-connection');
+  await page.locator(`li.event.closed[data-connection="${fragmentedConnection}"]`, { hasText: 'TCP closed: 1000 Normal Closure' }).waitFor();
 
   // A 300-byte message takes the 16-bit length; closing with a reason shows the close code's section.
   await page.click('#send-large');
