@@ -16,7 +16,7 @@ interface Listenable {
 }
 
 export interface RunOptions {
-  /** Default port; the examples use one each (8080–8084) so they can run side by side. */
+  /** Default port; the examples use one each (8080–8085) so they can run side by side. */
   port: number;
   /** What to tell the user, given the server's `http://host:port` (no trailing slash). */
   hint: (origin: string) => string;
