@@ -1,10 +1,10 @@
 /**
- * `connect(url, options)`: the client's thin I/O shell. It opens TCP (or
- * TLS for wss://), writes the opening handshake (§4.1), reads the server's
- * answer with the same incremental HTTP parser the server uses for requests,
- * validates it (src/handshake/upgrade-response.ts), and hands the socket to a
- * ClientConnection, together with any frames that arrived right behind the
- * 101 in the same read.
+ * `connect(url, options)`: the client's thin I/O shell around the sans-I/O
+ * ClientHandshake (src/handshake/client-handshake.ts). It opens TCP (or TLS
+ * for wss://), writes the machine's request (§4.1), feeds it what the server
+ * answers, its end and the deadline, and on its verdict either fails (closes
+ * TCP) or hands the socket to a ClientConnection, together with any frames
+ * that arrived right behind the 101 in the same read.
  *
  * §4.1: "the client MUST wait for a response from the server before sending
  * any further data": nothing but the handshake is written until the 101 is
@@ -13,22 +13,16 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { HandshakeError, LocalError } from '../errors.js';
-import { generateClientKey } from '../handshake/accept-key.js';
+import { LocalError } from '../errors.js';
+import { ClientHandshake, type ClientHandshakeAccepted } from '../handshake/client-handshake.js';
 import { HandshakeErrorCode as Code } from '../handshake/error-codes.js';
-import { HttpHeadParser, type HttpResponseHead } from '../handshake/http-head-parser.js';
-import { ClientHandshakeError, unexpectedStatus, validateUpgradeResponse } from '../handshake/upgrade-response.js';
 import type { ConnectionOptions } from '../connection/websocket-connection.js';
-import { parseExtensionHeader } from '../extensions/extension-header.js';
 import { PERMESSAGE_DEFLATE } from '../extensions/permessage-deflate.js';
 import { ClientConnection } from './client-connection.js';
-import { acceptDeflateResponse, clientDeflateCodec, deflateOffer, type ClientDeflateOptions } from './deflate-negotiation.js';
+import { deflateOffer } from './deflate-negotiation.js';
 import { DEFAULT_CLIENT_OPTIONS, type ClientOptions } from './options.js';
-import { buildUpgradeRequest, checkExtensionOffer } from './upgrade-request-builder.js';
+import { checkExtensionOffer } from './upgrade-request-builder.js';
 import { parseWebSocketUrl } from './url.js';
-
-/** At most this much of a refusal's body is read, to show in the error. */
-const MAX_REFUSAL_BODY = 4096;
 
 /**
  * Open a WebSocket connection to a ws:// or wss:// URL. Resolves once the
@@ -50,21 +44,15 @@ export function connect(url: string | URL, options: ClientOptions = {}): Promise
       reject(error);
       return;
     }
-    openAndHandshake(plan, resolve, reject);
+    new ClientHandshakeSocket(plan, resolve, reject);
   });
 }
 
-/** Everything decided before any I/O: where to, the request bytes, the settings. */
+/** Everything decided before any I/O: where to, the handshake (its request bytes, our offers), the settings. */
 interface Plan {
   url: string;
   target: ReturnType<typeof parseWebSocketUrl>;
-  key: string;
-  request: Buffer;
-  protocols: readonly string[];
-  /** The whole Sec-WebSocket-Extensions offer sent, if any. */
-  extensions: string | undefined;
-  /** permessage-deflate was offered with these settings. */
-  deflate: ClientDeflateOptions | undefined;
+  handshake: ClientHandshake;
   origin: string | undefined;
   connectTimeout: number;
   connection: ConnectionOptions;
@@ -82,15 +70,16 @@ function planConnection(url: string | URL, options: ClientOptions): Plan {
   const deflate = options.perMessageDeflate === true ? {} : options.perMessageDeflate || undefined;
   const offers = [deflate === undefined ? undefined : deflateOffer(deflate), options.extensions].filter((offer) => offer !== undefined);
   const extensions = offers.length === 0 ? undefined : offers.join(', ');
-  const key = generateClientKey();
-  const request = buildUpgradeRequest({
+  const handshake = new ClientHandshake({
     resource: target.resource,
     host: target.hostHeader,
-    key,
     origin: options.origin,
     protocols,
     extensions,
     headers: options.headers,
+    deflate,
+    limits: options.httpLimits,
+    peer: target.href,
   });
   const setting = (name: 'connectTimeout' | 'closeTimeout' | 'idleTimeout' | 'pingInterval' | 'sendHighWaterMark' | 'sendStallTimeout' | 'maxPendingPongs' | 'turnBudget' | 'maxMessageSize' | 'maxFragments', min: number): number => {
     const value = options[name] ?? DEFAULT_CLIENT_OPTIONS[name];
@@ -103,11 +92,7 @@ function planConnection(url: string | URL, options: ClientOptions): Plan {
   return {
     url: target.href,
     target,
-    key,
-    request,
-    protocols,
-    extensions,
-    deflate,
+    handshake,
     origin: options.origin,
     connectTimeout: setting('connectTimeout', 1),
     connection: {
@@ -150,77 +135,60 @@ function openSocket(plan: Plan): Socket {
   return socket;
 }
 
-function openAndHandshake(plan: Plan, resolve: (connection: ClientConnection) => void, reject: (error: unknown) => void): void {
-  const socket = openSocket(plan);
-  const parser = new HttpHeadParser('response', plan.options.httpLimits);
-  let settled = false;
-  /** A refusal whose body is being read, to quote it in the error. */
-  let refusal: { head: HttpResponseHead; body: Buffer[]; bytes: number; wanted: number } | undefined;
+/**
+ * One connection attempt: the socket, its deadline, and the machine they
+ * feed. Settles `connect()`'s promise once, on the machine's verdict or a
+ * socket error; its listeners go with it, so nothing arrives after.
+ */
+class ClientHandshakeSocket {
+  readonly #socket: Socket;
+  readonly #timer: NodeJS.Timeout;
 
-  const timer = setTimeout(() => {
-    if (refusal !== undefined) fail(unexpectedStatus(refusal.head, Buffer.concat(refusal.body)));
-    else fail(new ClientHandshakeError(Code.CONNECT_TIMEOUT, '4.1', `no complete handshake response from ${plan.url} within ${plan.connectTimeout} ms`));
-  }, plan.connectTimeout);
+  constructor(
+    private readonly plan: Plan,
+    private readonly resolve: (connection: ClientConnection) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.#socket = openSocket(plan);
+    this.#timer = setTimeout(this.#onTimeout, plan.connectTimeout);
+    this.#socket.on('data', this.#onData);
+    this.#socket.on('end', this.#onEnd);
+    this.#socket.on('close', this.#onEnd);
+    this.#socket.on('error', this.#fail);
+    this.#socket.write(plan.handshake.request);
+  }
 
-  const cleanUp = (): void => {
-    settled = true;
-    clearTimeout(timer);
-    socket.off('data', onData);
-    socket.off('end', onEnd);
-    socket.off('close', onEnd);
-    socket.off('error', onError);
+  #onData = (chunk: Buffer): void => {
+    const step = this.plan.handshake.receive(chunk);
+    if (step.kind === 'reject') this.#fail(step.error);
+    else if (step.kind === 'accept') this.#open(step);
   };
 
-  const fail = (error: unknown): void => {
-    if (settled) return;
-    cleanUp();
+  #onEnd = (): void => this.#fail(this.plan.handshake.eof().error);
+
+  #onTimeout = (): void => this.#fail(this.plan.handshake.timeout(this.plan.connectTimeout).error);
+
+  #stop(): void {
+    clearTimeout(this.#timer);
+    this.#socket.off('data', this.#onData);
+    this.#socket.off('end', this.#onEnd);
+    this.#socket.off('close', this.#onEnd);
+    this.#socket.off('error', this.#fail);
+  }
+
+  #fail = (error: unknown): void => {
+    this.#stop();
     // §4.1 "_Fail the WebSocket Connection_" before it was established: there
     // is nobody to send a close frame to; just drop TCP.
-    socket.on('error', () => {});
-    socket.destroy();
-    reject(error);
+    this.#socket.on('error', () => {});
+    this.#socket.destroy();
+    this.reject(error);
   };
 
-  const onError = (error: Error): void => fail(error);
-
-  const onEnd = (): void => {
-    if (refusal !== undefined) fail(unexpectedStatus(refusal.head, Buffer.concat(refusal.body)));
-    else fail(new ClientHandshakeError(Code.NO_RESPONSE, '4.1', `${plan.url} closed the connection before a complete handshake response`));
-  };
-
-  const onData = (chunk: Buffer): void => {
-    if (refusal !== undefined) {
-      collectRefusalBody(chunk);
-      return;
-    }
-    let parsed;
-    try {
-      parsed = parser.feed(chunk);
-    } catch (error) {
-      // A malformed head: keep the parser's code, drop its HTTP status (we answer nothing).
-      if (error instanceof HandshakeError) fail(new ClientHandshakeError(error.code, '4.1', `the server's response is not valid HTTP: ${error.message}`));
-      else fail(error);
-      return;
-    }
-    if (parsed === undefined) return;
-    const { head, rest } = parsed;
-    if (head.status !== 101) {
-      startRefusal(head, rest);
-      return;
-    }
-    let accepted;
-    let connectionOptions = plan.connection;
-    try {
-      accepted = validateUpgradeResponse(head, { key: plan.key, protocols: plan.protocols, extensions: plan.extensions });
-      if (plan.deflate !== undefined && accepted.extensionNames.includes(PERMESSAGE_DEFLATE)) {
-        const agreement = acceptDeflateResponse(parseExtensionHeader(accepted.extensions), plan.deflate, head);
-        connectionOptions = { ...connectionOptions, extension: clientDeflateCodec(agreement, plan.deflate) };
-      }
-    } catch (error) {
-      fail(error);
-      return;
-    }
-    cleanUp();
+  #open(accepted: ClientHandshakeAccepted): void {
+    this.#stop();
+    const { plan } = this;
+    const socket = this.#socket;
     // Frames read from now on belong to the connection, which starts reading
     // once the application had a chance to attach its listeners.
     socket.pause();
@@ -229,56 +197,19 @@ function openAndHandshake(plan: Plan, resolve: (connection: ClientConnection) =>
       {
         path: plan.target.path,
         query: plan.target.query,
-        headers: head.headers,
+        headers: accepted.response.headers,
         origin: plan.origin,
         protocol: accepted.protocol,
         extensions: accepted.extensions,
         remoteAddress: socket.remoteAddress,
         remotePort: socket.remotePort,
       },
-      connectionOptions,
-      { url: plan.url, response: head },
+      accepted.extension === null ? plan.connection : { ...plan.connection, extension: accepted.extension },
+      { url: plan.url, response: accepted.response },
     );
-    resolve(connection);
+    this.resolve(connection);
     // `await connect()` resumes in a microtask; setImmediate runs after it, so
     // listeners attached right after the await see the first messages.
-    setImmediate(() => connection.start(rest));
-  };
-
-  /** Read (a bounded part of) the body of a non-101 answer, then fail with it. */
-  const startRefusal = (head: HttpResponseHead, rest: Buffer): void => {
-    const length = head.headers.get('content-length');
-    const declared = length === undefined ? undefined : parseDecimal(length);
-    // 3xx and 1xx need no body to explain themselves; a chunked body is not decoded here.
-    const readBody = head.status >= 200 && !(head.status >= 300 && head.status < 400) && !head.headers.has('transfer-encoding');
-    const wanted = !readBody ? 0 : Math.min(declared ?? MAX_REFUSAL_BODY, MAX_REFUSAL_BODY);
-    refusal = { head, body: [], bytes: 0, wanted };
-    collectRefusalBody(rest);
-  };
-
-  const collectRefusalBody = (chunk: Buffer): void => {
-    const r = refusal!;
-    if (r.bytes < r.wanted && chunk.length > 0) {
-      const piece = chunk.subarray(0, r.wanted - r.bytes);
-      r.body.push(Buffer.from(piece));
-      r.bytes += piece.length;
-    }
-    if (r.bytes >= r.wanted) fail(unexpectedStatus(r.head, Buffer.concat(r.body)));
-  };
-
-  socket.on('data', onData);
-  socket.on('end', onEnd);
-  socket.on('close', onEnd);
-  socket.on('error', onError);
-  socket.write(plan.request);
-}
-
-/** A Content-Length value (RFC 9110 §8.6: 1*DIGIT), or undefined if it is not one. */
-function parseDecimal(text: string): number | undefined {
-  if (text.length === 0 || text.length > 15) return undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return undefined;
+    setImmediate(() => connection.start(accepted.rest));
   }
-  return Number(text);
 }

@@ -57,7 +57,7 @@ export const HandshakeErrorCode = {
   /** 400. Sec-WebSocket-Extensions is not a valid extension list (§9.1), raised by the extension-header parser. */
   EXTENSIONS: 'HS_ERR_EXTENSIONS',
 
-  // --- The server's own decisions about a valid request (src/server/server.ts)
+  // --- The server's own decisions about a valid request (src/handshake/server-negotiation.ts, src/server/server.ts)
 
   /** 408. The request head did not arrive within `handshakeTimeout` (a slow or stalled peer). */
   TIMEOUT: 'HS_ERR_TIMEOUT',
@@ -107,6 +107,8 @@ export const HandshakeErrorCode = {
   INVALID_LIMIT: 'HS_ERR_INVALID_LIMIT',
   /** `feed()` was called after the head was complete (the rest belongs to the frame parser). */
   PARSER_FINISHED: 'HS_ERR_PARSER_FINISHED',
+  /** A handshake machine (ServerHandshake, ClientHandshake) was given an input its state does not take: bytes after it decided, accept() before a request... */
+  WRONG_STATE: 'HS_ERR_WRONG_STATE',
   /** A response header name is not a token, or its value holds CR, LF or another control byte. */
   INVALID_RESPONSE_HEADER: 'HS_ERR_INVALID_RESPONSE_HEADER',
   /** An extra response header would override one the builder owns (Sec-WebSocket-Accept, Content-Length...). */

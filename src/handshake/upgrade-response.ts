@@ -10,64 +10,31 @@
  * established that means closing TCP: there is no one to send a close frame to.
  *
  * Checks run in the RFC's order: status, Upgrade, Connection,
- * Sec-WebSocket-Accept, Sec-WebSocket-Extensions, Sec-WebSocket-Protocol.
+ * Sec-WebSocket-Accept (the HTTP/1.1 framing of the answer, here), then
+ * Sec-WebSocket-Extensions and Sec-WebSocket-Protocol (the negotiation,
+ * client-negotiation.ts).
  * The status is judged first because a 3xx or 4xx carries none of the other
  * headers, and saying "wrong Sec-WebSocket-Accept" about a 404 would mislead.
  */
-import { HandshakeError, WebSocketError } from '../errors.js';
-import { parseExtensionHeader } from '../extensions/extension-header.js';
 import { computeAcceptKey } from './accept-key.js';
+import { ClientHandshakeError } from './client-handshake-error.js';
+import { checkServerSelection, type AcceptedSelection, type NegotiationOffer } from './client-negotiation.js';
 import { HandshakeErrorCode as Code } from './error-codes.js';
 import type { HttpResponseHead } from './http-head-parser.js';
 import { reasonPhrase } from './http-response.js';
-import { equalsIgnoreAsciiCase, listHasToken, splitList } from './tokens.js';
+import { equalsIgnoreAsciiCase, listHasToken } from './tokens.js';
 
-/**
- * The opening handshake failed on the client's side: the server's response
- * broke a rule of §4.1 / §4.2.2, did not arrive in time, or was not an HTTP
- * response at all. A remote fault, like `HandshakeError` on the server side,
- * but nothing is answered: the client just closes TCP.
- */
-export class ClientHandshakeError extends WebSocketError {
-  /** Section of RFC 6455 whose rule was broken, e.g. `4.1`. */
-  readonly rfcSection: string;
-  /** The server's response head, when one arrived (its status, its headers). */
-  readonly response: HttpResponseHead | undefined;
-  /** The start of the body of a non-101 answer, as text (servers often explain the refusal there). */
-  readonly body: string | undefined;
-
-  constructor(code: string, rfcSection: string, message: string, response?: HttpResponseHead, body?: string) {
-    super(code, message);
-    this.rfcSection = rfcSection;
-    this.response = response;
-    this.body = body;
-  }
-
-  /** The server's HTTP status, if a response head arrived. */
-  get status(): number | undefined {
-    return this.response?.status;
-  }
-}
+export { ClientHandshakeError } from './client-handshake-error.js';
+export { extensionNamesOf } from './client-negotiation.js';
 
 /** What the client offered, to judge the answer against. */
-export interface UpgradeOffer {
+export interface UpgradeOffer extends NegotiationOffer {
   /** The Sec-WebSocket-Key sent. */
   key: string;
-  /** Subprotocols offered, in order (may be empty). */
-  protocols: readonly string[];
-  /** The raw Sec-WebSocket-Extensions offer, `undefined` if none was sent. */
-  extensions: string | undefined;
 }
 
 /** What the server agreed to. */
-export interface AcceptedUpgrade {
-  /** The subprotocol the server selected, `''` for none (§4.2.2 item 5.5: it may decline them all). */
-  protocol: string;
-  /** The Sec-WebSocket-Extensions answer as sent, `''` if none was accepted. */
-  extensions: string;
-  /** Names of the accepted extensions, lowercase, in the server's order. */
-  extensionNames: string[];
-}
+export type AcceptedUpgrade = AcceptedSelection;
 
 /**
  * Judge the server's response head against the client's offer (§4.1).
@@ -135,63 +102,8 @@ export function validateUpgradeResponse(head: HttpResponseHead, offer: UpgradeOf
     );
   }
 
-  // §4.1 item 5: "If the response includes a |Sec-WebSocket-Extensions| header
-  // field and this header field indicates the use of an extension that was not
-  // present in the client's handshake (the server has indicated an extension
-  // not requested by the client), the client MUST _Fail the WebSocket
-  // Connection_." (§9.1 for the syntax.)
-  const extensions = headers.get('sec-websocket-extensions');
-  let extensionNames: string[] = [];
-  if (extensions !== undefined) {
-    extensionNames = extensionNamesOf(extensions, (detail) => new ClientHandshakeError(Code.RESPONSE_EXTENSIONS, '9.1', `the server's Sec-WebSocket-Extensions is malformed: ${detail}`, head));
-    const offered = offer.extensions === undefined ? [] : extensionNamesOf(offer.extensions, (detail) => new ClientHandshakeError(Code.RESPONSE_EXTENSIONS, '9.1', detail, head));
-    // A Set, so that a long answer costs one lookup per name, not a scan of our offer each.
-    const offeredNames = new Set(offered);
-    for (const name of extensionNames) {
-      if (!offeredNames.has(name)) {
-        throw new ClientHandshakeError(
-          Code.EXTENSION_NOT_OFFERED,
-          '4.1',
-          `the server accepted extension ${quote(name)}, which we did not offer (${offered.length === 0 ? 'we offered none' : `we offered ${offered.join(', ')}`}); RFC 6455 §4.1, §9.1`,
-          head,
-        );
-      }
-    }
-  }
-
-  // §4.1 item 6: "If the response includes a |Sec-WebSocket-Protocol| header
-  // field and this header field indicates the use of a subprotocol that was
-  // not present in the client's handshake (the server has indicated a
-  // subprotocol not requested by the client), the client MUST _Fail the
-  // WebSocket Connection_." §4.2.2 item 5.5: the server selects "a single
-  // value". Answering none is the server's right (it "MUST NOT send back a
-  // |Sec-WebSocket-Protocol| header field" then); the application decides
-  // whether it can live without one.
-  const protocolHeader = headers.get('sec-websocket-protocol');
-  let protocol = '';
-  if (protocolHeader !== undefined) {
-    const selected = splitList(protocolHeader);
-    if (selected.length !== 1) {
-      throw new ClientHandshakeError(
-        Code.PROTOCOL_NOT_OFFERED,
-        '4.2.2',
-        `the server must select exactly one subprotocol, got Sec-WebSocket-Protocol: ${quote(protocolHeader)} (RFC 6455 §4.2.2 item 5.5)`,
-        head,
-      );
-    }
-    // Subprotocol names are compared exactly (§11.3.4 registers them as case-sensitive tokens).
-    if (!offer.protocols.includes(selected[0])) {
-      throw new ClientHandshakeError(
-        Code.PROTOCOL_NOT_OFFERED,
-        '4.1',
-        `the server selected subprotocol ${quote(selected[0])}, which we did not offer (${offer.protocols.length === 0 ? 'we offered none' : `we offered ${offer.protocols.join(', ')}`}); RFC 6455 §4.1`,
-        head,
-      );
-    }
-    protocol = selected[0];
-  }
-
-  return { protocol, extensions: extensions ?? '', extensionNames };
+  // §4.1 items 5 and 6: what the server selected among our offers.
+  return checkServerSelection({ extensions: headers.get('sec-websocket-extensions'), protocol: headers.get('sec-websocket-protocol') }, offer, head);
 }
 
 /**
@@ -219,19 +131,6 @@ export function unexpectedStatus(head: HttpResponseHead, body?: Buffer): ClientH
   const authenticate = head.headers.get('www-authenticate');
   if (head.status === 401 && authenticate !== undefined) message += ` [WWW-Authenticate: ${authenticate}]`;
   return new ClientHandshakeError(Code.UNEXPECTED_STATUS, '4.1', message, head, text);
-}
-
-/**
- * Names of the extensions in a Sec-WebSocket-Extensions value (§9.1),
- * lowercase, in order. Throws what `fail(detail)` returns if it is malformed.
- */
-export function extensionNamesOf(value: string, fail: (detail: string) => Error): string[] {
-  try {
-    return parseExtensionHeader(value).map((element) => element.name);
-  } catch (error) {
-    if (error instanceof HandshakeError) throw fail(error.message);
-    throw error;
-  }
 }
 
 /** A body for an error message: UTF-8, control characters as spaces, at most 200 characters. */

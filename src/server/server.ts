@@ -4,11 +4,15 @@
  * application's hooks, answers 101 (§4.2.2) or an HTTP error, and hands the
  * socket to a WebSocketConnection.
  *
- * Requests reach the upgrade by one of two doors, both ending in `upgrade()`:
- * our own listener (or `handleSocket`), which reads the request head itself
- * and hands plain HTTP requests to the `http` option's node:http server; or a
+ * Requests reach the upgrade by one of two doors, both ending in a
+ * HandshakeSocket (./handshake-socket.ts), the I/O shell of the sans-I/O
+ * ServerHandshake (src/handshake/server-handshake.ts): our own listener (or
+ * `handleSocket`), where the machine reads the request head itself and hands
+ * plain HTTP requests to the `http` option's node:http server; or a
  * node:http/https server's `upgrade` event (`attach`, `handleUpgrade`), where
- * node:http has already read the head.
+ * node:http has already read the head. The server's part is `decide()`
+ * (memory budget, route, then the negotiation of src/handshake/
+ * server-negotiation.ts) and `open()` (the connection and its handler).
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
@@ -19,18 +23,17 @@ import { createServer as createTlsServer } from 'node:tls';
 import { HandshakeErrorCode } from '../handshake/error-codes.js';
 import { HandshakeError, LocalError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
-import { HttpHeadParser, type HttpRequestHead } from '../handshake/http-head-parser.js';
-import { buildAcceptResponse, buildErrorResponse, rejectionFor } from '../handshake/http-response.js';
-import { parseUpgradeRequest } from '../handshake/upgrade-request.js';
-import { parseExtensionHeader } from '../extensions/extension-header.js';
-import { negotiateDeflate, PerMessageDeflate, resolveDeflatePolicy } from '../extensions/permessage-deflate.js';
+import { ServerHandshake, type HandshakeAccepted } from '../handshake/server-handshake.js';
+import { negotiate, type NegotiatedUpgrade } from '../handshake/server-negotiation.js';
+import { resolveDeflatePolicy } from '../extensions/permessage-deflate.js';
 import { ReadyState } from '../protocol/ready-state.js';
 import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type SendData } from '../connection/websocket-connection.js';
 import { HttpHandOff } from '../http/http-hand-off.js';
-import { isWebSocketUpgrade, requestHeadFromIncoming } from '../http/request-head.js';
+import { requestHeadFromIncoming } from '../http/request-head.js';
 import { broadcastFrame, encodeMessage, type BroadcastPolicy, type BroadcastResult } from './broadcast.js';
 import { DEFAULT_SERVER_OPTIONS, validateServerOptions, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
 import { MemoryBudget } from './memory-budget.js';
+import { HandshakeSocket, type HandshakeHost } from './handshake-socket.js';
 
 export interface ServerEvents<Data> {
   /** A connection completed its handshake (after its handler was called). */
@@ -41,10 +44,13 @@ export interface ServerEvents<Data> {
   close: [];
 }
 
-/** How long a rejected client has to read our HTTP answer before its socket is dropped. */
-const REJECTION_LINGER_MS = 2_000;
 /** Seconds a client refused with 503 (memory budget exceeded) is asked to wait. */
 const OVERLOAD_RETRY_AFTER_S = 5;
+
+/** What the server decided for one valid upgrade request: who serves it, and what was negotiated. */
+interface UpgradeDecision<Data> extends NegotiatedUpgrade<Data> {
+  handler: ConnectionHandler<Data>;
+}
 
 export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents<Data>> {
   readonly options: Readonly<ServerOptions<Data>>;
@@ -58,9 +64,9 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   /** Bytes all connections hold, against `memoryBudget`. */
   readonly memoryBudget: MemoryBudget;
   /** Sockets still in their opening handshake. */
-  private readonly handshaking = new Set<Socket>();
-  /** Removes a socket's handshake listeners, so the parser and timer they hold are freed once upgraded. */
-  private readonly detachHandshake = new WeakMap<Socket, () => void>();
+  private readonly handshaking = new Set<HandshakeSocket<UpgradeDecision<Data>>>();
+  /** What the handshaking sockets ask of the server (one object for all of them). */
+  private readonly handshakeHost: HandshakeHost<UpgradeDecision<Data>>;
   private closing: Promise<void> | undefined;
   /** Where plain HTTP requests go (the `http` option). */
   private readonly httpHandOff: HttpHandOff | undefined;
@@ -97,6 +103,14 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       reportError: (error, connection) => this.reportError(error, connection as WebSocketConnection<Data>),
       closed: (connection) => this.liveConnections.delete(connection as WebSocketConnection<Data>),
       budget: this.memoryBudget,
+    };
+    this.handshakeHost = {
+      isClosing: () => this.closing !== undefined,
+      decide: (request) => this.decide(request),
+      open: (socket, request, accepted, decision) => this.open(socket, request, accepted, decision),
+      handOff: (socket, received) => this.httpHandOff!.take(socket, received),
+      forget: (handshake) => this.handshaking.delete(handshake),
+      reportError: (error) => this.reportError(error),
     };
     this.broadcastPolicy = {
       limit: options.broadcastLimit ?? DEFAULT_SERVER_OPTIONS.broadcastLimit,
@@ -180,16 +194,11 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       return;
     }
     this.httpHandOff?.release(tcp); // an upgrade on a connection we had handed to node:http: ours again
-    this.handshaking.add(tcp);
-    tcp.on('error', () => {
-      // A reset during the handshake: 'close' follows; nothing to report.
-    });
-    tcp.once('close', () => this.handshaking.delete(tcp));
     // node:http may have armed its keep-alive timeout on this connection; ours take over.
     tcp.setTimeout(0);
     tcp.setNoDelay(true);
     tcp.pause();
-    void this.upgrade(tcp, requestHeadFromIncoming(request), head);
+    this.startHandshake(tcp).takeHead(requestHeadFromIncoming(request), head);
   }
 
   private onHttpUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -220,7 +229,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     for (const server of this.attachedServers) server.off('upgrade', this.onHttpUpgrade);
     this.attachedServers.clear();
     this.httpHandOff?.close();
-    for (const socket of this.handshaking) socket.destroy();
+    for (const handshake of this.handshaking) handshake.socket.destroy();
     const closing = [...this.liveConnections].map((connection) => {
       if (connection.readyState === ReadyState.OPEN) connection.close(code, reason);
       return connection.closed;
@@ -243,140 +252,34 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       socket.destroy();
       return;
     }
-    this.handshaking.add(socket);
-    const parser = new HttpHeadParser('request', this.options.httpLimits);
-    const handOff = this.httpHandOff;
-    /** What was read so far, for a plain HTTP request handed to node:http (at most the head limits plus one chunk). */
-    const received: Buffer[] = [];
-    const deadline = setTimeout(() => {
-      // Slow or silent clients must not hold a socket forever.
-      this.reject(socket, new HandshakeError(HandshakeErrorCode.TIMEOUT, 408, 'the upgrade request did not arrive in time'));
-    }, this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout);
-    deadline.unref();
-    const cleanUp = (): void => {
-      clearTimeout(deadline);
-      socket.off('data', onData);
-    };
-    const onData = (chunk: Buffer): void => {
-      let parsed;
-      try {
-        parsed = parser.feed(chunk);
-      } catch (error) {
-        cleanUp();
-        if (error instanceof HandshakeError) this.reject(socket, error);
-        else throw error;
-        return;
-      }
-      if (handOff !== undefined) received.push(chunk);
-      if (parsed === undefined) return;
-      cleanUp();
-      if (handOff !== undefined && !isWebSocketUpgrade(parsed.head)) {
-        // Plain HTTP: node:http reads the request again from its first byte and owns the connection from now on.
-        socket.off('end', onEnd);
-        socket.off('close', onClose);
-        socket.off('error', onError);
-        this.handshaking.delete(socket);
-        handOff.take(socket, received.length === 1 ? received[0] : Buffer.concat(received));
-        return;
-      }
-      socket.pause();
-      void this.upgrade(socket, parsed.head, parsed.rest);
-    };
-    const onEnd = (): void => {
-      // The client half-closed before finishing its request: it will never finish it.
-      cleanUp();
-      if (this.handshaking.has(socket)) {
-        this.handshaking.delete(socket);
-        socket.destroy();
-      }
-    };
-    const onClose = (): void => {
-      cleanUp();
-      this.handshaking.delete(socket);
-    };
-    const onError = (): void => {
-      // A reset during the handshake: 'close' follows; nothing to report.
-    };
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('close', onClose);
-    socket.on('error', onError);
-    this.detachHandshake.set(socket, () => {
-      cleanUp();
-      socket.off('end', onEnd);
-      socket.off('close', onClose);
-      socket.off('error', onError);
-    });
-    if (head.length > 0) onData(head);
+    this.startHandshake(socket).read(head, this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout);
   }
 
-  private async upgrade(socket: Socket, head: HttpRequestHead, rest: Buffer): Promise<void> {
-    let request: HandshakeRequest;
-    let handler: ConnectionHandler<Data>;
-    let data: Data | undefined;
-    let protocol = '';
-    let headers: Record<string, string> | undefined;
-    let deflate: PerMessageDeflate | null = null;
-    try {
-      request = { ...parseUpgradeRequest(head), remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
-      // Over the memory budget, no new connection is taken on (RFC 9110
-      // §15.6.4: 503 "the server is currently unable to handle the request
-      // due to a temporary overload"; Retry-After says when to come back).
-      if (this.memoryBudget.isExceeded) {
-        throw new HandshakeError(HandshakeErrorCode.OVERLOADED, 503, 'the server is over its memory budget: try again later', { 'Retry-After': String(OVERLOAD_RETRY_AFTER_S) });
-      }
-      handler = this.findHandler(request.path);
-      const { checkOrigin, authorize, selectProtocol } = this.options;
-      // §4.2.2 / §10.2: the server may refuse an Origin it does not trust, with 403.
-      if (checkOrigin && !(await checkOrigin(request.origin, request))) {
-        throw new HandshakeError(HandshakeErrorCode.ORIGIN, 403, `origin ${request.origin ?? '(none)'} is not allowed`);
-      }
-      if (authorize) {
-        const verdict = await authorize(request);
-        if (verdict && 'reject' in verdict) {
-          const { status, reason, headers: rejectHeaders } = verdict.reject;
-          throw new HandshakeError(HandshakeErrorCode.REJECTED, status, reason ?? 'upgrade rejected', rejectHeaders);
-        }
-        if (verdict) {
-          data = verdict.data;
-          headers = verdict.headers;
-        }
-      }
-      if (selectProtocol && request.protocols.length > 0) {
-        const chosen = selectProtocol(request.protocols, request);
-        if (chosen !== undefined) {
-          // §4.2.2 item 4, /subprotocol/: the server's choice must be one the client offered.
-          if (!request.protocols.includes(chosen)) {
-            throw new LocalError('WS_ERR_PROTOCOL_NOT_OFFERED', `selectProtocol chose ${JSON.stringify(chosen)}, which the client did not offer`);
-          }
-          protocol = chosen;
-        }
-      }
-      // §9.1: extensions the server does not answer are declined.
-      const deflateOptions = this.options.perMessageDeflate;
-      if (deflateOptions && request.extensions !== undefined) {
-        const policy = deflateOptions === true ? {} : deflateOptions;
-        const agreement = negotiateDeflate(parseExtensionHeader(request.extensions), policy);
-        if (agreement) deflate = new PerMessageDeflate(agreement, policy);
-      }
-    } catch (error) {
-      if (error instanceof HandshakeError) {
-        this.reject(socket, error);
-      } else {
-        this.reportError(error);
-        this.reject(socket, new HandshakeError(HandshakeErrorCode.INTERNAL, 500, 'internal server error'));
-      }
-      return;
+  private startHandshake(socket: Socket): HandshakeSocket<UpgradeDecision<Data>> {
+    const machine = new ServerHandshake({ limits: this.options.httpLimits, plainHttp: this.httpHandOff === undefined ? 'refuse' : 'hand-off' });
+    const handshake = new HandshakeSocket(socket, machine, this.handshakeHost);
+    this.handshaking.add(handshake);
+    return handshake;
+  }
+
+  /**
+   * The server's decision on a valid upgrade request, awaited between the
+   * handshake machine's two steps: the memory budget, the route, then the
+   * negotiation (origin, authorize, subprotocol, extensions).
+   */
+  private async decide(request: HandshakeRequest): Promise<UpgradeDecision<Data>> {
+    // Over the memory budget, no new connection is taken on (RFC 9110
+    // §15.6.4: 503 "the server is currently unable to handle the request
+    // due to a temporary overload"; Retry-After says when to come back).
+    if (this.memoryBudget.isExceeded) {
+      throw new HandshakeError(HandshakeErrorCode.OVERLOADED, 503, 'the server is over its memory budget: try again later', { 'Retry-After': String(OVERLOAD_RETRY_AFTER_S) });
     }
-    if (socket.destroyed || this.closing) {
-      socket.destroy();
-      return;
-    }
-    const extensions = deflate?.agreement.response;
-    socket.write(buildAcceptResponse(request.key, { protocol: protocol || undefined, extensions, headers }));
-    this.handshaking.delete(socket);
-    this.detachHandshake.get(socket)?.();
-    this.detachHandshake.delete(socket);
+    const handler = this.findHandler(request.path);
+    return { ...(await negotiate<Data>(request, this.options)), handler };
+  }
+
+  /** The 101 is written: the socket becomes a WebSocket connection, and its handler runs. */
+  private open(socket: Socket, request: HandshakeRequest, accepted: HandshakeAccepted, decision: UpgradeDecision<Data>): void {
     const connection = new WebSocketConnection<Data>(
       socket,
       {
@@ -384,25 +287,25 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
         query: request.query,
         headers: request.headers,
         origin: request.origin,
-        protocol,
-        extensions: extensions ?? '',
+        protocol: accepted.protocol,
+        extensions: accepted.extensions,
         remoteAddress: request.remoteAddress,
         remotePort: request.remotePort,
       },
-      data as Data,
-      deflate === null ? this.connectionOptions : { ...this.connectionOptions, extension: deflate },
+      decision.data as Data,
+      decision.extension === null ? this.connectionOptions : { ...this.connectionOptions, extension: decision.extension },
       this.connectionHooks,
     );
     this.liveConnections.add(connection);
     // The handler attaches its listeners before the first message is fed in.
     try {
-      const result = handler(connection);
+      const result = decision.handler(connection);
       if (isPromiseLike(result)) result.then(undefined, (error: unknown) => connection.handlerFailed(error));
     } catch (error) {
       connection.handlerFailed(error);
     }
     if (this.listenerCount('connection') > 0) this.emit('connection', connection);
-    connection.start(rest);
+    connection.start(accepted.rest);
   }
 
   private findHandler(path: string): ConnectionHandler<Data> {
@@ -411,17 +314,6 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     const { path: onlyPath } = this.options;
     if (this.defaultHandler && (onlyPath === undefined || onlyPath === path)) return this.defaultHandler;
     throw new HandshakeError(HandshakeErrorCode.NOT_FOUND, 404, `no WebSocket endpoint at ${path}`);
-  }
-
-  /** Answer with an HTTP error, then close once the client had time to read it. */
-  private reject(socket: Socket, error: HandshakeError): void {
-    this.handshaking.delete(socket);
-    if (socket.destroyed) return;
-    socket.end(error.status === 500 ? buildErrorResponse(500, 'internal server error') : rejectionFor(error));
-    // Keep draining what the client still sends so our answer is not lost to a TCP reset.
-    socket.on('data', () => {});
-    socket.resume();
-    setTimeout(() => socket.destroy(), REJECTION_LINGER_MS).unref();
   }
 
   private reportError(error: unknown, connection?: WebSocketConnection<Data>): void {

@@ -172,6 +172,26 @@ test('a hook that throws answers 500 and is reported, the server keeps serving',
   ws.close();
 });
 
+test('a hook whose answer cannot be written (a header with CR LF, a status out of range) gets 500 and is reported, never a crash', async (t) => {
+  const errors: unknown[] = [];
+  const { server, url } = await startServer({
+    authorize: (request) => {
+      if (request.path === '/header') return { headers: { 'X-Evil': 'a\r\nInjected: yes' } };
+      if (request.path === '/status') return { reject: { status: 99 } };
+      return undefined;
+    },
+  }, (c) => c.send('fine'));
+  server.on('error', (error) => errors.push(error));
+  t.after(() => server.close());
+  assert.equal(await unexpectedResponse(`${url}/header`), 500);
+  assert.equal(await unexpectedResponse(`${url}/status`), 500);
+  assert.equal(errors.length, 2);
+  assert.ok(errors.every((error) => (error as { code?: string }).code === 'HS_ERR_INVALID_RESPONSE_HEADER' || (error as { code?: string }).code === 'HS_ERR_INVALID_RESPONSE'), String(errors));
+  const ws = await openClient(url);
+  assert.equal(await ws.nextMessage(), 'fine');
+  ws.close();
+});
+
 test('a handler that throws closes its connection with 1011 and reports the error', async (t) => {
   const errors: unknown[] = [];
   const { server, url } = await startServer({}, (c) => {

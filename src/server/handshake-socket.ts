@@ -1,0 +1,174 @@
+/**
+ * One socket in its opening handshake, on the server: the I/O shell around a
+ * ServerHandshake (src/handshake/server-handshake.ts). It reads the socket
+ * into the machine, enforces the handshake timeout, awaits the server's
+ * decision (memory budget, route, hooks) between the machine's two steps,
+ * writes the bytes the machine returns, and hands the socket on: to a
+ * WebSocket connection with the bytes that followed the request, or, for a
+ * plain HTTP request, to node:http. Every decision is the machine's or the
+ * server's; the state is the machine's.
+ */
+import type { Socket } from 'node:net';
+import { HandshakeError } from '../errors.js';
+import { HandshakeErrorCode } from '../handshake/error-codes.js';
+import type { HttpRequestHead } from '../handshake/http-head-parser.js';
+import type {
+  AcceptDecisions,
+  HandshakeAccepted,
+  HandshakeRejected,
+  PlainHttpRequest,
+  ServerHandshake,
+  UpgradeRequested,
+  NeedMore,
+} from '../handshake/server-handshake.js';
+import type { HandshakeRequest } from './options.js';
+
+/** How long a rejected client has to read our HTTP answer before its socket is dropped. */
+const REJECTION_LINGER_MS = 2_000;
+
+/** What the server provides to its handshaking sockets. */
+export interface HandshakeHost<Decision extends AcceptDecisions> {
+  /** The server is shutting down: accept no one. */
+  isClosing(): boolean;
+  /**
+   * Decide on a valid request: the memory budget, the route, the hooks.
+   * Throws `HandshakeError` to refuse; anything else is answered 500 and reported.
+   */
+  decide(request: HandshakeRequest): Promise<Decision>;
+  /** The 101 is written: run the WebSocket protocol on `socket`, starting with `accepted.rest`. */
+  open(socket: Socket, request: HandshakeRequest, accepted: HandshakeAccepted, decision: Decision): void;
+  /** A plain HTTP request: node:http reads it again from `received` and owns the socket from now on. */
+  handOff(socket: Socket, received: Buffer): void;
+  /** `handshake` is over (upgraded, refused, handed off or gone). */
+  forget(handshake: HandshakeSocket<Decision>): void;
+  reportError(error: unknown): void;
+}
+
+export class HandshakeSocket<Decision extends AcceptDecisions> {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly machine: ServerHandshake,
+    private readonly host: HandshakeHost<Decision>,
+  ) {
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onClose);
+    // A reset during the handshake: 'close' follows; nothing to report.
+    socket.on('error', this.#onError);
+  }
+
+  /** Read the request off the socket; `head` holds bytes already read from it. Slow or silent clients get 408 after `timeout` ms. */
+  read(head: Buffer, timeout: number): void {
+    this.#timer = setTimeout(this.#onTimeout, timeout);
+    this.#timer.unref();
+    this.socket.on('data', this.#onData);
+    if (head.length > 0) this.#onData(head);
+  }
+
+  /** Take a request node:http has already read (`rest`: the bytes after it). */
+  takeHead(head: HttpRequestHead, rest: Buffer): void {
+    this.#step(this.machine.receiveHead(head, rest));
+  }
+
+  #onData = (chunk: Buffer): void => {
+    this.#step(this.machine.receive(chunk));
+  };
+
+  #onTimeout = (): void => {
+    this.#step(this.machine.reject(new HandshakeError(HandshakeErrorCode.TIMEOUT, 408, 'the upgrade request did not arrive in time')));
+  };
+
+  #onEnd = (): void => {
+    // The client half-closed before its request was answered.
+    if (this.machine.eof().kind === 'abandon') {
+      this.#stopReading();
+      this.host.forget(this);
+      this.socket.destroy();
+    }
+  };
+
+  #onClose = (): void => {
+    this.#stopReading();
+    this.host.forget(this);
+  };
+
+  #onError = (): void => {};
+
+  #step(step: NeedMore | UpgradeRequested | PlainHttpRequest | HandshakeRejected): void {
+    switch (step.kind) {
+      case 'need-more':
+        return;
+      case 'reject':
+        this.#stopReading();
+        this.#refuse(step);
+        return;
+      case 'plain-http':
+        this.#stopReading();
+        this.#detach();
+        this.host.forget(this);
+        this.host.handOff(this.socket, step.received);
+        return;
+      case 'request':
+        this.#stopReading();
+        // Frames read from now on belong to the connection.
+        this.socket.pause();
+        void this.#decide(step.request);
+        return;
+    }
+  }
+
+  async #decide(upgrade: UpgradeRequested['request']): Promise<void> {
+    const { socket, machine, host } = this;
+    const request: HandshakeRequest = { ...upgrade, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
+    let decision: Decision;
+    try {
+      decision = await host.decide(request);
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) host.reportError(error);
+      if (machine.state === 'deciding') {
+        this.#refuse(machine.reject(error instanceof HandshakeError ? error : new HandshakeError(HandshakeErrorCode.INTERNAL, 500, 'internal server error')));
+      }
+      return;
+    }
+    if (socket.destroyed || host.isClosing() || machine.state !== 'deciding') {
+      socket.destroy();
+      return;
+    }
+    const answer = machine.accept(decision);
+    if (answer.kind === 'reject') {
+      this.#refuse(answer);
+      return;
+    }
+    socket.write(answer.response);
+    this.#detach();
+    host.forget(this);
+    host.open(socket, request, answer, decision);
+  }
+
+  /** Answer with an HTTP error, then close once the client had time to read it. */
+  #refuse(rejection: HandshakeRejected): void {
+    if (rejection.fault !== undefined) this.host.reportError(rejection.fault);
+    this.host.forget(this);
+    const { socket } = this;
+    if (socket.destroyed) return;
+    socket.end(rejection.response);
+    // Keep draining what the client still sends so our answer is not lost to a TCP reset.
+    socket.on('data', () => {});
+    socket.resume();
+    setTimeout(() => socket.destroy(), REJECTION_LINGER_MS).unref();
+  }
+
+  #stopReading(): void {
+    clearTimeout(this.#timer);
+    this.socket.off('data', this.#onData);
+  }
+
+  /** The socket is someone else's now: our listeners go, so the machine and timer they hold are freed. */
+  #detach(): void {
+    this.#stopReading();
+    this.socket.off('end', this.#onEnd);
+    this.socket.off('close', this.#onClose);
+    this.socket.off('error', this.#onError);
+  }
+}
