@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { createServer, CloseCode, ReadyState, SLOW_RECEIVER_REASON, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
-import { broadcastFrame, encodeMessage } from '../../src/server/broadcast.js';
+import { createServer, CloseCode, ReadyState, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
+import { broadcastFrame, encodeMessage, SLOW_RECEIVER_REASON } from '../../src/server/broadcast.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { OP, parseClosePayload } from '../helpers/frames.js';
 
