@@ -35,7 +35,7 @@ import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
 import { ReadyState } from '../protocol/ready-state.js';
-import { awaitTurn, currentEpoch, type TurnTaker } from './turn-scheduler.js';
+import { awaitTurn, currentEpoch } from './turn-scheduler.js';
 
 /** A message as delivered: text as a string, binary as a Buffer. */
 export type Message = string | Buffer;
@@ -111,7 +111,7 @@ const QUEUE_PAUSE_BYTES = 1024 * 1024;
 /** ...or this many messages. */
 const QUEUE_PAUSE_COUNT = 1024;
 
-export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, TurnTaker, AsyncIterable<Message> {
+export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, AsyncIterable<Message> {
   /** Per-connection data attached by the server's `authorize` hook. */
   data: Data;
   readonly request: ConnectionRequest;
