@@ -112,8 +112,12 @@ const QUEUE_PAUSE_BYTES = 1024 * 1024;
 const QUEUE_PAUSE_COUNT = 1024;
 
 export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, AsyncIterable<Message> {
-  /** Per-connection data attached by the server's `authorize` hook. */
-  data: Data;
+  /**
+   * Per-connection data attached by the server's `authorize` hook. Undefined
+   * when the server has no such hook, when the hook accepted without `data`,
+   * and on client connections: narrow it before use (`if (ws.data) ...`).
+   */
+  data: Data | undefined;
   readonly request: ConnectionRequest;
 
   private readonly socket: Socket;

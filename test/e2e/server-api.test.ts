@@ -146,7 +146,7 @@ test('checkOrigin false → 403; authorize rejects with its own status; authoriz
         return { data: { user: 'alice' } };
       },
     },
-    (c) => c.send(`hello ${c.data.user}`),
+    (c) => c.send(`hello ${c.data?.user}`),
   );
   t.after(() => server.close());
   assert.equal(await unexpectedResponse(url, { Origin: 'https://evil.test', Authorization: 'Bearer good' }), 403);
