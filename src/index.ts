@@ -24,6 +24,7 @@ export {
   type UpgradeVerdict,
 } from './server/options.js';
 export { type BroadcastResult, type SlowReceiverPolicy } from './server/broadcast.js';
+export { type MemoryBudget } from './server/memory-budget.js';
 export { serveStatic, type StaticFilesOptions } from './http/static-files.js';
 
 // ─── Client ─────────────────────────────────────────────────────────────────
@@ -54,7 +55,7 @@ export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js
 
 // ─── Types that appear in the signatures above ──────────────────────────────
 export { type HttpHeaders } from './handshake/http-headers.js';
-export { type HttpHeadLimits } from './handshake/http-head-parser.js';
+export { type HttpHeadLimits, type HttpResponseHead } from './handshake/http-head-parser.js';
 export { type UpgradeRequest } from './handshake/upgrade-request.js';
 export { type PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
 export { type FrameLogger } from './protocol/frame-log.js';
