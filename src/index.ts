@@ -1,26 +1,66 @@
 /**
- * Public API. The protocol core (sans-I/O) is exported too, for people who
- * want to run it over their own transport.
+ * `wsrfc`: the library for applications — a server, a client, the
+ * connection both hand you, the errors they throw, the constants you compare
+ * against, and every type that appears in their signatures (so you can name
+ * whatever the API gives you or asks of you).
+ *
+ * To drive the protocol core over a transport of your own (a test harness,
+ * another event loop, HTTP/2), import from `wsrfc/sans-io` instead
+ * (src/sans-io.ts): frame codec, handshake pieces, UTF-8 validator, deflate
+ * codec, and the sans-I/O core itself.
+ *
+ * test/unit/public-surface.test.ts holds the exact list of names exported
+ * here and checks that every type a public signature mentions is among them:
+ * a new export goes in both places.
  */
+
+// ─── Server ─────────────────────────────────────────────────────────────────
 export { createServer, WebSocketServer, type ServerEvents } from './server/server.js';
-export { WebSocketConnection, type Message, type SendData, type CloseInfo, type ConnectionEvents, type ConnectionRequest } from './connection/websocket-connection.js';
-export { DEFAULT_SERVER_OPTIONS, type ServerOptions, type ConnectionHandler, type HandshakeRequest, type UpgradeVerdict } from './server/options.js';
-export { WebSocketProtocol, type ProtocolListener, type ProtocolOptions } from './protocol/protocol.js';
-export { ReadyState } from './protocol/ready-state.js';
-export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js';
-export { CloseCode, isValidWireCloseCode, describeCloseCode } from './framing/close-codes.js';
-export { Opcode } from './framing/opcodes.js';
-export { encodeFrame } from './framing/frame-encoder.js';
-export { WebSocketError, ProtocolError, HandshakeError, LocalError, ConnectionClosedError } from './errors.js';
-export { computeAcceptKey } from './handshake/accept-key.js';
-export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';
+export {
+  DEFAULT_SERVER_OPTIONS,
+  type ServerOptions,
+  type ConnectionHandler,
+  type HandshakeRequest,
+  type UpgradeVerdict,
+} from './server/options.js';
+export { type BroadcastResult, type SlowReceiverPolicy } from './server/broadcast.js';
+export { type MemoryBudget } from './server/memory-budget.js';
+export { serveStatic, type StaticFilesOptions } from './http/static-files.js';
+
+// ─── Client ─────────────────────────────────────────────────────────────────
 export { connect } from './client/connect.js';
 export { ClientConnection, type ClientHandshakeResult } from './client/client-connection.js';
 export { DEFAULT_CLIENT_OPTIONS, type ClientOptions, type ClientTlsOptions } from './client/options.js';
-export { ClientHandshakeError, validateUpgradeResponse, type UpgradeOffer, type AcceptedUpgrade } from './handshake/upgrade-response.js';
-export { generateClientKey } from './handshake/accept-key.js';
-export { HandshakeErrorCode } from './handshake/error-codes.js';
-export { serveStatic, type StaticFilesOptions } from './http/static-files.js';
-export { contentTypeFor } from './http/content-types.js';
-export { SLOW_RECEIVER_REASON, type BroadcastResult, type SlowReceiverPolicy } from './server/broadcast.js';
 export { type ClientDeflateOptions } from './client/deflate-negotiation.js';
+
+// ─── The connection (both roles) ────────────────────────────────────────────
+export {
+  WebSocketConnection,
+  type Message,
+  type SendData,
+  type CloseInfo,
+  type ConnectionEvents,
+  type ConnectionRequest,
+} from './connection/websocket-connection.js';
+
+// ─── Errors ─────────────────────────────────────────────────────────────────
+export { WebSocketError, ProtocolError, HandshakeError, LocalError, ConnectionClosedError } from './errors.js';
+export { ClientHandshakeError } from './handshake/upgrade-response.js';
+export { HandshakeErrorCode } from './handshake/error-codes.js';
+
+// ─── Constants ──────────────────────────────────────────────────────────────
+export { ReadyState } from './protocol/ready-state.js';
+export { CloseCode, describeCloseCode } from './framing/close-codes.js';
+export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js';
+
+// ─── Types that appear in the signatures above ──────────────────────────────
+export { type HttpHeaders } from './handshake/http-headers.js';
+export { type HttpHeadLimits, type HttpResponseHead } from './handshake/http-head-parser.js';
+export { type UpgradeRequest } from './handshake/upgrade-request.js';
+export { type PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+export { type FrameLogger } from './protocol/frame-log.js';
+export { type MaskKeySource } from './framing/mask-key.js';
+
+// ─── Added after issue 11 merges (lead) ─────────────────────────────────────
+// The protocol error table (its code constants are what applications compare
+// `error.code` against) and the options resolver's public types, if any.

@@ -35,7 +35,7 @@ import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
 import { ReadyState } from '../protocol/ready-state.js';
-import { awaitTurn, currentEpoch, type TurnTaker } from './turn-scheduler.js';
+import { awaitTurn, currentEpoch } from './turn-scheduler.js';
 
 /** A message as delivered: text as a string, binary as a Buffer. */
 export type Message = string | Buffer;
@@ -121,9 +121,13 @@ const QUEUE_PAUSE_BYTES = 1024 * 1024;
 /** ...or this many messages. */
 const QUEUE_PAUSE_COUNT = 1024;
 
-export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, TurnTaker, AsyncIterable<Message> {
-  /** Per-connection data attached by the server's `authorize` hook. */
-  data: Data;
+export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, AsyncIterable<Message> {
+  /**
+   * Per-connection data attached by the server's `authorize` hook. Undefined
+   * when the server has no such hook, when the hook accepted without `data`,
+   * and on client connections: narrow it before use (`if (ws.data) ...`).
+   */
+  data: Data | undefined;
   readonly request: ConnectionRequest;
 
   private readonly socket: Socket;

@@ -43,7 +43,7 @@ export class MemoryBudget {
   private readonly shedAfterMs: number;
   private shedTimer: NodeJS.Timeout | undefined;
 
-  /** `connections` lists the live connections (scanned each time the budget is exceeded, and at each shedding). */
+  /** @internal `connections` lists the live connections (scanned each time the budget is exceeded, and at each shedding). */
   constructor(limit: number, connections: () => Iterable<WebSocketConnection<unknown>>, shedAfterMs: number) {
     this.limit = limit;
     this.connections = connections;
@@ -65,7 +65,7 @@ export class MemoryBudget {
     return this.paused.size;
   }
 
-  /** A connection now holds `held` bytes, `delta` more than at its last report (0 when it closed). */
+  /** @internal A connection now holds `held` bytes, `delta` more than at its last report (0 when it closed). */
   change(connection: WebSocketConnection<unknown>, delta: number, held: number): void {
     this.total += delta;
     if (!this.exceeded) {

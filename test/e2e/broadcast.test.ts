@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { createServer, CloseCode, ReadyState, SLOW_RECEIVER_REASON, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
-import { broadcastFrame, encodeMessage } from '../../src/server/broadcast.js';
+import { createServer, CloseCode, ReadyState, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
+import { broadcastFrame, encodeMessage, SLOW_RECEIVER_REASON } from '../../src/server/broadcast.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { OP, parseClosePayload } from '../helpers/frames.js';
 
 async function start(options: ServerOptions = {}) {
@@ -31,11 +31,7 @@ async function listener(url: string): Promise<{ ws: WebSocket; messages: string[
 }
 
 async function until(predicate: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(2);
-  }
+  await waitFor(predicate, { what, timeout: ms, interval: 2 });
 }
 
 async function waitForConnections(server: { connections: ReadonlySet<unknown> }, count: number): Promise<void> {

@@ -19,6 +19,7 @@ import { OP, frame, text } from '../helpers/frames.js';
 import { runAttack } from '../helpers/attacks.js';
 import { connect, createServer, LocalError, type WebSocketConnection } from '../../src/index.js';
 import { RawClient, TestServer } from '../helpers/raw-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * The slowest probe allowed while an attack runs, per attack: a few times
@@ -247,16 +248,16 @@ describe('permessage-deflate off the event loop, end to end', () => {
   });
 
   it("send() answering false for a message held for compression is followed by 'drain'", { timeout: 30_000 }, async () => {
-    let serverSide: WebSocketConnection | undefined;
-    const server = createServer({ perMessageDeflate: true }, (ws) => (serverSide = ws));
+    let accepted: WebSocketConnection | undefined;
+    const server = createServer({ perMessageDeflate: true }, (ws) => (accepted = ws));
     const { port } = await server.listen(0, '127.0.0.1');
     try {
       const client = await connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });
       const got = new Promise<Buffer>((resolve) => client.once('message', (m) => resolve(m as Buffer)));
-      while (serverSide === undefined) await delay(5);
+      const serverSide = await waitFor(() => accepted, { what: 'the server-side connection' });
       // 1 MiB of zeros: compressed off the event loop to ~1 KiB, too little for the socket to report a drain itself.
       assert.equal(serverSide.send(Buffer.alloc(1 << 20)), false, 'held bytes count against the high-water mark');
-      await new Promise<void>((resolve) => serverSide!.once('drain', resolve));
+      await new Promise<void>((resolve) => serverSide.once('drain', resolve));
       assert.equal(serverSide.bufferedAmount, 0);
       assert.equal((await got).length, 1 << 20);
       client.close();

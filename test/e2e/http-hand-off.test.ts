@@ -15,6 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { createServer, type ServerOptions } from '../../src/index.js';
 import { parseServerFrames, text as textFrame, OP } from '../helpers/frames.js';
+import { waitFor as waitUntil } from '../helpers/wait-for.js';
 
 /** Answers `METHOD URL body=<bytes of body>` after reading the whole body. */
 function describeRequest(request: IncomingMessage, response: ServerResponse): void {
@@ -43,11 +44,10 @@ async function rawConnection(port: number): Promise<{ socket: Socket; received: 
   let received = '';
   socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
   const waitFor = async (needle: string, count = 1): Promise<void> => {
-    const deadline = Date.now() + 3000;
-    while (received.split(needle).length - 1 < count) {
-      if (Date.now() > deadline) throw new Error(`waited for ${count}× ${JSON.stringify(needle)}; got ${JSON.stringify(received)}`);
-      await delay(5);
-    }
+    await waitUntil(() => received.split(needle).length - 1 >= count, {
+      timeout: 3000,
+      what: () => `${count}× ${JSON.stringify(needle)}; got ${JSON.stringify(received)}`,
+    });
   };
   return { socket, received: () => received, waitFor };
 }
@@ -82,7 +82,8 @@ test('HTTP and WebSocket on one port: fetch gets the page, a WebSocket client ge
 test('pipelined requests and a body split across reads arrive whole and in order', async (t) => {
   const { client } = await startWithClient(t);
   client.socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345');
-  await delay(30);
+  // The answer to /a shows the server has read the first write: the rest of /b's body comes in a later read.
+  await client.waitFor('GET /a body=');
   client.socket.write('67890GET /c HTTP/1.1\r\nHost: x\r\n\r\n');
   await client.waitFor('HTTP/1.1 200', 3);
   await client.waitFor('GET /c body=');
@@ -181,13 +182,13 @@ test('close(): idle keep-alive HTTP connections are closed at once, a response i
   const busy = await rawConnection(port);
   t.after(() => busy.socket.destroy());
   busy.socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
-  while (finishSlow === undefined) await delay(5);
+  const finish = await waitUntil(() => finishSlow, { what: 'the /slow request to reach the handler' });
 
   const closing = server.close();
   await once(idle.socket, 'close'); // ended without waiting for the keep-alive timeout
-  await delay(50);
+  await delay(50); // an observation window: the busy connection must not close meanwhile
   assert.equal(busy.socket.destroyed, false, 'the busy connection is still open');
-  finishSlow();
+  finish();
   await closing;
   await busy.waitFor('slow done');
 });
@@ -198,7 +199,7 @@ test('connections handed to node:http do not count as WebSocket connections or h
   await client.waitFor('body=');
   assert.equal(server.connections.size, 0);
   // The handshake timeout no longer applies: node:http's keep-alive rules do.
-  await delay(50);
+  await delay(50); // an observation window: nothing may close the connection meanwhile
   assert.equal(client.socket.destroyed, false);
 });
 

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer, serveStatic, contentTypeFor, type WebSocketServer } from '../../src/index.js';
+import { createServer, serveStatic, type WebSocketServer } from '../../src/index.js';
+import { contentTypeFor } from '../../src/http/content-types.js';
 import { resolveRequestPath } from '../../src/http/static-files.js';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-THE-FOLDER';

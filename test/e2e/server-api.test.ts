@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { createServer, CloseCode, ConnectionClosedError, ReadyState, type ServerOptions, type ConnectionHandler, type WebSocketConnection } from '../../src/index.js';
+import { waitFor, withTimeout } from '../helpers/wait-for.js';
 
 async function startServer<D = undefined>(options: ServerOptions<D>, handler?: ConnectionHandler<D>) {
   const server = createServer<D>({ host: '127.0.0.1', ...options }, handler);
@@ -60,10 +61,7 @@ async function rawUpgrade(port: number): Promise<{ socket: Socket; received: Buf
   socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
   const received: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => received.push(chunk));
-  await new Promise<void>((resolve) => {
-    const check = () => (Buffer.concat(received).includes('\r\n\r\n') ? resolve() : setTimeout(check, 5));
-    check();
-  });
+  await waitFor(() => Buffer.concat(received).includes('\r\n\r\n'), { what: 'the end of the response head' });
   return { socket, received };
 }
 
@@ -110,12 +108,12 @@ test('for await iterates messages (text as string, binary as Buffer) and ends on
   ws.send('abc');
   ws.send(Buffer.from([1, 2, 3]));
   ws.send('déf');
-  while (replies.length < 3) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(() => replies.length >= 3, { what: () => `3 replies, got ${JSON.stringify(replies)}` });
   assert.deepEqual(replies, ['ABC', 'bin:010203', 'DÉF']);
   assert.equal(typeof seen[0], 'string');
   assert.ok(Buffer.isBuffer(seen[1]));
   ws.close(1000);
-  await done;
+  await withTimeout(done, { what: 'the for-await loop to end' });
   assert.equal(seen.length, 3);
 });
 
@@ -146,7 +144,7 @@ test('checkOrigin false → 403; authorize rejects with its own status; authoriz
         return { data: { user: 'alice' } };
       },
     },
-    (c) => c.send(`hello ${c.data.user}`),
+    (c) => c.send(`hello ${c.data?.user}`),
   );
   t.after(() => server.close());
   assert.equal(await unexpectedResponse(url, { Origin: 'https://evil.test', Authorization: 'Bearer good' }), 403);
@@ -154,6 +152,20 @@ test('checkOrigin false → 403; authorize rejects with its own status; authoriz
   const ws = await openClient(url, undefined, { Authorization: 'Bearer good' });
   assert.equal(await ws.nextMessage(), 'hello alice');
   ws.close();
+});
+
+test('ws.data is undefined when authorize accepts without attaching data (as its type says)', async (t) => {
+  const { server, url } = await startServer<{ user: string }>(
+    { authorize: (request) => (request.path === '/with' ? { data: { user: 'bob' } } : { headers: { 'X-Accepted': 'yes' } }) },
+    (c) => c.send(c.data === undefined ? 'no data' : `data for ${c.data.user}`),
+  );
+  t.after(() => server.close());
+  const without = await openClient(`${url}/without`);
+  assert.equal(await without.nextMessage(), 'no data');
+  const withData = await openClient(`${url}/with`);
+  assert.equal(await withData.nextMessage(), 'data for bob');
+  without.close();
+  withData.close();
 });
 
 test('a hook that throws answers 500 and is reported, the server keeps serving', async (t) => {
@@ -230,16 +242,18 @@ test('an async handler rejecting with ConnectionClosedError is not an error', as
   await done;
   assert.ok(sendError instanceof ConnectionClosedError);
   assert.equal((sendError as ConnectionClosedError).closeCode, 1000);
-  await new Promise((r) => setTimeout(r, 20));
+  // The handler's rejection is handled in the microtasks that follow `done`:
+  // by the next turn of the event loop, a report would have been emitted.
+  await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(errors, []);
 });
 
 test('close event and closed promise report the peer code, reason and cleanliness', async (t) => {
-  let conn!: WebSocketConnection;
-  const { server, url } = await startServer({}, (c) => (conn = c));
+  let connection: WebSocketConnection | undefined;
+  const { server, url } = await startServer({}, (c) => (connection = c));
   t.after(() => server.close());
   const ws = await openClient(url);
-  while (!conn) await new Promise((r) => setTimeout(r, 5));
+  const conn = await waitFor(() => connection, { what: 'the server-side connection' });
   const events: unknown[] = [];
   conn.on('close', (code, reason) => events.push([code, reason]));
   ws.close(4001, 'done here');
@@ -250,11 +264,11 @@ test('close event and closed promise report the peer code, reason and cleanlines
 });
 
 test('server-initiated close(): client receives the code; a bad code is a local error', async (t) => {
-  let conn!: WebSocketConnection;
-  const { server, url } = await startServer({}, (c) => (conn = c));
+  let connection: WebSocketConnection | undefined;
+  const { server, url } = await startServer({}, (c) => (connection = c));
   t.after(() => server.close());
   const ws = await openClient(url);
-  while (!conn) await new Promise((r) => setTimeout(r, 5));
+  const conn = await waitFor(() => connection, { what: 'the server-side connection' });
   assert.throws(() => conn.close(1005), /1005/);
   assert.throws(() => conn.close(1000, 'x'.repeat(124)), /123/);
   const closed = closeOf(ws);
@@ -293,10 +307,10 @@ test('keepalive pings: an answering peer stays connected, a silent one is droppe
   alive.on('ping', () => pings++);
   const { socket, received } = await rawUpgrade(port);
   const silentClosed = once(socket, 'close');
-  await new Promise((r) => setTimeout(r, 400));
+  await waitFor(() => pings >= 3, { what: () => `several pings to the answering peer (got ${pings})` });
+  await withTimeout(silentClosed, { what: 'the silent peer to be dropped' });
   assert.ok(pings >= 3, `expected several pings, got ${pings}`);
   assert.equal(alive.readyState, WebSocket.OPEN);
-  await silentClosed;
   // The silent peer got pings, then a close frame with 1011.
   const bytes = Buffer.concat(received);
   const closeAt = bytes.indexOf(Buffer.from([0x88]));
@@ -306,12 +320,12 @@ test('keepalive pings: an answering peer stays connected, a silent one is droppe
 });
 
 test('send() reports backpressure and drain fires; reading pauses while the peer does not read', async (t) => {
-  let conn!: WebSocketConnection;
-  const { server, port } = await startServer({ sendHighWaterMark: 256 * 1024 }, (c) => (conn = c));
+  let connection: WebSocketConnection | undefined;
+  const { server, port } = await startServer({ sendHighWaterMark: 256 * 1024 }, (c) => (connection = c));
   t.after(() => server.close());
   const { socket } = await rawUpgrade(port);
   socket.pause(); // the peer stops reading
-  while (!conn) await new Promise((r) => setTimeout(r, 5));
+  const conn = await waitFor(() => connection, { what: 'the server-side connection' });
   const chunk = Buffer.alloc(64 * 1024, 1);
   let accepted = 0;
   while (conn.send(chunk)) accepted++;
@@ -319,7 +333,7 @@ test('send() reports backpressure and drain fires; reading pauses while the peer
   assert.ok(conn.bufferedAmount >= 256 * 1024);
   const drained = once(conn, 'drain');
   socket.resume();
-  await drained;
+  await withTimeout(drained, { what: "'drain' once the peer reads again" });
   assert.ok(conn.bufferedAmount < 256 * 1024);
   socket.destroy();
 });
@@ -350,7 +364,6 @@ test('a peer that never reads cannot grow server memory with pings: its pongs ar
   assert.ok(dropped, `still connected after writing ${written} bytes of pings`);
   // Everything we wrote would mean this many bytes of pongs; the server held far less.
   assert.ok(mostHeld < 4 * 1024 * 1024, `the server held ${mostHeld} bytes`);
-  const gone = Date.now() + 2000;
-  while (server.connections.size > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => server.connections.size === 0, { timeout: 2000, what: 'the connection to be gone' });
   assert.equal(server.connections.size, 0, 'the connection is gone');
 });

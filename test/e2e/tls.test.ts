@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { createServer, serveStatic } from '../../src/index.js';
 import { createSelfSignedCert, type SelfSignedCert } from '../helpers/self-signed-cert.js';
 import { close as closeFrame, parseServerFrames, parseClosePayload, OP } from '../helpers/frames.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let tls: SelfSignedCert;
 
@@ -75,7 +76,7 @@ test('closing handshake over TLS: a client that sends its close frame and half-c
   socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
   const ended = once(socket, 'end');
   socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-  while (!received.includes('\r\n\r\n')) await once(socket, 'data');
+  await waitFor(() => received.includes('\r\n\r\n'), { what: 'the end of the 101 response head' });
   socket.write(closeFrame(1000, 'bye'));
   socket.end(); // FIN right behind the close frame
   await ended; // the server closes its side once it has answered (§7.1.1)

@@ -1,0 +1,88 @@
+/**
+ * `wsrfc/sans-io`: the pieces for driving WebSocket over a transport of your
+ * own. Nothing here opens a socket, starts a timer or emits an event: bytes
+ * go in, events and bytes come out (see STYLE.md, "sans-I/O").
+ *
+ * - the protocol core (WebSocketProtocol): an upgraded connection's frames,
+ *   messages, pings and closing handshake (RFC 6455 §5–§7);
+ * - the frame codec: parse (FrameParser) and encode (encodeFrame) single
+ *   frames, masking, opcodes, close codes and the close payload (§5, §7.4);
+ * - the opening handshake's pieces: HTTP head parser, upgrade request and
+ *   response, Sec-WebSocket-Accept (§4);
+ * - the incremental UTF-8 validator (§8.1);
+ * - extensions: the Sec-WebSocket-Extensions grammar (§9.1) and the
+ *   permessage-deflate codec and negotiation (RFC 7692).
+ *
+ * Applications want `wsrfc` (src/index.ts). test/unit/public-surface.test.ts
+ * holds the exact list of names exported here.
+ */
+
+// ─── Protocol core (§5–§7) ──────────────────────────────────────────────────
+export {
+  WebSocketProtocol,
+  DEFAULT_TURN_BUDGET,
+  type ProtocolListener,
+  type ProtocolOptions,
+} from './protocol/protocol.js';
+export { ReadyState } from './protocol/ready-state.js';
+export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js';
+export { describeFrame, type FrameLogger } from './protocol/frame-log.js';
+
+// ─── Frame codec (§5, §7.4) ─────────────────────────────────────────────────
+export { FrameParser, type FrameSink, type FrameParserOptions } from './framing/frame-parser.js';
+export { encodeFrame } from './framing/frame-encoder.js';
+export { Opcode, isControlOpcode, opcodeName } from './framing/opcodes.js';
+export { CloseCode, isValidWireCloseCode, describeCloseCode } from './framing/close-codes.js';
+export { parseClosePayload, buildClosePayload, MAX_CLOSE_REASON_BYTES, type ClosePayload } from './framing/close-payload.js';
+export { applyMask } from './framing/mask.js';
+export { randomMaskKey, type MaskKeySource } from './framing/mask-key.js';
+
+// ─── Opening handshake pieces (§4) ──────────────────────────────────────────
+export {
+  HttpHeadParser,
+  DEFAULT_HTTP_HEAD_LIMITS,
+  type HttpHeadLimits,
+  type HttpRequestHead,
+  type HttpResponseHead,
+  type HttpHeadKind,
+  type HttpHeadOf,
+  type HttpHeadResult,
+} from './handshake/http-head-parser.js';
+export { HttpHeaders } from './handshake/http-headers.js';
+export { parseUpgradeRequest, WEBSOCKET_VERSION, type UpgradeRequest } from './handshake/upgrade-request.js';
+export { buildAcceptResponse, buildErrorResponse, rejectionFor, type AcceptResponseOptions } from './handshake/http-response.js';
+export { computeAcceptKey, generateClientKey, isValidClientKey, WEBSOCKET_GUID } from './handshake/accept-key.js';
+export { buildUpgradeRequest, type UpgradeRequestSpec } from './client/upgrade-request-builder.js';
+export {
+  validateUpgradeResponse,
+  ClientHandshakeError,
+  type UpgradeOffer,
+  type AcceptedUpgrade,
+} from './handshake/upgrade-response.js';
+export { HandshakeErrorCode } from './handshake/error-codes.js';
+// Added after issue 11 merges (lead): the sans-I/O handshake machines,
+// src/handshake/server-handshake.ts and src/handshake/client-handshake.ts,
+// with the types of their results.
+
+// ─── UTF-8 (§8.1) ───────────────────────────────────────────────────────────
+export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';
+
+// ─── Extensions (§9, RFC 7692) ──────────────────────────────────────────────
+export { type MessageExtension, type ExtensionCallback } from './extensions/extension.js';
+export { parseExtensionHeader, formatExtension, type ExtensionOffer } from './extensions/extension-header.js';
+export {
+  PerMessageDeflate,
+  negotiateDeflate,
+  PERMESSAGE_DEFLATE,
+  type DeflateAgreement,
+  type PerMessageDeflateOptions,
+} from './extensions/permessage-deflate.js';
+// Added after issue 11 merges (lead): the one permessage-deflate negotiation
+// module for both roles (local/remote parameters) that replaces
+// negotiateDeflate here and src/client/deflate-negotiation.ts.
+
+// ─── Errors ─────────────────────────────────────────────────────────────────
+export { WebSocketError, ProtocolError, HandshakeError, LocalError } from './errors.js';
+// Added after issue 11 merges (lead): the protocol error table.
+// Added after issue 11 merges (lead): the framing writer, if it has a public
+// encoder worth teaching beside encodeFrame.
