@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { computeAcceptKey } from '../../src/index.js'; // in your project: from 'wsrfc'
+import { computeAcceptKey } from '../../src/sans-io.js'; // in your project: from 'wsrfc/sans-io'
 
 /** A case the page can ask for: what it shows, and the frames the scripted client writes. */
 export interface ScriptedCase {
