@@ -23,13 +23,15 @@ import { HttpHeadParser, type HttpRequestHead } from '../handshake/http-head-par
 import { buildAcceptResponse, buildErrorResponse, rejectionFor } from '../handshake/http-response.js';
 import { parseUpgradeRequest } from '../handshake/upgrade-request.js';
 import { parseExtensionHeader } from '../extensions/extension-header.js';
-import { negotiateDeflate, PerMessageDeflate, resolveDeflatePolicy } from '../extensions/permessage-deflate.js';
+import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { deflateCodec, negotiateDeflate } from '../extensions/permessage-deflate-negotiation.js';
 import { ReadyState } from '../protocol/ready-state.js';
 import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type SendData } from '../connection/websocket-connection.js';
 import { HttpHandOff } from '../http/http-hand-off.js';
 import { isWebSocketUpgrade, requestHeadFromIncoming } from '../http/request-head.js';
 import { broadcastFrame, encodeMessage, type BroadcastPolicy, type BroadcastResult } from './broadcast.js';
-import { DEFAULT_SERVER_OPTIONS, validateServerOptions, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
+import { resolveServerOptions } from '../options/option-tables.js';
+import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
 import { MemoryBudget } from './memory-budget.js';
 
 export interface ServerEvents<Data> {
@@ -70,26 +72,26 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
 
   constructor(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>) {
     super();
-    validateServerOptions(options as ServerOptions<unknown>);
+    // Every option checked, and its default filled in, before anything listens (LocalError WS_ERR_INVALID_OPTION).
+    const settings = resolveServerOptions(options);
     this.options = options;
     this.defaultHandler = handler;
-    const maxMessageSize = options.maxMessageSize ?? DEFAULT_SERVER_OPTIONS.maxMessageSize;
     this.connectionOptions = {
       role: 'server',
-      maxMessageSize,
-      maxFrameSize: Math.min(options.maxFrameSize ?? maxMessageSize, maxMessageSize),
-      maxFragments: options.maxFragments ?? DEFAULT_SERVER_OPTIONS.maxFragments,
-      closeTimeout: options.closeTimeout ?? DEFAULT_SERVER_OPTIONS.closeTimeout,
-      idleTimeout: options.idleTimeout ?? DEFAULT_SERVER_OPTIONS.idleTimeout,
-      pingInterval: options.pingInterval ?? DEFAULT_SERVER_OPTIONS.pingInterval,
-      sendHighWaterMark: options.sendHighWaterMark ?? DEFAULT_SERVER_OPTIONS.sendHighWaterMark,
-      sendStallTimeout: options.sendStallTimeout ?? DEFAULT_SERVER_OPTIONS.sendStallTimeout,
-      maxPendingPongs: options.maxPendingPongs ?? DEFAULT_SERVER_OPTIONS.maxPendingPongs,
-      turnBudget: options.turnBudget ?? DEFAULT_SERVER_OPTIONS.turnBudget,
-      logger: options.logger,
+      maxMessageSize: settings.maxMessageSize,
+      maxFrameSize: settings.maxFrameSize,
+      maxFragments: settings.maxFragments,
+      closeTimeout: settings.closeTimeout,
+      idleTimeout: settings.idleTimeout,
+      pingInterval: settings.pingInterval,
+      sendHighWaterMark: settings.sendHighWaterMark,
+      sendStallTimeout: settings.sendStallTimeout,
+      maxPendingPongs: settings.maxPendingPongs,
+      turnBudget: settings.turnBudget,
+      logger: settings.logger,
     };
     this.memoryBudget = new MemoryBudget(
-      options.memoryBudget ?? DEFAULT_SERVER_OPTIONS.memoryBudget,
+      settings.memoryBudget,
       () => this.liveConnections as Set<WebSocketConnection<unknown>>,
       this.connectionOptions.sendStallTimeout,
     );
@@ -98,17 +100,12 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       closed: (connection) => this.liveConnections.delete(connection as WebSocketConnection<Data>),
       budget: this.memoryBudget,
     };
-    this.broadcastPolicy = {
-      limit: options.broadcastLimit ?? DEFAULT_SERVER_OPTIONS.broadcastLimit,
-      slowReceiver: options.slowReceiver ?? DEFAULT_SERVER_OPTIONS.slowReceiver,
-    };
+    this.broadcastPolicy = { limit: settings.broadcastLimit, slowReceiver: settings.slowReceiver };
     if (options.http !== undefined) {
       this.httpHandOff = new HttpHandOff(options.http);
       // A later request on a kept-alive HTTP connection may be an upgrade: node:http raises it as 'upgrade'.
       this.attach(this.httpHandOff.server);
     }
-    // Check the deflate policy now, not at the first handshake that uses it.
-    if (options.perMessageDeflate && options.perMessageDeflate !== true) resolveDeflatePolicy(options.perMessageDeflate);
     const onSocket = (socket: Socket): void => this.handleSocket(socket);
     this.netServer = options.tls
       ? createTlsServer(
@@ -317,6 +314,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     let protocol = '';
     let headers: Record<string, string> | undefined;
     let deflate: PerMessageDeflate | null = null;
+    let deflateResponse: string | undefined;
     try {
       request = { ...parseUpgradeRequest(head), remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
       // Over the memory budget, no new connection is taken on (RFC 9110
@@ -355,9 +353,11 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       // §9.1: extensions the server does not answer are declined.
       const deflateOptions = this.options.perMessageDeflate;
       if (deflateOptions && request.extensions !== undefined) {
-        const policy = deflateOptions === true ? {} : deflateOptions;
-        const agreement = negotiateDeflate(parseExtensionHeader(request.extensions), policy);
-        if (agreement) deflate = new PerMessageDeflate(agreement, policy);
+        const accepted = negotiateDeflate(parseExtensionHeader(request.extensions), deflateOptions);
+        if (accepted) {
+          deflate = deflateCodec('server', accepted, deflateOptions);
+          deflateResponse = accepted.response;
+        }
       }
     } catch (error) {
       if (error instanceof HandshakeError) {
@@ -372,7 +372,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       socket.destroy();
       return;
     }
-    const extensions = deflate?.agreement.response;
+    const extensions = deflateResponse;
     socket.write(buildAcceptResponse(request.key, { protocol: protocol || undefined, extensions, headers }));
     this.handshaking.delete(socket);
     this.detachHandshake.get(socket)?.();
