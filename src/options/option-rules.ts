@@ -11,6 +11,7 @@
  * The tables themselves (which option takes which rule, and its default) are
  * in src/options/connection-options.ts.
  */
+import { EventEmitter } from 'node:events';
 import { LocalError } from '../errors.js';
 
 /** The code of every invalid option, server or client. */
@@ -35,11 +36,14 @@ export type OptionRule =
   | { readonly kind: 'strings' }
   /** A function (a hook); null too if `orNull` (the frame logger: null turns it off). */
   | { readonly kind: 'function'; readonly orNull: boolean }
-  /** An object handed on to Node or to a builder (TLS settings, headers); a function too if `orFunction`. */
-  | { readonly kind: 'object'; readonly orFunction: boolean }
+  /** An object handed on to Node or to a builder (TLS settings, headers). */
+  | { readonly kind: 'object' }
+  /** A node:http server (an EventEmitter), or a request listener to build one around. */
+  | { readonly kind: 'http server' }
   /**
    * A group of options of its own, checked with `rules` (`perMessageDeflate`,
    * `httpLimits`); true or false too if `orBoolean` (true: all defaults).
+   * Left out, it is false if it may be, else all its defaults.
    */
   | { readonly kind: 'section'; readonly rules: OptionRules<object>; readonly defaults: object; readonly orBoolean: boolean };
 
@@ -67,7 +71,8 @@ export const boolean: OptionRule = { kind: 'boolean' };
 export const string: OptionRule = { kind: 'string', prefix: '' };
 export const strings: OptionRule = { kind: 'strings' };
 export const hook: OptionRule = { kind: 'function', orNull: false };
-export const object: OptionRule = { kind: 'object', orFunction: false };
+export const object: OptionRule = { kind: 'object' };
+export const httpServer: OptionRule = { kind: 'http server' };
 
 export function choice(...choices: string[]): OptionRule {
   return { kind: 'choice', choices };
@@ -98,7 +103,9 @@ export function describeRule(rule: OptionRule): string {
     case 'function':
       return rule.orNull ? 'a function, or null' : 'a function';
     case 'object':
-      return rule.orFunction ? 'an object or a function' : 'an object';
+      return 'an object';
+    case 'http server':
+      return 'a node:http server or a request listener';
     case 'section':
       return rule.orBoolean ? 'true, false, or an object of its options' : 'an object of its options';
   }
@@ -121,7 +128,9 @@ function accepts(rule: OptionRule, value: unknown): boolean {
     case 'function':
       return typeof value === 'function' || (rule.orNull && value === null);
     case 'object':
-      return (typeof value === 'object' && value !== null) || (rule.orFunction && typeof value === 'function');
+      return typeof value === 'object' && value !== null;
+    case 'http server':
+      return value instanceof EventEmitter || typeof value === 'function';
     case 'section':
       return (typeof value === 'object' && value !== null && !Array.isArray(value)) || (rule.orBoolean && typeof value === 'boolean');
   }
@@ -132,7 +141,8 @@ function accepts(rule: OptionRule, value: unknown): boolean {
  * defaults: an option left out, or given as undefined, takes its default
  * (or stays undefined if it has none). A section (`perMessageDeflate`,
  * `httpLimits`) is checked option by option and resolved the same way;
- * `true` stands for all its defaults, `false` stays false. Options the
+ * `true` stands for all its defaults, `false` stays false, and left out it
+ * is false if it may be, else all its defaults. Options the
  * rules do not name are passed through untouched. `prefix` names the
  * section in messages (`perMessageDeflate.level`).
  *
@@ -148,7 +158,8 @@ export function resolveOptions<T extends object, D extends object>(rules: Option
     const rule = rules[name];
     const value: unknown = (options as Record<string, unknown>)[name];
     if (value === undefined) {
-      resolved[name] = (defaults as Record<string, unknown>)[name];
+      if (rule.kind === 'section') resolved[name] = rule.orBoolean ? false : { ...rule.defaults };
+      else resolved[name] = (defaults as Record<string, unknown>)[name];
       continue;
     }
     if (!accepts(rule, value)) {

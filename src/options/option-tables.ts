@@ -23,6 +23,7 @@ import { DEFAULT_SERVER_OPTIONS } from '../server/options.js';
 import {
   choice,
   hook,
+  httpServer,
   integer,
   limit,
   milliseconds,
@@ -67,7 +68,7 @@ export const SERVER_OPTION_RULES: OptionRules<ServerOptions<unknown>> = {
   // Request paths start with '/' (RFC 9112 §3.2.1 origin-form), as route() requires.
   path: { kind: 'string', prefix: '/' },
   // A node:http server, or a request listener to build one around.
-  http: { kind: 'object', orFunction: true },
+  http: httpServer,
   broadcastLimit: limit(0),
   slowReceiver: choice('close', 'skip'),
   handshakeTimeout: milliseconds(1),
@@ -107,13 +108,13 @@ export type ResolvedClientOptions = Omit<ClientOptions, keyof ResolvedSections |
 
 /** The options of createServer(), checked, with every default filled in. Throws LocalError WS_ERR_INVALID_OPTION. */
 export function resolveServerOptions<Data>(options: ServerOptions<Data> = {}): ResolvedServerOptions<Data> {
-  const resolved = resolveOptions(SERVER_OPTION_RULES, { ...DEFAULT_SERVER_OPTIONS, maxFrameSize: undefined, perMessageDeflate: false }, options as ServerOptions<unknown>);
+  const resolved = resolveOptions(SERVER_OPTION_RULES, { ...DEFAULT_SERVER_OPTIONS, maxFrameSize: undefined }, options as ServerOptions<unknown>);
   return { ...resolved, maxFrameSize: frameLimit(resolved) } as ResolvedServerOptions<Data>;
 }
 
 /** The options of connect(), checked, with every default filled in. Throws LocalError WS_ERR_INVALID_OPTION. */
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
-  const resolved = resolveOptions(CLIENT_OPTION_RULES, { ...DEFAULT_CLIENT_OPTIONS, maxFrameSize: undefined, perMessageDeflate: false }, options);
+  const resolved = resolveOptions(CLIENT_OPTION_RULES, { ...DEFAULT_CLIENT_OPTIONS, maxFrameSize: undefined }, options);
   return { ...resolved, maxFrameSize: frameLimit(resolved) } as ResolvedClientOptions;
 }
 
