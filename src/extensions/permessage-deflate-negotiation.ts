@@ -93,7 +93,7 @@ export const DEFLATE_OPTION_RULES: OptionRules<PerMessageDeflateOptions> = {
 
 /** The permessage-deflate options alone (`true`: all defaults), checked and complete. Throws LocalError WS_ERR_INVALID_OPTION. */
 export function resolveDeflateOptions(options: PerMessageDeflateOptions | true = {}): DeflateSettings {
-  return resolveOptions(DEFLATE_OPTION_RULES, DEFAULT_DEFLATE_OPTIONS, options === true ? {} : options, 'perMessageDeflate.');
+  return resolveOptions(DEFLATE_OPTION_RULES, DEFAULT_DEFLATE_OPTIONS, options === true ? {} : options, 'perMessageDeflate.', true);
 }
 
 /** What negotiation settled, in the RFC's terms: each parameter names the end it binds. */

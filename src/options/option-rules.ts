@@ -142,16 +142,25 @@ function accepts(rule: OptionRule, value: unknown): boolean {
  * (or stays undefined if it has none). A section (`perMessageDeflate`,
  * `httpLimits`) is checked option by option and resolved the same way;
  * `true` stands for all its defaults, `false` stays false, and left out it
- * is false if it may be, else all its defaults. Options the
- * rules do not name are passed through untouched. `prefix` names the
+ * is false if it may be, else all its defaults. `prefix` names the
  * section in messages (`perMessageDeflate.level`).
+ *
+ * A section is `closed`: it is small and all ours, so a name it does not
+ * have is a typo (`treshold`) and is refused. Top-level options the rules do
+ * not name are passed through untouched.
  *
  * Throws LocalError WS_ERR_INVALID_OPTION naming the first option that
  * breaks its rule, what it accepts and what it got.
  */
-export function resolveOptions<T extends object, D extends object>(rules: OptionRules<T>, defaults: D, options: T, prefix = ''): T & D {
+export function resolveOptions<T extends object, D extends object>(rules: OptionRules<T>, defaults: D, options: T, prefix = '', closed = false): T & D {
+  const section = prefix === '' ? 'options' : prefix.slice(0, -1);
   if (typeof options !== 'object' || options === null) {
-    throw new LocalError(INVALID_OPTION, `${prefix === '' ? 'options' : prefix} must be an object, got ${show(options)}`);
+    throw new LocalError(INVALID_OPTION, `${section} must be an object, got ${show(options)}`);
+  }
+  if (closed) {
+    for (const name of Object.keys(options)) {
+      if (!Object.hasOwn(rules, name)) throw new LocalError(INVALID_OPTION, `${section} has no option ${JSON.stringify(name)}; its options are ${Object.keys(rules).join(', ')}`);
+    }
   }
   const resolved: Record<string, unknown> = { ...(options as Record<string, unknown>) };
   for (const name of Object.keys(rules) as Array<keyof T & string>) {
@@ -166,7 +175,7 @@ export function resolveOptions<T extends object, D extends object>(rules: Option
       throw new LocalError(INVALID_OPTION, `${prefix}${name} must be ${describeRule(rule)}, got ${show(value)}`);
     }
     if (rule.kind === 'section' && value !== false) {
-      resolved[name] = resolveOptions(rule.rules, rule.defaults, value === true ? {} : (value as object), `${prefix}${name}.`);
+      resolved[name] = resolveOptions(rule.rules, rule.defaults, value === true ? {} : (value as object), `${prefix}${name}.`, true);
     }
   }
   return resolved as T & D;

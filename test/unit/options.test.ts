@@ -21,7 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from '../../src/client/connect.js';
 import { DEFAULT_CLIENT_OPTIONS, type ClientOptions } from '../../src/client/options.js';
 import { LocalError } from '../../src/errors.js';
-import { DEFAULT_DEFLATE_OPTIONS, DEFLATE_OPTION_RULES } from '../../src/extensions/permessage-deflate-negotiation.js';
+import { DEFAULT_DEFLATE_OPTIONS, DEFLATE_OPTION_RULES, resolveDeflateOptions } from '../../src/extensions/permessage-deflate-negotiation.js';
 import { DEFAULT_HTTP_HEAD_LIMITS } from '../../src/handshake/http-head-parser.js';
 import { DEFAULT_MESSAGE_LIMITS } from '../../src/protocol/limits.js';
 import { describeRule, MAX_TIMER_MS, type OptionRule, type OptionRules } from '../../src/options/option-rules.js';
@@ -266,6 +266,16 @@ describe('defaults', () => {
       level: 1,
     });
     assert.deepEqual(Object.keys(DEFLATE_OPTION_RULES).sort(), Object.keys(DEFAULT_DEFLATE_OPTIONS).sort());
+  });
+
+  it('a section refuses a name it does not have (a typo), naming what it has; the top level passes unknown names through', () => {
+    assert.throws(() => createServer({ perMessageDeflate: { treshold: 0 } as never }), {
+      code: 'WS_ERR_INVALID_OPTION',
+      message: `perMessageDeflate has no option "treshold"; its options are ${Object.keys(DEFLATE_OPTION_RULES).join(', ')}`,
+    });
+    assert.throws(() => resolveClientOptions({ httpLimits: { maxHeaders: 10 } as never }), { code: 'WS_ERR_INVALID_OPTION', message: /^httpLimits has no option "maxHeaders"/ });
+    assert.throws(() => resolveDeflateOptions({ zlibDeflateOptions: {} } as never), { code: 'WS_ERR_INVALID_OPTION', message: /^perMessageDeflate has no option "zlibDeflateOptions"/ });
+    assert.doesNotThrow(() => createServer({ somethingElse: 1 } as never));
   });
 
   it('the application\'s options object is not changed', () => {
