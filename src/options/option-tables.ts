@@ -1,6 +1,8 @@
 /**
- * Every option of createServer() and connect(), with the rule it must obey
- * and its default, and the two resolvers that apply them. Both roles share
+ * Every option of createServer() and connect() and the rule it must obey,
+ * and the two resolvers that check them and fill in the defaults. The type
+ * of each table (OptionRules) lists every option of its interface: an option
+ * added without a rule does not compile. Both roles share
  * the rules of what they have in common (message limits, timers, the frame
  * log, permessage-deflate, HTTP head limits), so the same mistake gets the
  * same answer on either side: a LocalError WS_ERR_INVALID_OPTION naming the
