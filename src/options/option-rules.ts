@@ -3,13 +3,14 @@
  * range, a boolean, one of a few words, a function...), and the one function
  * that applies a table of them to what the application passed.
  *
- * Options are checked once, when the server is created or before connect()
+ * Options are checked when the server is created, or before connect()
  * opens a socket, so that a typo fails at start-up, with the option's name
  * and what it accepts, rather than on the wire later. Every fault is a
  * LocalError with the code WS_ERR_INVALID_OPTION, on both sides.
  *
- * The tables themselves (which option takes which rule, and its default) are
- * in src/options/connection-options.ts.
+ * The tables themselves (which option takes which rule) are in
+ * src/options/option-tables.ts, and for permessage-deflate in
+ * src/extensions/permessage-deflate-negotiation.ts.
  */
 import { EventEmitter } from 'node:events';
 import { LocalError } from '../errors.js';
