@@ -31,7 +31,7 @@ export { serveStatic, type StaticFilesOptions } from './http/static-files.js';
 export { connect } from './client/connect.js';
 export { ClientConnection, type ClientHandshakeResult } from './client/client-connection.js';
 export { DEFAULT_CLIENT_OPTIONS, type ClientOptions, type ClientTlsOptions } from './client/options.js';
-export { type ClientDeflateOptions } from './client/deflate-negotiation.js';
+export { type ClientDeflateOptions } from './extensions/permessage-deflate-negotiation.js';
 
 // ─── The connection (both roles) ────────────────────────────────────────────
 export {
@@ -57,8 +57,9 @@ export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js
 export { type HttpHeaders } from './handshake/http-headers.js';
 export { type HttpHeadLimits, type HttpResponseHead } from './handshake/http-head-parser.js';
 export { type UpgradeRequest } from './handshake/upgrade-request.js';
-export { type PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
+export { type PerMessageDeflateOptions } from './extensions/permessage-deflate-negotiation.js';
 export { type FrameLogger } from './protocol/frame-log.js';
+export { type WireTap } from './connection/websocket-connection.js';
 export { type MaskKeySource } from './framing/mask-key.js';
 
 // ─── Added after issue 11 merges (lead) ─────────────────────────────────────

@@ -60,9 +60,30 @@ export {
   type AcceptedUpgrade,
 } from './handshake/upgrade-response.js';
 export { HandshakeErrorCode } from './handshake/error-codes.js';
-// Added after issue 11 merges (lead): the sans-I/O handshake machines,
-// src/handshake/server-handshake.ts and src/handshake/client-handshake.ts,
-// with the types of their results.
+export {
+  ServerHandshake,
+  type ServerHandshakeOptions,
+  type ServerHandshakeState,
+  type NeedMore,
+  type UpgradeRequested,
+  type PlainHttpRequest,
+  type HandshakeRejected,
+  type HandshakeAccepted,
+  type HandshakeAbandoned,
+  type HandshakeOver,
+  type AcceptDecisions,
+} from './handshake/server-handshake.js';
+export { type HandshakeRequest, type UpgradeVerdict } from './server/options.js';
+export { negotiate, checkSelectedProtocol, negotiateExtensions, type NegotiationPolicy, type NegotiatedUpgrade } from './handshake/server-negotiation.js';
+export {
+  ClientHandshake,
+  MAX_REFUSAL_BODY,
+  type ClientHandshakeOptions,
+  type ClientHandshakeState,
+  type ClientHandshakeAccepted,
+  type ClientHandshakeRejected,
+} from './handshake/client-handshake.js';
+export { checkServerSelection, type NegotiationOffer, type ServerSelection, type AcceptedSelection } from './handshake/client-negotiation.js';
 
 // ─── UTF-8 (§8.1) ───────────────────────────────────────────────────────────
 export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';
@@ -70,16 +91,19 @@ export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';
 // ─── Extensions (§9, RFC 7692) ──────────────────────────────────────────────
 export { type MessageExtension, type ExtensionCallback } from './extensions/extension.js';
 export { parseExtensionHeader, formatExtension, type ExtensionOffer } from './extensions/extension-header.js';
+export { PerMessageDeflate, PERMESSAGE_DEFLATE, type DeflateCodecConfig } from './extensions/permessage-deflate.js';
 export {
-  PerMessageDeflate,
   negotiateDeflate,
-  PERMESSAGE_DEFLATE,
+  deflateOffer,
+  acceptDeflateResponse,
+  deflateCodec,
+  resolveDeflateOptions,
+  DEFAULT_DEFLATE_OPTIONS,
   type DeflateAgreement,
+  type AcceptedDeflateOffer,
+  type DeflateSettings,
   type PerMessageDeflateOptions,
-} from './extensions/permessage-deflate.js';
-// Added after issue 11 merges (lead): the one permessage-deflate negotiation
-// module for both roles (local/remote parameters) that replaces
-// negotiateDeflate here and src/client/deflate-negotiation.ts.
+} from './extensions/permessage-deflate-negotiation.js';
 
 // ─── Errors ─────────────────────────────────────────────────────────────────
 export { WebSocketError, ProtocolError, HandshakeError, LocalError } from './errors.js';

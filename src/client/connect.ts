@@ -19,8 +19,9 @@ import { HandshakeErrorCode as Code } from '../handshake/error-codes.js';
 import type { ConnectionOptions } from '../connection/websocket-connection.js';
 import { PERMESSAGE_DEFLATE } from '../extensions/permessage-deflate.js';
 import { ClientConnection } from './client-connection.js';
-import { deflateOffer } from './deflate-negotiation.js';
-import { DEFAULT_CLIENT_OPTIONS, type ClientOptions } from './options.js';
+import { deflateOffer } from '../extensions/permessage-deflate-negotiation.js';
+import { resolveClientOptions } from '../options/option-tables.js';
+import type { ClientOptions } from './options.js';
 import { checkExtensionOffer } from './upgrade-request-builder.js';
 import { parseWebSocketUrl } from './url.js';
 
@@ -60,6 +61,8 @@ interface Plan {
 }
 
 function planConnection(url: string | URL, options: ClientOptions): Plan {
+  // Every option checked, and its default filled in, before any socket opens (LocalError WS_ERR_INVALID_OPTION).
+  const settings = resolveClientOptions(options);
   const target = parseWebSocketUrl(url);
   const protocols = options.protocols === undefined ? [] : typeof options.protocols === 'string' ? [options.protocols] : [...options.protocols];
   // The core implements one extension: permessage-deflate comes through its
@@ -67,7 +70,7 @@ function planConnection(url: string | URL, options: ClientOptions): Plan {
   if (options.extensions !== undefined && checkExtensionOffer(options.extensions).includes(PERMESSAGE_DEFLATE)) {
     throw new LocalError(Code.INVALID_CLIENT_OPTION, 'offer permessage-deflate with the perMessageDeflate option, not in extensions');
   }
-  const deflate = options.perMessageDeflate === true ? {} : options.perMessageDeflate || undefined;
+  const deflate = settings.perMessageDeflate === false ? undefined : settings.perMessageDeflate;
   const offers = [deflate === undefined ? undefined : deflateOffer(deflate), options.extensions].filter((offer) => offer !== undefined);
   const extensions = offers.length === 0 ? undefined : offers.join(', ');
   const handshake = new ClientHandshake({
@@ -81,34 +84,26 @@ function planConnection(url: string | URL, options: ClientOptions): Plan {
     limits: options.httpLimits,
     peer: target.href,
   });
-  const setting = (name: 'connectTimeout' | 'closeTimeout' | 'idleTimeout' | 'pingInterval' | 'sendHighWaterMark' | 'sendStallTimeout' | 'maxPendingPongs' | 'turnBudget' | 'maxMessageSize' | 'maxFragments', min: number): number => {
-    const value = options[name] ?? DEFAULT_CLIENT_OPTIONS[name];
-    if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value)) {
-      throw new LocalError(Code.INVALID_CLIENT_OPTION, `${name} must be a finite number ≥ ${min}, got ${String(value)}`);
-    }
-    return value;
-  };
-  const maxMessageSize = setting('maxMessageSize', 1);
   return {
     url: target.href,
     target,
     handshake,
     origin: options.origin,
-    connectTimeout: setting('connectTimeout', 1),
+    connectTimeout: settings.connectTimeout,
     connection: {
       role: 'client',
-      maskKeySource: options.maskKeySource,
-      maxMessageSize,
-      maxFrameSize: Math.min(options.maxFrameSize ?? maxMessageSize, maxMessageSize),
-      maxFragments: setting('maxFragments', 1),
-      closeTimeout: setting('closeTimeout', 1),
-      idleTimeout: setting('idleTimeout', 0),
-      pingInterval: setting('pingInterval', 0),
-      sendHighWaterMark: setting('sendHighWaterMark', 0),
-      sendStallTimeout: setting('sendStallTimeout', 0),
-      maxPendingPongs: setting('maxPendingPongs', 1),
-      turnBudget: setting('turnBudget', 1),
-      logger: options.logger,
+      maskKeySource: settings.maskKeySource,
+      maxMessageSize: settings.maxMessageSize,
+      maxFrameSize: settings.maxFrameSize,
+      maxFragments: settings.maxFragments,
+      closeTimeout: settings.closeTimeout,
+      idleTimeout: settings.idleTimeout,
+      pingInterval: settings.pingInterval,
+      sendHighWaterMark: settings.sendHighWaterMark,
+      sendStallTimeout: settings.sendStallTimeout,
+      maxPendingPongs: settings.maxPendingPongs,
+      turnBudget: settings.turnBudget,
+      logger: settings.logger,
     },
     options,
   };

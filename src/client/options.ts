@@ -1,10 +1,11 @@
 /**
  * Client options and their defaults. The limits and timers are the same
- * knobs as the server's (src/server/options.ts), with the same defaults.
+ * knobs as the server's (src/server/options.ts), with the same defaults and
+ * the same rules (src/options/option-tables.ts).
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { MaskKeySource } from '../framing/mask-key.js';
-import type { ClientDeflateOptions } from './deflate-negotiation.js';
+import type { ClientDeflateOptions } from '../extensions/permessage-deflate-negotiation.js';
 import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.js';

@@ -1,5 +1,6 @@
 /**
- * permessage-deflate (RFC 7692): negotiation (§5, §7.1) and the codec (§7.2).
+ * permessage-deflate (RFC 7692): the codec (§7.2), the same for both roles.
+ * Negotiation (§5, §7.1) is in permessage-deflate-negotiation.ts.
  *
  * Design: one-shot zlib calls, no long-lived zlib stream. Each message is
  * compressed or inflated by one zlib call, and "context takeover" (§7.1.1:
@@ -31,11 +32,10 @@
  */
 import { constants as buffer } from 'node:buffer';
 import { type ZlibOptions, createInflateRaw, deflateRaw, deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
-import { LocalError, ProtocolError } from '../errors.js';
+import { ProtocolError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
 import type { ExtensionCallback, MessageExtension } from './extension.js';
 import { runZlibJob } from './zlib-jobs.js';
-import { formatExtension, type ExtensionOffer } from './extension-header.js';
 
 export const PERMESSAGE_DEFLATE = 'permessage-deflate';
 
@@ -67,205 +67,60 @@ export const SYNC_INFLATE_BYTES = 128 * 1024;
  */
 const ASYNC_CHUNK_BYTES = 64 * 1024;
 
-/** The server's policy for permessage-deflate. */
-export interface PerMessageDeflateOptions {
-  /** Reset our compression context after every message (§7.1.1.1). Saves the 32 KiB outgoing window per connection, costs ratio. Default false. */
-  serverNoContextTakeover?: boolean;
-  /** Ask the client to reset its context after every message (§7.1.1.2). Saves our 32 KiB incoming window per connection. Default false. */
-  clientNoContextTakeover?: boolean;
-  /** Largest LZ77 window we compress with, 8–15 (§7.1.2.1). Default 15. */
-  serverMaxWindowBits?: number;
-  /** Largest window we ask the client to compress with, 8–15, if it offered the parameter (§7.1.2.2). Default 15. */
-  clientMaxWindowBits?: number;
-  /** zlib compression level 0–9. Default 6 (zlib's). */
-  level?: number;
-  /** zlib memLevel 1–9: memory for compression state, transient here (freed after each message). Default 8. */
-  memLevel?: number;
-  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
-  threshold?: number;
-  /**
-   * How much of our earlier output we let the compressor refer back to, in
-   * bytes (capped by the window). A longer preset dictionary compresses chatty
-   * traffic better but zlib must index it on every message. Default 4096, see
-   * bench/RESULTS.md.
-   */
-  contextBytes?: number;
-}
-
-type DeflatePolicy = Required<PerMessageDeflateOptions>;
-
-export const DEFAULT_DEFLATE_OPTIONS: Readonly<DeflatePolicy> = Object.freeze({
-  serverNoContextTakeover: false,
-  clientNoContextTakeover: false,
-  serverMaxWindowBits: 15,
-  clientMaxWindowBits: 15,
-  level: 6,
-  memLevel: 8,
-  threshold: 1024,
-  contextBytes: 4096,
-});
-
 /**
- * The options with defaults filled in (an option given as undefined takes
- * its default), checked: a value out of range is a LocalError, raised when the
- * server is created rather than on the wire later.
+ * What the codec of one end needs, seen from that end: `local` is the
+ * compressor we run, `remote` the peer's, whose messages we inflate. (The
+ * negotiation speaks the RFC's server/client names; deflateCodec() in
+ * permessage-deflate-negotiation.ts turns them into these for a role.)
  */
-export function resolveDeflatePolicy(options: PerMessageDeflateOptions = {}): DeflatePolicy {
-  const policy = { ...DEFAULT_DEFLATE_OPTIONS };
-  for (const key of Object.keys(DEFAULT_DEFLATE_OPTIONS) as Array<keyof DeflatePolicy>) {
-    const value = options[key];
-    if (value !== undefined) (policy as Record<string, unknown>)[key] = value;
-  }
-  checkBoolean('serverNoContextTakeover', policy.serverNoContextTakeover);
-  checkBoolean('clientNoContextTakeover', policy.clientNoContextTakeover);
-  checkInteger('serverMaxWindowBits', policy.serverMaxWindowBits, 8, 15);
-  checkInteger('clientMaxWindowBits', policy.clientMaxWindowBits, 8, 15);
-  checkInteger('level', policy.level, -1, 9);
-  checkInteger('memLevel', policy.memLevel, 1, 9);
-  checkInteger('threshold', policy.threshold, 0, Number.MAX_SAFE_INTEGER);
-  checkInteger('contextBytes', policy.contextBytes, 0, 32768);
-  return policy;
-}
-
-function checkBoolean(name: string, value: unknown): void {
-  if (typeof value !== 'boolean') throw new LocalError('WS_ERR_INVALID_DEFLATE_OPTION', `perMessageDeflate.${name} must be a boolean, got ${String(value)}`);
-}
-
-function checkInteger(name: string, value: unknown, min: number, max: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new LocalError('WS_ERR_INVALID_DEFLATE_OPTION', `perMessageDeflate.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-}
-
-/** What was agreed for one connection. */
-export interface DeflateAgreement {
-  serverNoContextTakeover: boolean;
-  clientNoContextTakeover: boolean;
-  serverMaxWindowBits: number;
-  clientMaxWindowBits: number;
-  /** The response element: `permessage-deflate; server_no_context_takeover; ...`. */
-  response: string;
+export interface DeflateCodecConfig {
+  /** We reset our compression context after every message (§7.1.1): nothing of our output is kept. */
+  localNoContextTakeover: boolean;
+  /** The peer resets its context after every message: we keep no window of what it sent. */
+  remoteNoContextTakeover: boolean;
+  /** Our compressor's LZ77 window, 2^N bytes, 8–15 (§7.1.2). */
+  localMaxWindowBits: number;
+  /** The peer's compressor window: how much of its earlier plaintext we keep to inflate the next message. */
+  remoteMaxWindowBits: number;
+  /** zlib compression level, −1–9. */
+  level: number;
+  /** zlib memLevel, 1–9. */
+  memLevel: number;
+  /** Messages smaller than this many bytes are sent uncompressed. */
+  threshold: number;
+  /** How much of our earlier output the compressor may refer back to, in bytes (capped by the local window). */
+  contextBytes: number;
 }
 
 /**
- * Pick the first acceptable permessage-deflate offer (§5: "the server ...
- * accepts [offers] in order of the client's preference") and work out the
- * agreed parameters. An offer with an unknown parameter, a duplicate one, or
- * an invalid value is declined (§7.1: "MUST decline"), and the next is tried.
- * Returns undefined when no offer is acceptable.
- */
-export function negotiateDeflate(offers: readonly ExtensionOffer[], options: PerMessageDeflateOptions = {}): DeflateAgreement | undefined {
-  const policy = resolveDeflatePolicy(options);
-  for (const offer of offers) {
-    if (offer.name !== PERMESSAGE_DEFLATE) continue;
-    const agreement = acceptOffer(offer, policy);
-    if (agreement) return agreement;
-  }
-  return undefined;
-}
-
-function acceptOffer(offer: ExtensionOffer, policy: DeflatePolicy): DeflateAgreement | undefined {
-  const seen = new Set<string>();
-  let serverNoContextTakeover = policy.serverNoContextTakeover;
-  let clientNoContextTakeover = policy.clientNoContextTakeover;
-  let offeredServerBits: number | undefined;
-  let clientBitsOffered = false;
-  let offeredClientBits: number | undefined;
-  for (const [name, value] of offer.params) {
-    if (seen.has(name)) return undefined; // §7.1: a parameter must not repeat
-    seen.add(name);
-    switch (name) {
-      case 'server_no_context_takeover':
-        if (value !== true) return undefined;
-        // §7.1.1.1: a server accepting this offer must include it.
-        serverNoContextTakeover = true;
-        break;
-      case 'client_no_context_takeover':
-        // §7.1.1.2: a hint that the client can reset its context; we may use it.
-        if (value !== true) return undefined;
-        break;
-      case 'server_max_window_bits':
-        // §7.1.2.1: the value is required, 8–15.
-        offeredServerBits = windowBits(value);
-        if (offeredServerBits === undefined) return undefined;
-        break;
-      case 'client_max_window_bits':
-        // §7.1.2.2: the value is optional in an offer.
-        clientBitsOffered = true;
-        if (value !== true) {
-          offeredClientBits = windowBits(value);
-          if (offeredClientBits === undefined) return undefined;
-        }
-        break;
-      default:
-        return undefined; // an unknown parameter declines the offer
-    }
-  }
-  const params: Array<[string, string | true]> = [];
-  if (serverNoContextTakeover) params.push(['server_no_context_takeover', true]);
-  if (clientNoContextTakeover) params.push(['client_no_context_takeover', true]);
-  // §7.1.2.1: answer an offered server_max_window_bits with the same or a
-  // smaller value; we may also limit ourselves unasked.
-  const serverMaxWindowBits = Math.min(policy.serverMaxWindowBits, offeredServerBits ?? 15);
-  if (offeredServerBits !== undefined || serverMaxWindowBits < 15) params.push(['server_max_window_bits', String(serverMaxWindowBits)]);
-  // §7.1.2.2: client_max_window_bits may only be answered if offered.
-  let clientMaxWindowBits = 15;
-  if (clientBitsOffered) {
-    clientMaxWindowBits = Math.min(policy.clientMaxWindowBits, offeredClientBits ?? 15);
-    if (clientMaxWindowBits < 15 || offeredClientBits !== undefined) params.push(['client_max_window_bits', String(clientMaxWindowBits)]);
-  }
-  return {
-    serverNoContextTakeover,
-    clientNoContextTakeover,
-    serverMaxWindowBits,
-    clientMaxWindowBits,
-    response: formatExtension(PERMESSAGE_DEFLATE, params),
-  };
-}
-
-function windowBits(value: string | true): number | undefined {
-  if (value === true || value.length === 0 || value.length > 2) return undefined;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return undefined;
-  }
-  if (value.length === 2 && value[0] === '0') return undefined; // no leading zeros (§7.1.2.1 ABNF: 1*DIGIT without them)
-  const bits = Number(value);
-  return bits >= 8 && bits <= 15 ? bits : undefined;
-}
-
-/**
- * The codec of one connection (server side): compresses what we send,
- * decompresses what the client sent, each direction keeping the window tail
+ * The codec of one connection, either role: compresses what we send,
+ * decompresses what the peer sent, each direction keeping the window tail
  * that context takeover needs.
  */
 export class PerMessageDeflate implements MessageExtension {
   readonly name = PERMESSAGE_DEFLATE;
   /** §6: RSV1 marks a compressed message. */
   readonly rsvBits = RSV1;
-  readonly agreement: DeflateAgreement;
+  readonly config: Readonly<DeflateCodecConfig>;
   readonly threshold: number;
-  private readonly level: number;
-  private readonly memLevel: number;
   private readonly outgoingContextBytes: number;
-  /** Window tail of what we compressed (the client's inflater holds the same). */
+  /** Window tail of what we compressed (the peer's inflater holds the same). */
   private outgoingWindow: WindowTail | null;
-  /** Window tail of what the client compressed. */
+  /** Window tail of what the peer compressed. */
   private incomingWindow: WindowTail | null;
   /** The connection ended: work still under way on the thread pool is thrown away. */
   private released = false;
 
-  constructor(agreement: DeflateAgreement, options: PerMessageDeflateOptions = {}) {
-    const policy = resolveDeflatePolicy(options);
-    this.agreement = agreement;
-    this.threshold = policy.threshold;
-    this.level = policy.level;
-    this.memLevel = policy.memLevel;
-    this.outgoingContextBytes = Math.min(policy.contextBytes, 1 << agreement.serverMaxWindowBits);
-    this.outgoingWindow = agreement.serverNoContextTakeover || this.outgoingContextBytes === 0 ? null : new WindowTail(this.outgoingContextBytes);
-    // We inflate with a 32 KiB window whatever the client uses: a larger
-    // window reads any stream a smaller one produced.
-    this.incomingWindow = agreement.clientNoContextTakeover ? null : new WindowTail(1 << agreement.clientMaxWindowBits);
+  /** `config` is taken as it is: build it with deflateCodec(), which checks the options and applies the agreement. */
+  constructor(config: DeflateCodecConfig) {
+    this.config = Object.freeze({ ...config });
+    this.threshold = config.threshold;
+    this.outgoingContextBytes = Math.min(config.contextBytes, 1 << config.localMaxWindowBits);
+    this.outgoingWindow = config.localNoContextTakeover || this.outgoingContextBytes === 0 ? null : new WindowTail(this.outgoingContextBytes);
+    // We inflate with a 32 KiB window whatever the peer uses (inflateOptions):
+    // a larger window reads any stream a smaller one produced. What we must
+    // keep of its plaintext is its window, unless it resets its context.
+    this.incomingWindow = config.remoteNoContextTakeover ? null : new WindowTail(1 << config.remoteMaxWindowBits);
   }
 
   /** zlib options for compressing the next message. */
@@ -274,9 +129,9 @@ export class PerMessageDeflate implements MessageExtension {
     return {
       // zlib cannot make a raw stream with a 256-byte window and uses 512; its
       // matches then reach back at most 512 − 262 bytes, within the 256 allowed.
-      windowBits: this.agreement.serverMaxWindowBits,
-      level: this.level,
-      memLevel: this.memLevel,
+      windowBits: this.config.localMaxWindowBits,
+      level: this.config.level,
+      memLevel: this.config.memLevel,
       finishFlush: zlib.Z_SYNC_FLUSH,
       dictionary: window !== null && window.length > 0 ? window.view() : undefined,
     };

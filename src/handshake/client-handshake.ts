@@ -15,7 +15,7 @@
  *
  * A 101 is judged by upgrade-response.ts (the HTTP/1.1 answer) and
  * client-negotiation.ts (what the server selected), and an accepted
- * permessage-deflate by src/client/deflate-negotiation.ts (RFC 7692 §7).
+ * permessage-deflate by src/extensions/permessage-deflate-negotiation.ts (RFC 7692 §7).
  * Any other status fails the handshake, quoting the start of its body
  * (servers usually explain a 400 or 403 there): up to `Content-Length`, or to
  * the end of the stream without one, at most MAX_REFUSAL_BODY bytes.
@@ -25,8 +25,9 @@
  */
 import { HandshakeError, LocalError } from '../errors.js';
 import { parseExtensionHeader } from '../extensions/extension-header.js';
+import type { NeedMore } from './server-handshake.js';
 import { PERMESSAGE_DEFLATE, type PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import { acceptDeflateResponse, clientDeflateCodec, type ClientDeflateOptions } from '../client/deflate-negotiation.js';
+import { acceptDeflateResponse, deflateCodec, type PerMessageDeflateOptions } from '../extensions/permessage-deflate-negotiation.js';
 import { buildUpgradeRequest, type UpgradeRequestSpec } from '../client/upgrade-request-builder.js';
 import { generateClientKey } from './accept-key.js';
 import { ClientHandshakeError } from './client-handshake-error.js';
@@ -43,7 +44,7 @@ export interface ClientHandshakeOptions extends Omit<UpgradeRequestSpec, 'key'> 
   /** Sec-WebSocket-Key; default a fresh one from the CSPRNG (§4.1 item 7). Inject one only in tests. */
   key?: string;
   /** permessage-deflate was offered (its element is in `extensions`) with these settings: the codec if the server accepts. */
-  deflate?: ClientDeflateOptions;
+  deflate?: PerMessageDeflateOptions;
   /** Limits on the response head. Default DEFAULT_HTTP_HEAD_LIMITS. */
   limits?: Partial<HttpHeadLimits>;
   /** Who we are talking to, for error messages (the URL). Default: the Host. */
@@ -51,9 +52,6 @@ export interface ClientHandshakeOptions extends Omit<UpgradeRequestSpec, 'key'> 
 }
 
 /** More bytes are needed. */
-export interface NeedMore {
-  kind: 'need-more';
-}
 
 /** The handshake failed: close TCP (§4.1: _Fail the WebSocket Connection_ before it exists). */
 export interface ClientHandshakeRejected {
@@ -86,7 +84,7 @@ export class ClientHandshake {
   readonly #parser: HttpHeadParser<'response'>;
   readonly #protocols: readonly string[];
   readonly #extensions: string | undefined;
-  readonly #deflate: ClientDeflateOptions | undefined;
+  readonly #deflate: PerMessageDeflateOptions | undefined;
   readonly #peer: string;
   /** A non-101 answer whose body is being read. */
   #refusal: { head: HttpResponseHead; body: Buffer[]; bytes: number; wanted: number } | undefined;
@@ -150,7 +148,7 @@ export class ClientHandshake {
       accepted = validateUpgradeResponse(head, { key: this.key, protocols: this.#protocols, extensions: this.#extensions });
       if (this.#deflate !== undefined && accepted.extensionNames.includes(PERMESSAGE_DEFLATE)) {
         const agreement = acceptDeflateResponse(parseExtensionHeader(accepted.extensions), this.#deflate, head);
-        extension = clientDeflateCodec(agreement, this.#deflate);
+        extension = deflateCodec('client', agreement, this.#deflate);
       }
     } catch (error) {
       if (error instanceof ClientHandshakeError || error instanceof LocalError) return this.#reject(error);

@@ -7,7 +7,7 @@
  * a 200 on an HTTP/2 stream) is judged by the same rules.
  *
  * The parameters of an accepted permessage-deflate are judged by
- * src/client/deflate-negotiation.ts (RFC 7692 §7).
+ * src/extensions/permessage-deflate-negotiation.ts (RFC 7692 §7).
  */
 import { HandshakeError } from '../errors.js';
 import { parseExtensionHeader } from '../extensions/extension-header.js';

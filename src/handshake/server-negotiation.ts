@@ -18,12 +18,19 @@
  */
 import { HandshakeError, LocalError } from '../errors.js';
 import { parseExtensionHeader } from '../extensions/extension-header.js';
-import { negotiateDeflate, PerMessageDeflate } from '../extensions/permessage-deflate.js';
-import type { HandshakeRequest, ServerOptions } from '../server/options.js';
+import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import { deflateCodec, negotiateDeflate } from '../extensions/permessage-deflate-negotiation.js';
+import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate-negotiation.js';
+import type { HandshakeRequest, UpgradeVerdict } from '../server/options.js';
 import { HandshakeErrorCode as Code } from './error-codes.js';
 
-/** The server options that decide a handshake: the hooks and the extension policy. */
-export type NegotiationPolicy<Data> = Pick<ServerOptions<Data>, 'checkOrigin' | 'authorize' | 'selectProtocol' | 'perMessageDeflate'>;
+/** The server options that decide a handshake: the hooks and the extension policy (the same fields as ServerOptions). */
+export interface NegotiationPolicy<Data> {
+  checkOrigin?: (origin: string | undefined, request: HandshakeRequest) => boolean | Promise<boolean>;
+  selectProtocol?: (offered: string[], request: HandshakeRequest) => string | undefined;
+  authorize?: (request: HandshakeRequest) => UpgradeVerdict<Data> | Promise<UpgradeVerdict<Data>>;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+}
 
 /** What the server agreed to. */
 export interface NegotiatedUpgrade<Data> {
@@ -93,8 +100,7 @@ export function negotiateExtensions(
   deflate: NegotiationPolicy<unknown>['perMessageDeflate'],
 ): { extensions: string | undefined; extension: PerMessageDeflate | null } {
   if (!deflate || offer === undefined) return { extensions: undefined, extension: null };
-  const policy = deflate === true ? {} : deflate;
-  const agreement = negotiateDeflate(parseExtensionHeader(offer), policy);
-  if (!agreement) return { extensions: undefined, extension: null };
-  return { extensions: agreement.response, extension: new PerMessageDeflate(agreement, policy) };
+  const accepted = negotiateDeflate(parseExtensionHeader(offer), deflate);
+  if (!accepted) return { extensions: undefined, extension: null };
+  return { extensions: accepted.response, extension: deflateCodec('server', accepted, deflate) };
 }

@@ -1,15 +1,15 @@
 /**
- * Server options, their defaults, and the hooks a server may pass in.
+ * Server options, their defaults, and the hooks a server may pass in. The
+ * rule each option obeys, and the check, are in src/options/option-tables.ts.
  */
 import type { RequestListener, Server as HttpServer } from 'node:http';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { UpgradeRequest } from '../handshake/upgrade-request.js';
-import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate.js';
+import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate-negotiation.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.js';
 import { DEFAULT_TURN_BUDGET } from '../protocol/protocol.js';
-import { LocalError } from '../errors.js';
 import type { WebSocketConnection } from '../connection/websocket-connection.js';
 import type { SlowReceiverPolicy } from './broadcast.js';
 
@@ -124,43 +124,3 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   broadcastLimit: 1024 * 1024,
   slowReceiver: 'close' as SlowReceiverPolicy,
 });
-
-/** Each numeric server option and the smallest value it takes (all are whole numbers). */
-const NUMERIC_OPTION_MINIMUM = {
-  port: 0,
-  maxMessageSize: 1,
-  maxFrameSize: 1,
-  maxFragments: 1,
-  handshakeTimeout: 1,
-  closeTimeout: 1,
-  idleTimeout: 0,
-  pingInterval: 0,
-  sendHighWaterMark: 0,
-  sendStallTimeout: 0,
-  maxPendingPongs: 1,
-  turnBudget: 1,
-  memoryBudget: 1,
-  broadcastLimit: 0,
-} as const satisfies Partial<Record<keyof ServerOptions, number>>;
-
-/** Size limits that may also be Infinity: no limit at all. */
-const MAY_BE_UNLIMITED: ReadonlySet<string> = new Set(['maxMessageSize', 'maxFrameSize', 'maxFragments', 'memoryBudget', 'broadcastLimit']);
-
-/**
- * Check the options when the server is created, so a typo fails at start-up
- * rather than on the wire: every numeric option a whole number at or above
- * its minimum (undefined takes the default; the size limits may be
- * Infinity), `slowReceiver` one of its two policies. Throws LocalError.
- */
-export function validateServerOptions(options: ServerOptions<unknown>): void {
-  for (const [name, minimum] of Object.entries(NUMERIC_OPTION_MINIMUM)) {
-    const value = (options as Record<string, unknown>)[name];
-    if (value === undefined || (value === Infinity && MAY_BE_UNLIMITED.has(name))) continue;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
-      throw new LocalError('WS_ERR_INVALID_OPTION', `${name} must be a whole number ≥ ${minimum}, got ${String(value)}`);
-    }
-  }
-  if (options.slowReceiver !== undefined && options.slowReceiver !== 'close' && options.slowReceiver !== 'skip') {
-    throw new LocalError('WS_ERR_INVALID_OPTION', `slowReceiver must be 'close' or 'skip', got ${String(options.slowReceiver)}`);
-  }
-}

@@ -25,13 +25,13 @@ import { HandshakeError, LocalError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
 import { ServerHandshake, type HandshakeAccepted } from '../handshake/server-handshake.js';
 import { negotiate, type NegotiatedUpgrade } from '../handshake/server-negotiation.js';
-import { resolveDeflatePolicy } from '../extensions/permessage-deflate.js';
 import { ReadyState } from '../protocol/ready-state.js';
 import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type SendData } from '../connection/websocket-connection.js';
 import { HttpHandOff } from '../http/http-hand-off.js';
 import { requestHeadFromIncoming } from '../http/request-head.js';
 import { broadcastFrame, encodeMessage, type BroadcastPolicy, type BroadcastResult } from './broadcast.js';
-import { DEFAULT_SERVER_OPTIONS, validateServerOptions, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
+import { resolveServerOptions } from '../options/option-tables.js';
+import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
 import { MemoryBudget } from './memory-budget.js';
 import { HandshakeSocket, type HandshakeHost } from './handshake-socket.js';
 
@@ -76,26 +76,26 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
 
   constructor(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>) {
     super();
-    validateServerOptions(options as ServerOptions<unknown>);
+    // Every option checked, and its default filled in, before anything listens (LocalError WS_ERR_INVALID_OPTION).
+    const settings = resolveServerOptions(options);
     this.options = options;
     this.defaultHandler = handler;
-    const maxMessageSize = options.maxMessageSize ?? DEFAULT_SERVER_OPTIONS.maxMessageSize;
     this.connectionOptions = {
       role: 'server',
-      maxMessageSize,
-      maxFrameSize: Math.min(options.maxFrameSize ?? maxMessageSize, maxMessageSize),
-      maxFragments: options.maxFragments ?? DEFAULT_SERVER_OPTIONS.maxFragments,
-      closeTimeout: options.closeTimeout ?? DEFAULT_SERVER_OPTIONS.closeTimeout,
-      idleTimeout: options.idleTimeout ?? DEFAULT_SERVER_OPTIONS.idleTimeout,
-      pingInterval: options.pingInterval ?? DEFAULT_SERVER_OPTIONS.pingInterval,
-      sendHighWaterMark: options.sendHighWaterMark ?? DEFAULT_SERVER_OPTIONS.sendHighWaterMark,
-      sendStallTimeout: options.sendStallTimeout ?? DEFAULT_SERVER_OPTIONS.sendStallTimeout,
-      maxPendingPongs: options.maxPendingPongs ?? DEFAULT_SERVER_OPTIONS.maxPendingPongs,
-      turnBudget: options.turnBudget ?? DEFAULT_SERVER_OPTIONS.turnBudget,
-      logger: options.logger,
+      maxMessageSize: settings.maxMessageSize,
+      maxFrameSize: settings.maxFrameSize,
+      maxFragments: settings.maxFragments,
+      closeTimeout: settings.closeTimeout,
+      idleTimeout: settings.idleTimeout,
+      pingInterval: settings.pingInterval,
+      sendHighWaterMark: settings.sendHighWaterMark,
+      sendStallTimeout: settings.sendStallTimeout,
+      maxPendingPongs: settings.maxPendingPongs,
+      turnBudget: settings.turnBudget,
+      logger: settings.logger,
     };
     this.memoryBudget = new MemoryBudget(
-      options.memoryBudget ?? DEFAULT_SERVER_OPTIONS.memoryBudget,
+      settings.memoryBudget,
       () => this.liveConnections as Set<WebSocketConnection<unknown>>,
       this.connectionOptions.sendStallTimeout,
     );
@@ -112,17 +112,12 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       forget: (handshake) => this.handshaking.delete(handshake),
       reportError: (error) => this.reportError(error),
     };
-    this.broadcastPolicy = {
-      limit: options.broadcastLimit ?? DEFAULT_SERVER_OPTIONS.broadcastLimit,
-      slowReceiver: options.slowReceiver ?? DEFAULT_SERVER_OPTIONS.slowReceiver,
-    };
+    this.broadcastPolicy = { limit: settings.broadcastLimit, slowReceiver: settings.slowReceiver };
     if (options.http !== undefined) {
       this.httpHandOff = new HttpHandOff(options.http);
       // A later request on a kept-alive HTTP connection may be an upgrade: node:http raises it as 'upgrade'.
       this.attach(this.httpHandOff.server);
     }
-    // Check the deflate policy now, not at the first handshake that uses it.
-    if (options.perMessageDeflate && options.perMessageDeflate !== true) resolveDeflatePolicy(options.perMessageDeflate);
     const onSocket = (socket: Socket): void => this.handleSocket(socket);
     this.netServer = options.tls
       ? createTlsServer(

@@ -102,7 +102,8 @@ describe('client opening handshake: the request (§4.1)', () => {
     await assert.rejects(connect(server.url(), { protocols: ['a b'] }), local('HS_ERR_INVALID_CLIENT_OPTION'));
     await assert.rejects(connect(server.url(), { extensions: 'x-a; =1' }), local('HS_ERR_INVALID_CLIENT_OPTION'));
     await assert.rejects(connect(server.url(), { extensions: 'permessage-deflate' }), local('HS_ERR_INVALID_CLIENT_OPTION'));
-    await assert.rejects(connect(server.url(), { connectTimeout: -1 }), local('HS_ERR_INVALID_CLIENT_OPTION'));
+    await assert.rejects(connect(server.url(), { connectTimeout: -1 }), local('WS_ERR_INVALID_OPTION'));
+    await assert.rejects(connect(server.url(), { perMessageDeflate: { level: 12 } }), local('WS_ERR_INVALID_OPTION'));
     await assert.rejects(connect(`http://127.0.0.1:${server.port}/`), local('HS_ERR_INVALID_URL'));
     await assert.rejects(connect(`${server.url()}#frag`), local('HS_ERR_INVALID_URL'));
     await assert.rejects(connect(`ws://user:secret@127.0.0.1:${server.port}/`), (e: unknown) => local('HS_ERR_INVALID_URL')(e) && !(e as Error).message.includes('secret'));

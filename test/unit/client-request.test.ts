@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptDeflateResponse, clientDeflateCodec, deflateOffer, type ClientDeflateOptions } from '../../src/client/deflate-negotiation.js';
 import { buildUpgradeRequest, checkExtensionOffer } from '../../src/client/upgrade-request-builder.js';
 import { parseWebSocketUrl } from '../../src/client/url.js';
 import { LocalError } from '../../src/errors.js';
 import { parseExtensionHeader } from '../../src/extensions/extension-header.js';
-import { PerMessageDeflate, negotiateDeflate } from '../../src/extensions/permessage-deflate.js';
+import { acceptDeflateResponse, deflateCodec, deflateOffer, negotiateDeflate, type ClientDeflateOptions } from '../../src/extensions/permessage-deflate-negotiation.js';
 import { HttpHeadParser } from '../../src/handshake/http-head-parser.js';
 import { ClientHandshakeError } from '../../src/handshake/upgrade-response.js';
 import { RFC_UPGRADE_REQUEST } from '../helpers/protocol-harness.js';
@@ -107,7 +106,12 @@ describe('permessage-deflate from the client side (RFC 7692)', () => {
       deflateOffer({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 12 }),
       'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12',
     );
-    for (const bits of [7, 16, 9.5]) assert.throws(() => deflateOffer({ serverMaxWindowBits: bits }), LocalError);
+    for (const bits of [7, 16, 9.5]) {
+      assert.throws(
+        () => deflateOffer({ serverMaxWindowBits: bits }),
+        (e: unknown) => e instanceof LocalError && e.code === 'WS_ERR_INVALID_OPTION' && e.message.startsWith('perMessageDeflate.serverMaxWindowBits must be a whole number from 8 to 15'),
+      );
+    }
   });
 
   it('our own server\'s answers to our offers are all acceptable', () => {
@@ -129,7 +133,6 @@ describe('permessage-deflate from the client side (RFC 7692)', () => {
       clientNoContextTakeover: true,
       serverMaxWindowBits: 15,
       clientMaxWindowBits: 10,
-      response: '',
     });
     assert.equal(accept('permessage-deflate; client_max_window_bits=12', { clientMaxWindowBits: 9 }).clientMaxWindowBits, 9);
   });
@@ -153,16 +156,23 @@ describe('permessage-deflate from the client side (RFC 7692)', () => {
     }
   });
 
-  it('the client codec is the server codec seen from the other end', () => {
+  it('the client codec is the server codec seen from the other end: local is the client\'s half of the agreement', () => {
     const agreement = accept('permessage-deflate; server_max_window_bits=10; client_max_window_bits=9; server_no_context_takeover');
-    const client = clientDeflateCodec(agreement, { threshold: 0 });
-    const server = new PerMessageDeflate({ ...agreement, response: '' }, { threshold: 0 });
+    const client = deflateCodec('client', agreement, { threshold: 0 });
+    const server = deflateCodec('server', agreement, { threshold: 0 });
     const text = Buffer.from('the quick brown fox jumps over the lazy dog '.repeat(50));
     for (let i = 0; i < 3; i++) {
       assert.deepEqual(server.decompress(client.compress(text), 1 << 20), text);
       assert.deepEqual(client.decompress(server.compress(text), 1 << 20), text);
     }
-    assert.equal(client.agreement.serverMaxWindowBits, 9, 'we compress with the client window');
-    assert.equal(client.agreement.clientNoContextTakeover, true, 'we inflate without the server\'s context');
+    assert.equal(client.config.localMaxWindowBits, 9, 'the client compresses with the client window');
+    assert.equal(client.config.remoteMaxWindowBits, 10, 'and inflates what the server compressed with its own');
+    assert.equal(client.config.remoteNoContextTakeover, true, 'the client keeps no window of the server\'s messages');
+    assert.equal(client.config.localNoContextTakeover, false);
+    assert.deepEqual(
+      [server.config.localMaxWindowBits, server.config.remoteMaxWindowBits, server.config.localNoContextTakeover, server.config.remoteNoContextTakeover],
+      [10, 9, true, false],
+      'the server: the same agreement, the other way round',
+    );
   });
 });

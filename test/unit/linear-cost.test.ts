@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, it, type TestContext } from 'node:test';
 import { HandshakeError } from '../../src/errors.js';
 import { parseExtensionHeader } from '../../src/extensions/extension-header.js';
-import { negotiateDeflate } from '../../src/extensions/permessage-deflate.js';
+import { negotiateDeflate } from '../../src/extensions/permessage-deflate-negotiation.js';
 import { computeAcceptKey } from '../../src/handshake/accept-key.js';
 import { HandshakeErrorCode as Code } from '../../src/handshake/error-codes.js';
 import {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDeflateRaw, createInflateRaw, deflateRawSync, constants as zlib, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { parseExtensionHeader } from '../../src/extensions/extension-header.js';
-import { negotiateDeflate, PerMessageDeflate, type PerMessageDeflateOptions } from '../../src/extensions/permessage-deflate.js';
+import { deflateCodec, negotiateDeflate, type PerMessageDeflateOptions } from '../../src/extensions/permessage-deflate-negotiation.js';
 import { ProtocolError } from '../../src/errors.js';
 
 const negotiate = (header: string, options?: PerMessageDeflateOptions) => negotiateDeflate(parseExtensionHeader(header), options)?.response;
@@ -78,7 +78,7 @@ for (const [label, offer, options] of [
 ] as const) {
   test(`codec round trips against persistent zlib streams: ${label}`, async () => {
     const agreement = negotiateDeflate(parseExtensionHeader(offer), options)!;
-    const codec = new PerMessageDeflate(agreement, options);
+    const codec = deflateCodec('server', agreement, options);
     const clientBits = agreement.clientMaxWindowBits;
     // The peer: a long-lived zlib stream each way, as a real client keeps (unless no_context_takeover).
     let peerDeflate = createDeflateRaw({ windowBits: Math.max(9, clientBits) });
@@ -109,8 +109,8 @@ for (const [label, offer, options] of [
 }
 
 test('context takeover really is used: later similar messages compress smaller than with no context', () => {
-  const withContext = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
-  const noContext = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate; server_no_context_takeover'))!);
+  const withContext = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
+  const noContext = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate; server_no_context_takeover'))!);
   const message = Buffer.from(JSON.stringify({ type: 'update', fields: { a: 'alpha', b: 'beta', c: 'gamma', d: 'delta' } }));
   withContext.compress(message);
   noContext.compress(message);
@@ -118,7 +118,7 @@ test('context takeover really is used: later similar messages compress smaller t
 });
 
 test('a decompression bomb stops at the limit with 1009, without inflating the rest', () => {
-  const codec = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
+  const codec = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
   const bomb = deflateRawSync(Buffer.alloc(64 * 1024 * 1024), { finishFlush: zlib.Z_SYNC_FLUSH }).subarray(0, -4);
   assert.ok(bomb.length < 128 * 1024, `bomb is ${bomb.length} bytes`);
   const before = process.memoryUsage().arrayBuffers;
@@ -138,7 +138,7 @@ test('a decompression bomb stops at the limit with 1009, without inflating the r
 });
 
 test('corrupt compressed data fails with 1007', () => {
-  const codec = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
+  const codec = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
   assert.throws(
     () => codec.decompress(Buffer.from([0xff, 0xff, 0xff, 0x00, 0x12]), 1 << 20),
     (error: unknown) => error instanceof ProtocolError && error.closeCode === 1007 && error.code === 'WS_ERR_INVALID_COMPRESSED_DATA',
@@ -146,7 +146,7 @@ test('corrupt compressed data fails with 1007', () => {
 });
 
 test('release() drops the window tails', () => {
-  const codec = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
+  const codec = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
   codec.compress(Buffer.alloc(2000, 1));
   codec.release();
   // Still usable as a context-free codec: nothing references old windows.

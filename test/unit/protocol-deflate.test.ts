@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { parseExtensionHeader } from '../../src/extensions/extension-header.js';
-import { negotiateDeflate, PerMessageDeflate } from '../../src/extensions/permessage-deflate.js';
+import { deflateCodec, negotiateDeflate } from '../../src/extensions/permessage-deflate-negotiation.js';
 import { WebSocketProtocol, type ProtocolListener } from '../../src/protocol/protocol.js';
 import { citeSection } from '../../src/errors.js';
 
@@ -35,7 +35,7 @@ function endpoint(threshold = 1024) {
     onCloseFrame: () => {},
     onProtocolError: (error) => errors.push(`${error.closeCode} ${error.code}`),
   };
-  const deflate = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold });
+  const deflate = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold });
   const protocol = new WebSocketProtocol(listener, { role: 'server', extension: deflate, logger: null, maxMessageSize: 1 << 20 });
   return { protocol, events, errors, nextInputReady };
 }
@@ -88,7 +88,7 @@ test('RSV1 on a continuation frame fails with 1002 (RFC 7692 §6)', () => {
 test('a failure under an extension rule is logged with that RFC\'s citation, not as RFC 6455', () => {
   const lines: string[] = [];
   const listener: ProtocolListener = { onText() {}, onBinary() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onProtocolError() {} };
-  const deflate = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold: 1024 });
+  const deflate = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold: 1024 });
   const protocol = new WebSocketProtocol(listener, { role: 'server', extension: deflate, logger: (line) => lines.push(line) });
   const body = compress('abcdef'.repeat(50));
   protocol.receiveData(Buffer.concat([frame(0x1, body.subarray(0, 5), { fin: false, rsv: 4 }), frame(0x0, body.subarray(5), { rsv: 4 })]));

@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { parseExtensionHeader } from '../../src/extensions/extension-header.js';
-import { negotiateDeflate, PerMessageDeflate, SYNC_DEFLATE_BYTES, SYNC_INFLATE_BYTES } from '../../src/extensions/permessage-deflate.js';
+import { SYNC_DEFLATE_BYTES, SYNC_INFLATE_BYTES } from '../../src/extensions/permessage-deflate.js';
+import { deflateCodec, negotiateDeflate } from '../../src/extensions/permessage-deflate-negotiation.js';
 import { WebSocketProtocol } from '../../src/protocol/protocol.js';
 import { OP, RSV1, RecordingListener, clientFrame, closeBody, closeOf, endpoint, takeFrames } from '../helpers/protocol-harness.js';
 
@@ -27,7 +28,7 @@ function deflateEndpoint(maxMessageSize = 16 << 20) {
   let output: () => void = () => {};
   listener.onInputReady = () => input();
   listener.onOutputReady = () => output();
-  const deflate = new PerMessageDeflate(negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold: 1 });
+  const deflate = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold: 1 });
   const protocol = new WebSocketProtocol(listener, { role: 'server', extension: deflate, logger: null, maxMessageSize });
   return {
     protocol,

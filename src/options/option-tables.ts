@@ -1,0 +1,126 @@
+/**
+ * Every option of createServer() and connect() and the rule it must obey,
+ * and the two resolvers that check them and fill in the defaults. The type
+ * of each table (OptionRules) lists every option of its interface: an option
+ * added without a rule does not compile. Both roles share
+ * the rules of what they have in common (message limits, timers, the frame
+ * log, permessage-deflate, HTTP head limits), so the same mistake gets the
+ * same answer on either side: a LocalError WS_ERR_INVALID_OPTION naming the
+ * option and what it accepts, thrown before any I/O (createServer() throws,
+ * connect() rejects before it opens a socket).
+ *
+ * The defaults themselves are documented next to each option, in
+ * src/server/options.ts, src/client/options.ts, src/protocol/limits.ts and
+ * src/handshake/http-head-parser.ts. The permessage-deflate options have
+ * their rules next to them, in src/extensions/permessage-deflate-negotiation.ts
+ * (which checks them itself when negotiation is driven without a server or
+ * a client around it).
+ */
+import type { ClientOptions } from '../client/options.js';
+import { DEFAULT_CLIENT_OPTIONS } from '../client/options.js';
+import { DEFAULT_DEFLATE_OPTIONS, DEFLATE_OPTION_RULES, type DeflateSettings } from '../extensions/permessage-deflate-negotiation.js';
+import { DEFAULT_HTTP_HEAD_LIMITS, type HttpHeadLimits } from '../handshake/http-head-parser.js';
+import type { ServerOptions } from '../server/options.js';
+import { DEFAULT_SERVER_OPTIONS } from '../server/options.js';
+import {
+  choice,
+  hook,
+  httpServer,
+  integer,
+  limit,
+  milliseconds,
+  object,
+  resolveOptions,
+  section,
+  string,
+  strings,
+  type OptionRule,
+  type OptionRules,
+} from './option-rules.js';
+
+/** The HTTP head parser's limits (the request on a server, the response on a client). */
+export const HTTP_LIMIT_RULES: OptionRules<HttpHeadLimits> = {
+  maxHeadBytes: integer(1, Number.MAX_SAFE_INTEGER, 'bytes'),
+  maxHeaderCount: integer(1, Number.MAX_SAFE_INTEGER, 'header lines'),
+  maxLineBytes: integer(1, Number.MAX_SAFE_INTEGER, 'bytes'),
+};
+
+/** What both roles have in common: a connection's limits and timers, and the extensions and HTTP head around it. */
+const CONNECTION_RULES = {
+  maxMessageSize: limit(1),
+  maxFrameSize: limit(1),
+  maxFragments: limit(1, 'frames'),
+  closeTimeout: milliseconds(1),
+  idleTimeout: milliseconds(0),
+  pingInterval: milliseconds(0),
+  sendHighWaterMark: integer(0, Number.MAX_SAFE_INTEGER, 'bytes'),
+  sendStallTimeout: milliseconds(0),
+  maxPendingPongs: integer(1, Number.MAX_SAFE_INTEGER, 'pongs'),
+  turnBudget: integer(1, Number.MAX_SAFE_INTEGER, 'work units'),
+  logger: { kind: 'function', orNull: true },
+  perMessageDeflate: section(DEFLATE_OPTION_RULES, DEFAULT_DEFLATE_OPTIONS, true),
+  httpLimits: section(HTTP_LIMIT_RULES, DEFAULT_HTTP_HEAD_LIMITS, false),
+  tls: object,
+} as const satisfies Record<string, OptionRule>;
+
+export const SERVER_OPTION_RULES: OptionRules<ServerOptions<unknown>> = {
+  ...CONNECTION_RULES,
+  port: integer(0, 65_535),
+  host: string,
+  // Request paths start with '/' (RFC 9112 §3.2.1 origin-form), as route() requires.
+  path: { kind: 'string', prefix: '/' },
+  // A node:http server, or a request listener to build one around.
+  http: httpServer,
+  broadcastLimit: limit(0),
+  slowReceiver: choice('close', 'skip'),
+  handshakeTimeout: milliseconds(1),
+  memoryBudget: limit(1),
+  checkOrigin: hook,
+  selectProtocol: hook,
+  authorize: hook,
+};
+
+export const CLIENT_OPTION_RULES: OptionRules<ClientOptions> = {
+  ...CONNECTION_RULES,
+  // Their syntax (tokens, header values) is checked where the request is built (src/client/upgrade-request-builder.ts).
+  protocols: strings,
+  origin: string,
+  extensions: string,
+  headers: object,
+  connectTimeout: milliseconds(1),
+  maskKeySource: hook,
+};
+
+/** Options of either role once resolved: every limit and timer a number, the sections complete. */
+interface ResolvedSections {
+  /** Never larger than maxMessageSize; by default equal to it. */
+  maxFrameSize: number;
+  /** false: permessage-deflate is not offered (client) or accepted (server). */
+  perMessageDeflate: DeflateSettings | false;
+  httpLimits: HttpHeadLimits;
+}
+
+export type ResolvedServerOptions<Data = undefined> = Omit<ServerOptions<Data>, keyof ResolvedSections | keyof typeof DEFAULT_SERVER_OPTIONS> &
+  Omit<typeof DEFAULT_SERVER_OPTIONS, keyof ResolvedSections> &
+  ResolvedSections;
+
+export type ResolvedClientOptions = Omit<ClientOptions, keyof ResolvedSections | keyof typeof DEFAULT_CLIENT_OPTIONS> &
+  Omit<typeof DEFAULT_CLIENT_OPTIONS, keyof ResolvedSections> &
+  ResolvedSections;
+
+/** The options of createServer(), checked, with every default filled in. Throws LocalError WS_ERR_INVALID_OPTION. */
+export function resolveServerOptions<Data>(options: ServerOptions<Data> = {}): ResolvedServerOptions<Data> {
+  const resolved = resolveOptions(SERVER_OPTION_RULES, { ...DEFAULT_SERVER_OPTIONS, maxFrameSize: undefined }, options as ServerOptions<unknown>);
+  return { ...resolved, maxFrameSize: frameLimit(resolved) } as ResolvedServerOptions<Data>;
+}
+
+/** The options of connect(), checked, with every default filled in. Throws LocalError WS_ERR_INVALID_OPTION. */
+export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
+  const resolved = resolveOptions(CLIENT_OPTION_RULES, { ...DEFAULT_CLIENT_OPTIONS, maxFrameSize: undefined }, options);
+  return { ...resolved, maxFrameSize: frameLimit(resolved) } as ResolvedClientOptions;
+}
+
+/** A frame cannot be larger than the message it belongs to; by default it may be as large. */
+function frameLimit(options: { maxMessageSize: number; maxFrameSize?: number }): number {
+  return Math.min(options.maxFrameSize ?? options.maxMessageSize, options.maxMessageSize);
+}
