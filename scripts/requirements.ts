@@ -109,8 +109,28 @@ function whereElse(tree: SourceTree, needle: string, exclude: string): string {
     if (text === null) continue;
     for (const line of occurrences(text, needle)) hits.push(`${file}:${line}`);
   }
-  if (hits.length === 0) return 'it appears in no file under src/ or test/';
-  return `it appears now in ${hits.slice(0, 8).join(', ')}${hits.length > 8 ? `, … (${hits.length} in all)` : ''}`;
+  if (hits.length > 0) return `it appears now in ${list(hits)}`;
+  // Not verbatim anywhere: point at lines sharing its most distinctive part
+  // (an error code, else its longest identifier), likely the rule's new home.
+  const core = /'(?:WS|HS)_ERR_\w+'/.exec(needle)?.[0] ?? longestWord(needle);
+  if (core === undefined) return 'it appears in no file under src/ or test/';
+  const near: string[] = [];
+  for (const file of tree.files()) {
+    if (!file.startsWith('src/')) continue;
+    const text = tree.read(file);
+    if (text !== null) for (const line of occurrences(text, core)) near.push(`${file}:${line}`);
+  }
+  return `it appears in no file under src/ or test/; lines with ${JSON.stringify(core)}: ${near.length === 0 ? 'none' : list(near)}`;
+}
+
+function list(locations: string[]): string {
+  return `${locations.slice(0, 8).join(', ')}${locations.length > 8 ? `, … (${locations.length} in all)` : ''}`;
+}
+
+/** The longest identifier-like word of a snippet (8 characters at least), for a near-miss search. */
+function longestWord(snippet: string): string | undefined {
+  const words = snippet.match(/[A-Za-z_$][\w$]{7,}/g) ?? [];
+  return words.sort((a, b) => b.length - a.length)[0];
 }
 
 function resolveCode(tree: SourceTree, ref: CodeRef, problem: (message: string) => void): Location | null {

@@ -85,7 +85,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-3-no-fragment',
     rfc: 6455, section: '3', keyword: 'MUST NOT', roles: 'client',
     text: '"Fragment identifiers are meaningless in the context of WebSocket URIs and MUST NOT be used on these URIs." The character "#", when not a fragment, MUST be escaped as %23.',
-    code: [code(URL_FILE, 'has a fragment, which WebSocket URIs must not have')],
+    code: [code(URL_FILE, "if (url.href.includes('#')) {")],
     tests: [test(T_CLIENT_REQUEST, 'refuses what is not a WebSocket URI')],
   },
 
@@ -159,14 +159,14 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.1-request-uri',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'Item 3: the "Request-URI" part of the request MUST match the /resource name/ (or be an absolute http/https URI with the same resource name, host and port).',
-    code: [code(URL_FILE, 'The request-target, §3\'s /resource name/')],
+    code: [code(URL_FILE, 'resource: query === \'\' ? path : `${path}?${query}`,')],
     tests: [test(T_CLIENT_REQUEST, 'splits a URL into where to connect and what to ask for')],
   },
   {
     id: '6455-4.1-host',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'Item 4: "The request MUST contain a |Host| header field whose value contains /host/ plus optionally ":" followed by /port/ (when not using the default port)."',
-    code: [code(BUILDER, '`Host: ${host}\\r\\n` + // item 4'), code(URL_FILE, "`:port` only when not the default")],
+    code: [code(BUILDER, '`Host: ${host}\\r\\n` + // item 4'), code(URL_FILE, 'hostHeader: url.host,')],
     tests: [test(T_CLIENT_REQUEST, 'splits a URL into where to connect and what to ask for'), test(E_CLIENT_HS, 'sends a valid upgrade request with every required header')],
   },
   {
@@ -343,7 +343,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.2.1-abnf',
     rfc: 6455, section: '4.2.1', keyword: 'MUST', roles: 'server',
     text: '"including but not limited to any violations of the ABNF grammar specified for the components of the handshake, the server MUST stop processing the client\'s handshake and return an HTTP response with an appropriate error code" — subprotocol offers are 1#token (§4.3).',
-    code: [code(REQUEST, 'Compared exactly: subprotocol names are case-sensitive')],
+    code: [code(REQUEST, 'if (!isToken(protocol)) {'), code(REQUEST, 'if (offered.has(protocol)) {')],
     tests: [test(T_HANDSHAKE, 'a subprotocol offer that is not a token, or offered twice → 400')],
   },
 

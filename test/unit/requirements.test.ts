@@ -80,6 +80,11 @@ describe('the checker fails when a reference no longer holds', () => {
     assert.match(problem, /^\[6455-5\.4-moved\] .*src\/a\.ts no longer contains .*WS_ERR_RESERVED_OPCODE.*src\/b\.ts:2/);
   });
 
+  it('a snippet that changed: points at the lines that share its error code', () => {
+    const [problem] = check(entry('changed', { code: [{ file: 'src/a.ts', contains: "throw new LocalError('WS_ERR_RESERVED_OPCODE')" }], tests: [{ file: 'test/unit/a.test.ts', name: 'fragmented ping' }] }));
+    assert.match(problem, /appears in no file .*lines with "'WS_ERR_RESERVED_OPCODE'": src\/b\.ts:2/);
+  });
+
   it('a file that is gone, a snippet found twice, a test title that is missing or ambiguous', () => {
     const problems = check(entry('broken', {
       code: [{ file: 'src/gone.ts', contains: 'opcode >= 8 && !fin' }, { file: 'src/a.ts', contains: 'const twice' }],
