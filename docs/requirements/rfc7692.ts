@@ -1,7 +1,7 @@
 /**
  * RFC 7692 (permessage-deflate) requirements that bind a client or a server,
- * traced to code and tests (see types.ts). The texts are close paraphrases of
- * the RFC's normative sentences; §5.1 and §7.1.3/§7.2.3 hold examples only.
+ * traced to code and tests (see types.ts). Sentences in quotes are the RFC's;
+ * the others are close paraphrases. Examples (§7.1.3, §7.2.3) are not listed.
  */
 import type { CodeRef, Requirement, TestRef } from './types.js';
 
@@ -40,9 +40,16 @@ export const RFC7692: Requirement[] = [
     tests: [NEGOTIATION_TABLE, test(E_DEFLATE, 'offers spread over two header lines are one list')],
   },
   {
+    id: '7692-5-client-fails-invalid-response',
+    rfc: 7692, section: '5', keyword: 'MUST', roles: 'client',
+    text: '"If a server gives an invalid response, such as accepting a PMCE that the client did not offer, the client MUST _Fail the WebSocket Connection_."',
+    code: [code('src/handshake/upgrade-response.ts', 'Code.EXTENSION_NOT_OFFERED,'), code(CLIENT_DEFLATE, 'if (accepted.length !== 1) throw fail(')],
+    tests: [test('test/e2e/client-handshake.test.ts', 'an extension that was not offered → HS_ERR_EXTENSION_NOT_OFFERED'), CLIENT_REFUSES],
+  },
+  {
     id: '7692-5-rsv1-conflict',
     rfc: 7692, section: '5', keyword: 'MUST NOT', roles: 'both',
-    text: 'A server MUST NOT accept a PMCE together with another extension that conflicts with it on the RSV1 bit, or whose output it would compress when that extension needs frame boundaries or per-frame bits; a client receiving such an answer MUST _Fail the WebSocket Connection_.',
+    text: '"A server MUST NOT accept a PMCE extension negotiation offer together with another extension if the PMCE will conflict with the extension on their use of the RSV1 bit. A client that received a response accepting a PMCE extension negotiation offer together with such an extension MUST _Fail the WebSocket Connection_." (Likewise for an extension whose output the PMCE would compress when it needs frame boundaries or per-frame bits.)',
     status: 'not-applicable',
     why: 'permessage-deflate is the only extension the server accepts, and the client accepts no extension it did not offer (6455-4.1-response-extensions); no other extension can be in use beside it.',
   },
@@ -51,21 +58,21 @@ export const RFC7692: Requirement[] = [
   {
     id: '7692-6-no-rsv1-on-control-sent',
     rfc: 7692, section: '6', keyword: 'MUST NOT', roles: 'both',
-    text: 'An endpoint MUST NOT set the "Per-Message Compressed" bit (RSV1) on control frames and non-first fragments of a data message — we compress whole messages into one frame and never set it on a control frame.',
+    text: '"An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message." — we compress a whole message into one frame and never set it on a control frame.',
     code: [code(PROTOCOL, 'this.encodeBytes(this.encodingOpcode, output!, true, true, this.extension!.rsvBits);'), code(PROTOCOL, 'this.encodeBytes(opcode, output, true, true, extension.rsvBits);')],
     tests: [test(T_PROTOCOL_DEFLATE, 'outgoing: at or above the threshold compressed with RSV1 set, below it plain'), test(E_DEFLATE, 'RSV1 is set on what we send at and above the threshold')],
   },
   {
     id: '7692-6-rsv1-control-received',
     rfc: 7692, section: '6', keyword: 'MUST', roles: 'both',
-    text: 'An endpoint receiving a control frame with the "Per-Message Compressed" bit set MUST _Fail the WebSocket Connection_.',
+    text: '"An endpoint receiving such a frame MUST _Fail the WebSocket Connection_." — a control frame with RSV1 set.',
     code: [code(PARSER, 'if (rsv !== 0 && ((rsv & ~this.allowedRsv) !== 0 || isControlOpcode(opcode))) {')],
     tests: [test(T_PROTOCOL_DEFLATE, 'RSV1 on control frames fails with 1002'), test(E_DEFLATE, 'RSV1 on a ${name} frame → 1002')],
   },
   {
     id: '7692-6-rsv1-continuation-received',
     rfc: 7692, section: '6', keyword: 'MUST', roles: 'both',
-    text: 'An endpoint receiving a non-first fragment with the "Per-Message Compressed" bit set MUST _Fail the WebSocket Connection_.',
+    text: '"An endpoint receiving such a frame MUST _Fail the WebSocket Connection_." — a non-first fragment with RSV1 set.',
     code: [code(PROTOCOL, "'RFC 7692 §6', 'reserved bits set on a continuation frame'")],
     tests: [test(T_PROTOCOL_DEFLATE, 'RSV1 on a continuation frame fails with 1002'), test(E_DEFLATE, 'RSV1 on a continuation frame → 1002'), test(E_DEFLATE, 'RSV1 on a continuation of an uncompressed message → 1002')],
   },
@@ -162,7 +169,7 @@ export const RFC7692: Requirement[] = [
   {
     id: '7692-7.1.1.1-server-answers',
     rfc: 7692, section: '7.1.1.1', keyword: 'RECOMMENDED', roles: 'server',
-    text: 'It is RECOMMENDED that a server supports "server_no_context_takeover" in an offer; a server accepts such an offer by including the parameter in its response.',
+    text: '"It is RECOMMENDED that a server supports the "server_no_context_takeover" extension parameter in an extension negotiation offer"; a server accepts such an offer by including the parameter in its response.',
     code: [code(DEFLATE, "if (serverNoContextTakeover) params.push(['server_no_context_takeover', true]);")],
     tests: [NEGOTIATION_TABLE],
   },
@@ -176,7 +183,7 @@ export const RFC7692: Requirement[] = [
   {
     id: '7692-7.1.1.2-client-supports',
     rfc: 7692, section: '7.1.1.2', keyword: 'MUST', roles: 'client',
-    text: 'A client MUST support the "client_no_context_takeover" parameter in a response (even when it did not offer it), and then not use context takeover.',
+    text: '"A client MUST support the "client_no_context_takeover" extension parameter" in a response (even when it did not offer it), and then not use context takeover.',
     code: [code(CLIENT_DEFLATE, "throw fail('client_no_context_takeover takes no value');"), code(CLIENT_DEFLATE, 'serverNoContextTakeover: agreement.clientNoContextTakeover,')],
     tests: [test(T_CLIENT_REQUEST, 'limits on our window and context'), test(T_CLIENT_REQUEST, 'the client codec is the server codec seen from the other end')],
   },
@@ -199,7 +206,7 @@ export const RFC7692: Requirement[] = [
   {
     id: '7692-7.1.2.1-same-or-smaller',
     rfc: 7692, section: '7.1.2.1', keyword: 'MUST', roles: 'server',
-    text: 'A server accepts an offer with "server_max_window_bits" by answering the parameter with the same or a smaller value (it may also send it unasked).',
+    text: '"A server accepts an extension negotiation offer with this parameter by including the "server_max_window_bits" extension parameter in the extension negotiation response to send back to the client with the same or smaller value as the offer." (It may also send it unasked.)',
     code: [code(DEFLATE, 'const serverMaxWindowBits = Math.min(policy.serverMaxWindowBits, offeredServerBits ?? 15);')],
     tests: [NEGOTIATION_TABLE],
   },
@@ -220,8 +227,15 @@ export const RFC7692: Requirement[] = [
   {
     id: '7692-7.1.2.2-only-if-offered',
     rfc: 7692, section: '7.1.2.2', keyword: 'MUST NOT', roles: 'server',
-    text: 'If an offer does not have "client_max_window_bits", the corresponding response MUST NOT include it.',
+    text: '"If a received extension negotiation offer doesn\'t have the "client_max_window_bits" extension parameter, the corresponding extension negotiation response to the offer MUST NOT include the "client_max_window_bits" extension parameter."',
     code: [code(DEFLATE, 'if (clientBitsOffered) {')],
+    tests: [NEGOTIATION_TABLE],
+  },
+  {
+    id: '7692-7.1.2.2-equal-or-smaller',
+    rfc: 7692, section: '7.1.2.2', keyword: 'MUST', roles: 'server',
+    text: 'A server that answers an offered "client_max_window_bits" value does so "with a value equal to or smaller than the received value".',
+    code: [code(DEFLATE, 'clientMaxWindowBits = Math.min(policy.clientMaxWindowBits, offeredClientBits ?? 15);')],
     tests: [NEGOTIATION_TABLE],
   },
   {
