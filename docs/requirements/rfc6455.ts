@@ -523,7 +523,7 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '5.3', keyword: 'MUST', roles: 'client',
     text: '"A masked frame MUST have the field frame-masked set to 1".',
     code: [code(ENCODER, 'const maskBit = maskKey === null ? 0 : 0x80;')],
-    tests: [test(T_ENCODER, 'sets the MASK bit and appends the key after every length form'), test(E_CLIENT_WIRE, "the RFC\\'s own example bytes")],
+    tests: [test(T_ENCODER, 'sets the MASK bit and appends the key after every length form'), test(E_CLIENT_WIRE, 'own example bytes')],
   },
   {
     id: '6455-5.3-fresh-key',
@@ -636,6 +636,13 @@ export const RFC6455: Requirement[] = [
     text: '"As the data is not guaranteed to be human readable, clients MUST NOT show it to end users."',
     status: 'not-applicable',
     why: 'Binds the user interface: the library hands the reason to the application and shows nothing to anyone.',
+  },
+  {
+    id: '6455-5.5.1-client-close-masked',
+    rfc: 6455, section: '5.5.1', keyword: 'MUST', roles: 'client',
+    text: '"Close frames sent from client to server must be masked as per Section 5.3." (lower-case must; §5.1 makes it a MUST for every frame)',
+    code: [CLIENT_MASKS],
+    tests: [test(E_CLIENT_WIRE, 'close, pong and empty frames are masked too'), test(T_PROTOCOL, 'close frame is masked')],
   },
   {
     id: '6455-5.5.1-no-data-after-close',
@@ -889,6 +896,13 @@ export const RFC6455: Requirement[] = [
     tests: [test(E_CLIENT_WIRE, 'the server drops TCP without a close frame → 1006'), test(E_CLIENT_HS, 'the server closes before its answer is complete → HS_ERR_NO_RESPONSE')],
   },
   {
+    id: '6455-7.2.1-handshake-failure',
+    rfc: 6455, section: '7.2.1', keyword: 'MUST', roles: 'client',
+    text: '"Certain algorithms, in particular during the opening handshake, require the client to _Fail the WebSocket Connection_. To do so, the client MUST _Fail the WebSocket Connection_ as defined in Section 7.1.7." — before the connection is established there is no close frame to send: TCP is dropped and connect() rejects.',
+    code: [code(CONNECT, 'const fail = (error: unknown): void => {')],
+    tests: [test(E_CLIENT_HS, 'wrong Sec-WebSocket-Accept → HS_ERR_ACCEPT_MISMATCH'), test(E_CLIENT_HS, 'no answer in time → HS_ERR_CONNECT_TIMEOUT, and the socket is dropped')],
+  },
+  {
     id: '6455-7.2.2-abort',
     rfc: 6455, section: '7.2.2', keyword: 'MUST', roles: 'server',
     text: 'To _Abort the WebSocket Connection_ during the opening handshake, "the server MUST simply _Close the WebSocket Connection_".',
@@ -1130,5 +1144,22 @@ export const RFC6455: Requirement[] = [
     text: '"the |Sec-WebSocket-Version| header field MUST NOT appear more than once in an HTTP request." — the client writes it once; the server refuses a repeated one.',
     code: [code(REQUEST, 'if (versions.length !== 1 || versions[0] !== String(WEBSOCKET_VERSION)) {')],
     tests: [test(T_HANDSHAKE, 'Sec-WebSocket-Version missing or not exactly 13')],
+  },
+
+  // ------------------------------------------------------------------ §11.1
+  {
+    id: '6455-11.1.1-host-to-ascii',
+    rfc: 6455, section: '11.1.1', keyword: 'MUST', roles: 'client',
+    text: '"Characters in the host component that are excluded by the syntax defined above MUST be converted from Unicode to ASCII as specified in [RFC3987]" (punycode; the same for wss, §11.1.2).',
+    code: [code(URL_FILE, 'url = new URL(String(input));'), code(URL_FILE, 'hostHeader: url.host,')],
+    tests: [test(T_CLIENT_REQUEST, 'splits a URL into where to connect and what to ask for')],
+    why: 'The WHATWG URL parser applies IDNA: ws://bücher.example/ asks for xn--bcher-kva.example.',
+  },
+  {
+    id: '6455-11.1.1-percent-encode',
+    rfc: 6455, section: '11.1.1', keyword: 'MUST', roles: 'client',
+    text: '"Characters in other components that are excluded by the syntax defined above MUST be converted from Unicode to ASCII by first encoding the characters as UTF-8 and then replacing the corresponding bytes using their percent-encoded form".',
+    code: [code(URL_FILE, 'url = new URL(String(input));'), code(URL_FILE, "resource: query === '' ? path : `${path}?${query}`,")],
+    tests: [test(T_CLIENT_REQUEST, 'splits a URL into where to connect and what to ask for')],
   },
 ];
