@@ -306,6 +306,8 @@ export function renderDocument(result: CheckResult): string {
   out.push('*deviation*, with what we do instead. The catalogue is `docs/requirements/rfc6455.ts` and');
   out.push('`docs/requirements/rfc7692.ts`; a code location is the line holding a snippet of the rule');
   out.push('(its condition or its error code), so a location that stops holding the rule fails the test.');
+  out.push('After a refactoring, `npm run requirements -- --check` names each entry whose snippet or test');
+  out.push('moved, and where the snippet appears now; re-point it in the catalogue and run `npm run requirements`.');
   out.push('');
   const all = result.resolved;
   const count = (pred: (r: ResolvedRequirement) => boolean): number => all.filter(pred).length;
