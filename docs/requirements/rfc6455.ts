@@ -101,14 +101,12 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.1-one-connecting',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'A client with a connection to the same host and port in progress "MUST wait until that connection has been established or for that connection to have failed. There MUST be no more than one connection in a CONNECTING state."',
-    status: 'deviation',
     why: 'connect() opens each connection at once; it does not serialize handshakes per IP address. The rule protects servers from scripts in browsers; a Node application opening connections decides its own pacing.',
   },
   {
     id: '6455-4.1-limit-pending',
     rfc: 6455, section: '4.1', keyword: 'SHOULD', roles: 'client',
     text: 'When the client cannot determine the IP address, it "SHOULD limit the total number of simultaneous pending connections to a reasonably low number".',
-    status: 'deviation',
     why: 'No limit on pending connect() calls: the application that calls connect() decides how many (see 6455-4.1-one-connecting).',
   },
   {
@@ -136,9 +134,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.1-sni',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: '"Clients MUST use the Server Name Indication extension in the TLS handshake [RFC6066]."',
-    status: 'deviation',
-    why: 'A bug, not a choice: connect() sends no SNI. tls.connect() sends SNI only when given `servername` (it does not default it to `host`; node:https\'s agent does that), and openSocket() passes none. Certificates are still verified against the URL\'s host. Workaround: `tls: { servername: host }`. Fix: pass `servername: host` unless the host is an IP literal (RFC 6066 §3), then drop the todo on the test.',
-    code: [code(CONNECT, '? tlsConnect({')],
+    code: [code(CONNECT, '...(isIP(host) === 0 ? { servername: host } : {}),')],
     tests: [test(E_REQUIREMENTS, 'sends the URL')],
   },
   {

@@ -11,7 +11,7 @@
  * validated, which holds by construction, as the connection object does not
  * exist before.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { LocalError } from '../errors.js';
 import { ClientHandshake, type ClientHandshakeAccepted } from '../handshake/client-handshake.js';
@@ -115,9 +115,12 @@ function openSocket(plan: Plan): Socket {
   // the client waits for the server's FIN, then answers it).
   const socket = secure
     ? tlsConnect({
-        // SNI and the certificate check use the URL's host unless `servername`
-        // says otherwise; Node sends no SNI for an IP literal (RFC 6066 §3).
+        // §4.1: "Clients MUST use the Server Name Indication extension in the
+        // TLS handshake". tls.connect() sends SNI only when given `servername`
+        // (it does not default it to `host`); RFC 6066 §3 forbids an IP
+        // literal there. The certificate is checked against the URL's host.
         ALPNProtocols: ['http/1.1'],
+        ...(isIP(host) === 0 ? { servername: host } : {}),
         ...plan.options.tls,
         host,
         port,

@@ -85,12 +85,10 @@ describe('client rules on the wire (RFC 6455 §4.1, §9.1, §10.3)', () => {
 });
 
 describe('§4.1: the client uses the Server Name Indication extension', () => {
-  // A known bug, listed as 6455-4.1-sni in docs/requirements/rfc6455.ts:
   // tls.connect() sends SNI only when given `servername` (node:https's agent
-  // sets it; tls.connect does not default it to `host`), and connect() passes
-  // none. Remove `todo` once openSocket() passes `servername: host` for a
-  // host name (not for an IP literal).
-  it('sends the URL\'s host name as SNI (and none for an IP literal, RFC 6066 §3)', { timeout: 10_000, todo: 'connect() sends no SNI (tls.connect does not default servername)' }, async (t) => {
+  // sets it; tls.connect does not default it to `host`): connect() passes the
+  // URL's host name, and nothing for an IP literal.
+  it('sends the URL\'s host name as SNI (and none for an IP literal, RFC 6066 §3)', { timeout: 10_000 }, async (t) => {
     const cert = createSelfSignedCert('localhost', '127.0.0.1');
     const names: Array<string | false | null> = [];
     const tls = createTlsServer({ key: cert.key, cert: cert.cert }, (socket: TLSSocket) => {
