@@ -36,7 +36,7 @@ export function deflateOffer(options: ClientDeflateOptions): string {
   const bits = (name: 'serverMaxWindowBits' | 'clientMaxWindowBits'): number => {
     const value = options[name] ?? 15;
     if (!Number.isInteger(value) || value < 8 || value > 15) {
-      throw new LocalError(Code.INVALID_CLIENT_OPTION, `perMessageDeflate.${name} must be an integer from 8 to 15, got ${String(value)}`);
+      throw new LocalError('WS_ERR_INVALID_DEFLATE_OPTION', `perMessageDeflate.${name} must be an integer from 8 to 15, got ${String(value)}`);
     }
     return value;
   };

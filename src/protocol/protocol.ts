@@ -36,6 +36,7 @@ import { ConnectionClosedError, LocalError, ProtocolError, citeSection } from '.
 import type { ExtensionCallback, MessageExtension } from '../extensions/extension.js';
 import { Utf8Validator, isValidUtf8 } from '../utf8/utf8-validator.js';
 import { describeFrame, environmentLogger, type FrameLogger } from './frame-log.js';
+import { protocolError } from './error-codes.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './limits.js';
 import { MessageBuffer } from './message-buffer.js';
 import { OutboundQueue } from './outbound-queue.js';
@@ -341,18 +342,18 @@ export class WebSocketProtocol implements FrameSink {
     if (opcode === Opcode.CONTINUATION) {
       // §5.4: a continuation frame continues a message that was started.
       if (this.messageOpcode === 0) {
-        throw new ProtocolError('WS_ERR_UNEXPECTED_CONTINUATION', CloseCode.PROTOCOL_ERROR, '5.4', 'continuation frame without a message to continue');
+        throw protocolError('WS_ERR_UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
       }
       // A message extension marks the first frame only: RFC 7692 §6 forbids the
       // "Per-Message Compressed" bit on non-first fragments, and the receiver
       // of one fails the connection.
       if (rsv !== 0) {
-        throw new ProtocolError('WS_ERR_RESERVED_BITS', CloseCode.PROTOCOL_ERROR, 'RFC 7692 §6', 'reserved bits set on a continuation frame');
+        throw protocolError('WS_ERR_RESERVED_BITS', 'reserved bits set on a continuation frame', 'RFC 7692 §6');
       }
     } else {
       // §5.4: the fragments of one message are not interleaved with another's.
       if (this.messageOpcode !== 0) {
-        throw new ProtocolError('WS_ERR_EXPECTED_CONTINUATION', CloseCode.PROTOCOL_ERROR, '5.4', `new ${opcode === Opcode.TEXT ? 'TEXT' : 'BINARY'} frame inside a fragmented message`);
+        throw protocolError('WS_ERR_EXPECTED_CONTINUATION', `new ${opcode === Opcode.TEXT ? 'TEXT' : 'BINARY'} frame inside a fragmented message`);
       }
       this.messageOpcode = opcode;
       this.messageSize = 0;
@@ -361,11 +362,11 @@ export class WebSocketProtocol implements FrameSink {
       if (opcode === Opcode.TEXT) this.utf8.reset();
     }
     if (++this.messageFragments > this.maxFragments) {
-      throw new ProtocolError('WS_ERR_TOO_MANY_FRAGMENTS', CloseCode.MESSAGE_TOO_BIG, '10.4', `message split into more than ${this.maxFragments} frames`);
+      throw protocolError('WS_ERR_TOO_MANY_FRAGMENTS', `message split into more than ${this.maxFragments} frames`);
     }
     // §10.4: checked against the declared length, before the payload is read.
     if (this.messageSize + length > this.maxMessageSize) {
-      throw new ProtocolError('WS_ERR_MESSAGE_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `message exceeds the limit of ${this.maxMessageSize} bytes`);
+      throw protocolError('WS_ERR_MESSAGE_TOO_BIG', `message exceeds the limit of ${this.maxMessageSize} bytes`);
     }
     this.frameOpcode = opcode;
     this.frameFin = fin;
@@ -879,7 +880,7 @@ function writeShortText(target: Buffer, offset: number, text: string): number {
 }
 
 function invalidUtf8(): ProtocolError {
-  return new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.INVALID_PAYLOAD, '8.1', 'text message is not valid UTF-8');
+  return protocolError('WS_ERR_INVALID_UTF8', 'text message is not valid UTF-8');
 }
 
 /** Close reasons must fit 123 bytes (§5.5); error messages here are ASCII. */

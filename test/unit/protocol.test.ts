@@ -676,8 +676,8 @@ describe('closing handshake (§5.5.1, §7)', () => {
 
   it('sendClose rejects codes that may not be sent and reasons over 123 bytes, and sends nothing', () => {
     for (const [code, reason, errorCode] of [
-      [1005, '', 'WS_ERR_INVALID_CLOSE_CODE'],
-      [1006, '', 'WS_ERR_INVALID_CLOSE_CODE'],
+      [1005, '', 'WS_ERR_UNSENDABLE_CLOSE_CODE'],
+      [1006, '', 'WS_ERR_UNSENDABLE_CLOSE_CODE'],
       [1000, 'x'.repeat(124), 'WS_ERR_CLOSE_REASON_TOO_LONG'],
     ] as const) {
       const ep = endpoint();
