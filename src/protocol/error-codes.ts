@@ -42,7 +42,7 @@ function entry<K extends ErrorKind, C extends number | null>(kind: K, closeCode:
   return { kind, closeCode, section, meaning };
 }
 
-const { PROTOCOL_ERROR, INVALID_PAYLOAD, MESSAGE_TOO_BIG, INTERNAL_ERROR } = CloseCode;
+const { PROTOCOL_ERROR, INVALID_PAYLOAD, POLICY_VIOLATION, MESSAGE_TOO_BIG, INTERNAL_ERROR, TRY_AGAIN_LATER } = CloseCode;
 
 export const WEBSOCKET_ERRORS = {
   // --- Frames (§5.2), raised by FrameParser ---------------------------------
@@ -70,6 +70,15 @@ export const WEBSOCKET_ERRORS = {
   // --- permessage-deflate (RFC 7692), raised by the extension ----------------
   WS_ERR_INVALID_COMPRESSED_DATA: entry('protocol', INVALID_PAYLOAD, 'RFC 7692 §7.2.2', 'A compressed message cannot be inflated.'),
   WS_ERR_COMPRESSION_FAILED: entry('internal', INTERNAL_ERROR, 'RFC 7692 §7.2.1', 'Compressing an outgoing message failed.'),
+
+  // --- Policies of the connection shell ------------------------------------
+  WS_ERR_SEND_STALLED: entry('policy', POLICY_VIOLATION, '7.4.1', 'Bytes above sendHighWaterMark made no progress for sendStallTimeout: the peer does not read.'),
+  WS_ERR_TOO_MANY_PONGS: entry('policy', POLICY_VIOLATION, '7.4.1', 'The peer keeps pinging but does not read our pongs (maxPendingPongs).'),
+  WS_ERR_KEEPALIVE_TIMEOUT: entry('policy', INTERNAL_ERROR, '5.5.2', 'No pong came back within pingInterval of our keepalive ping.'),
+  WS_ERR_OVER_MEMORY_BUDGET: entry('policy', TRY_AGAIN_LATER, '7.4.1', 'The server stayed over its memoryBudget and this connection held the most.'),
+
+  // --- Internal errors -----------------------------------------------------
+  WS_ERR_INTERNAL: entry('internal', INTERNAL_ERROR, '7.4.1', 'Something on our side threw while handling the connection: a bug, an extension, an event listener or handler. The error is its `cause`.'),
 
   // --- Local errors: API misuse (LocalError), nothing is sent ------------------
   WS_ERR_CONNECTION_CLOSED: entry('local', null, '', 'A send, ping or close on a connection that is closing or closed (ConnectionClosedError).'),

@@ -163,7 +163,7 @@ describe('closing handshake from the client side (§7)', () => {
     assert.ok(await peer.clientStaysOpen(150), 'the client must leave closing TCP to the server');
     peer.end();
     const info = await ws.closed;
-    assert.deepEqual(info, { code: 1001, reason: 'going away', wasClean: true });
+    assert.deepEqual(info, { code: 1001, reason: 'going away', wasClean: true, initiator: 'remote', sent: { code: 1001, reason: '' }, received: { code: 1001, reason: 'going away' }, error: null });
     await peer.waitForClientEnd();
   });
 
@@ -179,7 +179,7 @@ describe('closing handshake from the client side (§7)', () => {
     peer.sendFrame(OP.CLOSE, closePayload(4000));
     assert.ok(await peer.clientStaysOpen(150));
     peer.end();
-    assert.deepEqual(await ws.closed, { code: 4000, reason: '', wasClean: true });
+    assert.deepEqual(await ws.closed, { code: 4000, reason: '', wasClean: true, initiator: 'local', sent: { code: 4000, reason: 'done' }, received: { code: 4000, reason: '' }, error: null });
     assert.deepEqual(events, ['close 4000 ']);
   });
 
@@ -200,7 +200,7 @@ describe('closing handshake from the client side (§7)', () => {
     ws.close(1000);
     await peer.nextFrame();
     await peer.waitForClientEnd(2000);
-    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false });
+    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false, initiator: 'local', sent: { code: 1000, reason: '' }, received: null, error: null });
   });
 
   it('an empty close frame from the server is reported as 1005 and answered with an empty one (§7.4.1)', async () => {
@@ -210,12 +210,12 @@ describe('closing handshake from the client side (§7)', () => {
     assert.equal(f.opcode, OP.CLOSE);
     assert.equal(f.payload.length, 0);
     peer.end();
-    assert.deepEqual(await ws.closed, { code: 1005, reason: '', wasClean: true });
+    assert.deepEqual(await ws.closed, { code: 1005, reason: '', wasClean: true, initiator: 'remote', sent: { code: 1005, reason: '' }, received: { code: 1005, reason: '' }, error: null });
   });
 
   it('the server drops TCP without a close frame → 1006', async () => {
     const { ws, peer } = await pair();
     peer.destroy();
-    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false });
+    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false, initiator: 'remote', sent: null, received: null, error: null });
   });
 });

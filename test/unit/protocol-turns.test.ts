@@ -13,6 +13,7 @@ import { deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
 import { parseExtensionHeader } from '../../src/extensions/extension-header.js';
 import { negotiateDeflate, PerMessageDeflate, SYNC_DEFLATE_BYTES, SYNC_INFLATE_BYTES } from '../../src/extensions/permessage-deflate.js';
 import { WebSocketProtocol } from '../../src/protocol/protocol.js';
+import { InternalError } from '../../src/errors.js';
 import { OP, RSV1, RecordingListener, clientFrame, closeBody, closeOf, endpoint, takeFrames } from '../helpers/protocol-harness.js';
 
 const T = { timeout: 10_000 };
@@ -119,7 +120,7 @@ test('a decompression bomb inflated off the event loop stops at maxMessageSize w
 test('the connection ending while a message is inflated: the late result is dropped', T, async () => {
   const { protocol, listener } = deflateEndpoint();
   protocol.receiveData(clientFrame(OP.BINARY, compress(Buffer.alloc(SYNC_INFLATE_BYTES * 4)), { rsv: RSV1 }));
-  protocol.abort();
+  protocol.transportClosed();
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.deepEqual(listener.events, []);
   assert.equal(protocol.waitingForExtension, false);
@@ -150,7 +151,7 @@ test('failing the connection while a message is compressed sends the close frame
   const { protocol } = deflateEndpoint();
   protocol.sendBinary(Buffer.alloc(SYNC_DEFLATE_BYTES * 4, 1));
   protocol.sendText('held');
-  protocol.fail(1011, 'internal error');
+  protocol.fail(new InternalError(new Error('a bug')));
   const frames = takeFrames(protocol);
   assert.deepEqual(frames.map((f) => f.opcode), [OP.CLOSE]);
   assert.equal(closeOf(frames[0]).code, 1011);
@@ -167,5 +168,5 @@ test("the peer's close while a message is compressed: the answer follows that me
   assert.deepEqual(takeFrames(protocol), []);
   await ready;
   assert.deepEqual(takeFrames(protocol).map((f) => f.opcode), [OP.BINARY, OP.CLOSE]);
-  assert.equal(protocol.shouldCloseTransport, true);
+  assert.equal(protocol.transportAction, 'close-now');
 });
