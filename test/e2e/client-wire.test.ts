@@ -140,6 +140,27 @@ describe('what the client enforces on the server\'s frames', () => {
     await expectClientClose(peer, 1009);
   });
 
+  it('a message over maxMessageSize: the client\'s close info says it was our own 1009, not just 1006 (§7.1.5, §7.1.7)', async () => {
+    const { ws, peer } = await pair({ maxMessageSize: 1000 });
+    const errors: Error[] = [];
+    ws.on('error', (e) => errors.push(e));
+    const closeEvent = new Promise<unknown[]>((resolve) => ws.once('close', (...args) => resolve(args)));
+    peer.sendFrame(OP.BINARY, seededBytes(1001, 3));
+    await expectClientClose(peer, 1009);
+    await peer.waitForClientEnd(); // failing the connection: the client closes TCP at once
+    const info = await ws.closed;
+    // code, reason and wasClean as a browser's CloseEvent: no close frame came back.
+    assert.deepEqual([info.code, info.reason, info.wasClean], [1006, '', false]);
+    // What only we know: we started it, with our 1009, because of this error.
+    assert.equal(info.initiator, 'local');
+    assert.deepEqual(info.sent, { code: 1009, reason: 'frame of 1001 bytes exceeds the limit of 1000' });
+    assert.equal(info.received, null);
+    assert.equal(info.error?.code, 'WS_ERR_FRAME_TOO_BIG');
+    assert.equal(info.error?.closeCode, 1009);
+    assert.equal(errors[0], info.error, 'the same error was reported on \'error\'');
+    assert.deepEqual(await closeEvent, [1006, '', info], 'the close event carries the same info');
+  });
+
   it('fragments, with control frames between them, are reassembled; pings are answered with the same payload', async () => {
     const { ws, peer } = await pair();
     peer.sendFrame(OP.TEXT, 'frag', { fin: false });
