@@ -12,6 +12,15 @@
  * (§5.5.2), and the closing handshake (§5.5.1, §7). Per-frame rules live in
  * FrameParser.
  *
+ * Ending. How far the closing handshake has gone is one value, `closeState`
+ * (close-state.ts: who closed first, each side's close frame, our failure);
+ * from it the core says what the transport must do with TCP
+ * (`transportAction`, for both roles) and what the application is told
+ * (`closeInfo`). Whatever input processing throws fails the connection:
+ * a rule the peer broke with its own close code (ProtocolError, codes in
+ * error-codes.ts), anything else (a bug, the extension, a listener) with
+ * 1011 (InternalError). Nothing is thrown back to the transport.
+ *
  * Fair turns. A turn does a bounded amount of work: after `turnBudget`
  * units (a frame is one, a KiB of payload is one, inflated bytes count
  * too), the core stops and keeps the rest of the input (`hasPendingInput`),
