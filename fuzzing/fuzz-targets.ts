@@ -94,6 +94,7 @@ function runProtocol(pieces: Buffer[]): { events: string[]; output: Buffer } {
     onPong: (p) => events.push(`pong:${p.length}`),
     onCloseFrame: (c) => events.push(`close:${c}`),
     onProtocolError: (e) => events.push(`error:${e.closeCode}:${e.code}`),
+    onInternalError: (e) => events.push(`internal:${e.closeCode}:${String(e.cause)}`),
   };
   const protocol = new WebSocketProtocol(listener, { role: 'server', maxMessageSize: 1 << 20, logger: null });
   for (const piece of pieces) {
@@ -101,7 +102,7 @@ function runProtocol(pieces: Buffer[]): { events: string[]; output: Buffer } {
     // A transport goes on with input kept back at its turn budget on a later turn.
     while (protocol.hasPendingInput) protocol.resumeInput();
   }
-  if (protocol.error !== null && !protocol.closeSent) throw new Error('failed without a close frame');
+  if (protocol.closeState.error !== null && protocol.closeState.sent === null) throw new Error('failed without a close frame');
   return { events, output: Buffer.concat(protocol.takeOutput()) };
 }
 

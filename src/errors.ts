@@ -12,8 +12,8 @@ export class WebSocketError extends Error {
   /** Stable identifier, e.g. `WS_ERR_RESERVED_OPCODE`; safe to switch on. */
   readonly code: string;
 
-  constructor(code: string, message: string) {
-    super(message);
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
     this.code = code;
   }
@@ -40,6 +40,27 @@ export class ProtocolError extends WebSocketError {
     this.rfcSection = rfcSection;
   }
 }
+
+/**
+ * Something on our side failed while handling the connection: a bug, an
+ * extension that threw, an event listener or handler that threw. The
+ * connection is failed with 1011 (§7.4.1: "a server is terminating the
+ * connection because it encountered an unexpected condition"; a client uses
+ * it the same way), the peer is told only "internal error", and `cause` is
+ * what was thrown.
+ */
+export class InternalError extends WebSocketError {
+  /** Always 1011 (Internal Error). */
+  readonly closeCode: number = CloseCode.INTERNAL_ERROR;
+  readonly rfcSection = '7.4.1';
+
+  constructor(cause: unknown) {
+    super('WS_ERR_INTERNAL', `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** Why we failed a connection (§7.1.7): the peer broke a rule, or something of ours broke. */
+export type ConnectionFailure = ProtocolError | InternalError;
 
 /** `5.2` → `RFC 6455 §5.2`; a section of another RFC names its RFC already (`RFC 7692 §6`). */
 export function citeSection(rfcSection: string): string {

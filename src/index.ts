@@ -44,7 +44,9 @@ export {
 } from './connection/websocket-connection.js';
 
 // ─── Errors ─────────────────────────────────────────────────────────────────
-export { WebSocketError, ProtocolError, HandshakeError, LocalError, ConnectionClosedError } from './errors.js';
+export { WebSocketError, ProtocolError, InternalError, HandshakeError, LocalError, ConnectionClosedError, type ConnectionFailure } from './errors.js';
+export { WEBSOCKET_ERRORS, type WebSocketErrorCode, type ErrorCodeEntry, type ErrorKind } from './protocol/error-codes.js';
+export { type CloseFrameInfo, type CloseInitiator } from './protocol/close-state.js';
 export { ClientHandshakeError } from './handshake/upgrade-response.js';
 export { HandshakeErrorCode } from './handshake/error-codes.js';
 

@@ -25,6 +25,21 @@ export {
   type ProtocolOptions,
 } from './protocol/protocol.js';
 export { ReadyState } from './protocol/ready-state.js';
+export {
+  ClosePhase,
+  TransportAction,
+  ACTIVE_STATE,
+  sendCloseFrame,
+  receiveCloseFrame,
+  failConnection,
+  terminate,
+  transportActionFor,
+  closeInfoOf,
+  type CloseState,
+  type CloseFrameInfo,
+  type CloseInitiator,
+  type CloseInfo,
+} from './protocol/close-state.js';
 export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js';
 export { describeFrame, type FrameLogger } from './protocol/frame-log.js';
 
@@ -106,7 +121,15 @@ export {
 } from './extensions/permessage-deflate-negotiation.js';
 
 // ─── Errors ─────────────────────────────────────────────────────────────────
-export { WebSocketError, ProtocolError, HandshakeError, LocalError } from './errors.js';
+export { WebSocketError, ProtocolError, InternalError, HandshakeError, LocalError, type ConnectionFailure } from './errors.js';
+export {
+  WEBSOCKET_ERRORS,
+  protocolError,
+  type WebSocketErrorCode,
+  type ProtocolErrorCode,
+  type ErrorCodeEntry,
+  type ErrorKind,
+} from './protocol/error-codes.js';
 // Added after issue 11 merges (lead): the protocol error table.
 // Added after issue 11 merges (lead): the framing writer, if it has a public
 // encoder worth teaching beside encodeFrame.

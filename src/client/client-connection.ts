@@ -37,8 +37,9 @@ export class ClientConnection extends WebSocketConnection<undefined> {
 }
 
 /**
- * An event listener of the application threw (or a for-await body failed):
- * the connection closes with 1011, and the error goes to the connection's
+ * An event listener of the application threw (or a for-await body failed),
+ * or something of ours failed while handling input (an InternalError): the
+ * connection closes with 1011, and the error goes to the connection's
  * 'error' listeners, or to stderr when there are none (a client has no
  * server to report to).
  */

@@ -27,10 +27,12 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { CloseCode } from '../framing/close-codes.js';
-import { ConnectionClosedError, LocalError, type ProtocolError } from '../errors.js';
+import { ConnectionClosedError, InternalError, LocalError, type ProtocolError } from '../errors.js';
 import type { HttpHeaders } from '../handshake/http-head-parser.js';
 import type { MaskKeySource } from '../framing/mask-key.js';
 import type { MessageExtension } from '../extensions/extension.js';
+import { ClosePhase, TransportAction, type CloseInfo } from '../protocol/close-state.js';
+import { protocolError } from '../protocol/error-codes.js';
 import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
@@ -47,9 +49,18 @@ export interface ConnectionEvents {
   message: [data: Message];
   ping: [payload: Buffer];
   pong: [payload: Buffer];
-  /** TCP is closed. `code` is the peer's close code, 1005 if its close frame had none, 1006 without a closing handshake (§7.1.5). */
-  close: [code: number, reason: string];
-  /** A protocol error by the peer, or an error thrown by a handler. Emitted only if someone listens. */
+  /**
+   * TCP is closed. `code` and `reason` are the peer's close frame's (1005 if
+   * it carried no code, 1006 if none arrived: §7.1.5), as a browser's
+   * CloseEvent; `info` says the rest: our close frame, who started, whether
+   * it was clean, the error if we failed the connection.
+   */
+  close: [code: number, reason: string, info: CloseInfo];
+  /**
+   * A protocol error by the peer (ProtocolError), or an error of ours while
+   * handling input (InternalError: the connection fails with 1011).
+   * Emitted only if someone listens.
+   */
   error: [error: Error];
   /** The outbound buffer emptied after send() returned false. */
   drain: [];
@@ -65,13 +76,7 @@ export interface ConnectionEvents {
  */
 export type WireTap = (direction: 'read' | 'write', bytes: Buffer) => void;
 
-/** How a connection ended. */
-export interface CloseInfo {
-  code: number;
-  reason: string;
-  /** Both close frames were exchanged before TCP closed (§7.1.4 "cleanly"). */
-  wasClean: boolean;
-}
+export type { CloseInfo } from '../protocol/close-state.js';
 
 /** What the connection knows of its opening handshake. */
 export interface ConnectionRequest {
@@ -139,7 +144,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private readonly hooks: ConnectionHooks | null;
 
   private socketClosed = false;
-  private awaitingServerClose = false;
+  /** The core's transport action the close timer was last armed for. */
+  private timedAction: TransportAction | null = null;
   private transportEnding = false;
   private receiving = false;
   private flushScheduled = false;
@@ -169,6 +175,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** Bytes last reported to the memory budget. */
   private heldReported = 0;
+  /** An error is being reported: one that an error listener throws meanwhile goes to stderr. */
+  private reporting = false;
   /** send() returned false: a 'drain' event is owed. */
   private drainOwed = false;
   /** How the connection ended, once it has; the `closed` promise, once asked for. */
@@ -324,8 +332,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     if (this.readyState !== ReadyState.OPEN) return;
     this.core.sendClose(code, reason);
-    this.flush();
-    this.armCloseTimer();
+    this.afterProtocolActivity();
   }
 
   /**
@@ -339,7 +346,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** Drop the TCP connection at once, without a closing handshake. */
   terminate(): void {
-    this.core.abort();
+    this.core.terminate();
     this.socket.destroy();
   }
 
@@ -370,7 +377,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.pongsPending >= this.options.maxPendingPongs) {
       // The peer keeps pinging but does not read our pongs: close rather than
       // queue more of them (its memory would be ours).
-      this.dropNonReader('too many pongs not read');
+      this.dropNonReader(protocolError('WS_ERR_TOO_MANY_PONGS', 'too many pongs not read'));
       return;
     }
     this.pongsUnflushed++; // the core queued the pong before telling us (§5.5.2)
@@ -388,6 +395,11 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   onProtocolError(error: ProtocolError): void {
     if (this.listenerCount('error') > 0) this.safeEmit('error', error);
+  }
+
+  onInternalError(error: InternalError): void {
+    // The core failed the connection with 1011; the bug is worth a report.
+    this.report(error);
   }
 
   onInputReady(): void {
@@ -434,6 +446,9 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.receiving = true;
     try {
       this.core.receiveData(chunk);
+    } catch (error) {
+      // (The core catches what its input processing throws; this is the last guard of the socket's 'data' handler.)
+      this.internalFailure(error);
     } finally {
       this.receiving = false;
     }
@@ -447,6 +462,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.receiving = true;
     try {
       this.core.resumeInput(); // a fresh budget
+    } catch (error) {
+      this.internalFailure(error);
     } finally {
       this.receiving = false;
     }
@@ -501,20 +518,22 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     clearTimeout(this.closeTimer);
     clearInterval(this.pingTimer);
     clearTimeout(this.stallTimer);
-    this.core.abort();
+    this.core.transportClosed();
     this.reportHeld(0);
-    const core = this.core;
-    const code = core.closeReceived ? core.peerCloseCode : CloseCode.ABNORMAL_CLOSURE;
-    const reason = core.closeReceived ? core.peerCloseReason : '';
-    const wasClean = core.closeReceived && core.closeSent && core.error === null;
     this.finishIteration();
-    this.closeInfo = { code, reason, wasClean };
-    this.resolveClosed?.(this.closeInfo);
+    const info = this.core.closeInfo;
+    this.closeInfo = info;
+    this.resolveClosed?.(info);
     this.hooks?.closed(this as WebSocketConnection<unknown>);
-    this.safeEmit('close', code, reason);
+    this.safeEmit('close', info.code, info.reason, info);
   }
 
-  /** Resolves once TCP is closed, with the close code, reason and whether the closing handshake completed. */
+  /**
+   * Resolves once TCP is closed, with how the connection ended: the peer's
+   * close code and reason (as a browser's CloseEvent), whether the closing
+   * handshake completed, our close frame, who started, and our error if we
+   * failed the connection.
+   */
   get closed(): Promise<CloseInfo> {
     if (this.closedPromise === null) {
       this.closedPromise = this.closeInfo !== null ? Promise.resolve(this.closeInfo) : new Promise((resolve) => (this.resolveClosed = resolve));
@@ -546,9 +565,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.readyState !== ReadyState.OPEN) return;
     if (this.awaitingPong) {
       // No pong for a whole interval: the peer is gone or stuck.
-      this.core.fail(CloseCode.INTERNAL_ERROR, 'keepalive ping timeout');
+      this.core.fail(protocolError('WS_ERR_KEEPALIVE_TIMEOUT', 'keepalive ping timeout'));
       this.afterProtocolActivity();
-      this.endTransport();
       return;
     }
     this.awaitingPong = true;
@@ -570,18 +588,24 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.afterProtocolActivity();
   }
 
-  /** Write what the core produced, then close TCP if the closing handshake is over. */
+  /** Write what the core produced, then do with TCP what the core says (close-state.ts). */
   private afterProtocolActivity(): void {
     this.flush();
     if (this.hooks !== null && this.hooks.budget !== undefined) this.reportHeld(this.heldBytes());
-    const core = this.core;
-    if (core.shouldCloseTransport) {
-      this.endTransport();
-    } else if (core.closeSent && core.closeReceived && !this.awaitingServerClose) {
-      // Client side, handshake done: §7.1.1 the server closes TCP first; give it
-      // closeTimeout to do so, then close ourselves.
-      this.awaitingServerClose = true;
-      this.armCloseTimer();
+    const action = this.core.transportAction;
+    switch (action) {
+      case TransportAction.KEEP_OPEN:
+        return;
+      case TransportAction.CLOSE_NOW:
+        this.endTransport();
+        return;
+      case TransportAction.AWAIT_CLOSE_FRAME: // our close is out: the peer has closeTimeout to answer
+      case TransportAction.AWAIT_PEER_CLOSE: // client, handshake done: the server has closeTimeout to close TCP
+        if (this.timedAction !== action) {
+          this.timedAction = action;
+          this.armCloseTimer();
+        }
+        return;
     }
   }
 
@@ -653,7 +677,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       return;
     }
     // Nothing taken for a whole interval: the peer does not read.
-    this.dropNonReader('send stalled: the peer does not read');
+    this.dropNonReader(protocolError('WS_ERR_SEND_STALLED', 'send stalled: the peer does not read'));
   }
 
   /**
@@ -661,8 +685,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    * frame goes to the socket, but waiting for an answer from a peer that
    * reads nothing would only keep its backlog (and its input) ours longer.
    */
-  private dropNonReader(reason: string): void {
-    this.core.fail(CloseCode.POLICY_VIOLATION, reason);
+  private dropNonReader(error: ProtocolError): void {
+    this.core.fail(error);
     this.flush();
     this.terminate();
   }
@@ -670,7 +694,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   /** @internal The server stayed over its memory budget and this connection holds the most: close with 1013 (Try Again Later) and drop it. */
   shedForMemoryBudget(): void {
     if (this.socketClosed) return;
-    if (this.core.readyState !== ReadyState.CLOSED) this.core.fail(CloseCode.TRY_AGAIN_LATER, 'server over its memory budget');
+    this.core.fail(protocolError('WS_ERR_OVER_MEMORY_BUDGET', 'server over its memory budget'));
     this.flush();
     this.terminate();
   }
@@ -771,10 +795,16 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       }
       return Promise.resolve({ value: message, done: false });
     }
-    if (this.socketClosed || this.core.closeReceived || this.core.error !== null) {
+    if (this.socketClosed || !this.moreMessagesMayArrive()) {
       return Promise.resolve({ value: undefined, done: true });
     }
     return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  /** Before the peer's close frame, a failure or the end of input, messages may still come (also after our own close frame). */
+  private moreMessagesMayArrive(): boolean {
+    const phase = this.core.closeState.phase;
+    return phase === ClosePhase.ACTIVE || phase === ClosePhase.CLOSED_BY_US;
   }
 
   private finishIteration(): void {
@@ -800,15 +830,50 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     }
   }
 
-  /** A handler threw or rejected. A ConnectionClosedError means the peer left: not a bug. */
+  /**
+   * A handler or event listener threw or rejected: the error is reported
+   * (the server's 'error' event, or this connection's for a client) and the
+   * connection fails with 1011. A ConnectionClosedError means the peer left:
+   * not a bug.
+   */
   handlerFailed(error: unknown): void {
     if (error instanceof ConnectionClosedError) return;
-    if (this.hooks !== null) this.hooks.reportError(error, this as WebSocketConnection<unknown>);
-    else if (this.listenerCount('error') > 0) this.safeEmit('error', error instanceof Error ? error : new Error(String(error)));
-    if (this.readyState === ReadyState.OPEN) {
-      this.core.fail(CloseCode.INTERNAL_ERROR, 'internal error');
-      this.armCloseTimer();
-      if (!this.receiving) this.scheduleFlush();
+    this.report(error);
+    this.failInternally(new InternalError(error));
+  }
+
+  /** Something threw past the core while handling input (a bug): fail the connection with 1011 and report it. */
+  private internalFailure(thrown: unknown): void {
+    const error = thrown instanceof InternalError ? thrown : new InternalError(thrown);
+    this.report(error);
+    this.failInternally(error);
+  }
+
+  private failInternally(error: InternalError): void {
+    if (this.readyState === ReadyState.CLOSED) return;
+    this.core.fail(error);
+    if (!this.receiving) this.scheduleFlush(); // (a read's end flushes and closes)
+  }
+
+  /**
+   * Report an error to the hooks (the server's 'error' event), else to this
+   * connection's 'error' listeners, else to stderr. A reporter that throws
+   * goes to stderr: nothing escapes into the socket's handlers.
+   */
+  private report(error: unknown): void {
+    if (this.reporting) {
+      console.error('websocket: an error listener threw while reporting an error:', error);
+      return;
+    }
+    this.reporting = true;
+    try {
+      if (this.hooks !== null) this.hooks.reportError(error, this as WebSocketConnection<unknown>);
+      else if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      else console.error('websocket: unhandled error:', error);
+    } catch (thrown) {
+      console.error('websocket: an error listener threw while reporting an error:', thrown, '(reporting:', error, ')');
+    } finally {
+      this.reporting = false;
     }
   }
 }

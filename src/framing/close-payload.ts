@@ -3,7 +3,8 @@
  * code in network byte order followed by a UTF-8 reason.
  */
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
-import { LocalError, ProtocolError } from '../errors.js';
+import { LocalError } from '../errors.js';
+import { protocolError } from '../protocol/error-codes.js';
 import { isValidUtf8 } from '../utf8/utf8-validator.js';
 
 export interface ClosePayload {
@@ -21,16 +22,16 @@ export function parseClosePayload(payload: Uint8Array): ClosePayload {
   // §5.5.1: "If there is a body, the first two bytes of the body MUST be a
   // 2-byte unsigned integer ... representing a status code."
   if (payload.length === 1) {
-    throw new ProtocolError('WS_ERR_CLOSE_PAYLOAD_ONE_BYTE', CloseCode.PROTOCOL_ERROR, '5.5.1', 'close frame payload of 1 byte');
+    throw protocolError('WS_ERR_CLOSE_PAYLOAD_ONE_BYTE', 'close frame payload of 1 byte');
   }
   const code = (payload[0] << 8) | payload[1];
   // §7.4: only codes defined for use on the wire may be received.
   if (!isValidWireCloseCode(code)) {
-    throw new ProtocolError('WS_ERR_INVALID_CLOSE_CODE', CloseCode.PROTOCOL_ERROR, '7.4.1', `invalid close code ${code}`);
+    throw protocolError('WS_ERR_INVALID_CLOSE_CODE', `invalid close code ${code}`);
   }
   // §5.5.1: the reason is UTF-8; §8.1: invalid UTF-8 fails the connection with 1007.
   if (!isValidUtf8(payload, 2, payload.length)) {
-    throw new ProtocolError('WS_ERR_INVALID_CLOSE_REASON', CloseCode.INVALID_PAYLOAD, '8.1', 'close reason is not valid UTF-8');
+    throw protocolError('WS_ERR_INVALID_CLOSE_REASON', 'close reason is not valid UTF-8');
   }
   const reason = payload.length > 2 ? Buffer.from(payload.buffer, payload.byteOffset + 2, payload.length - 2).toString('utf8') : '';
   return { code, reason };
@@ -47,7 +48,7 @@ export function buildClosePayload(code: number | undefined, reason = ''): Buffer
     return Buffer.alloc(0);
   }
   if (!Number.isInteger(code) || !isValidWireCloseCode(code)) {
-    throw new LocalError('WS_ERR_INVALID_CLOSE_CODE', `close code ${code} may not be sent (RFC 6455 §7.4)`);
+    throw new LocalError('WS_ERR_UNSENDABLE_CLOSE_CODE', `close code ${code} may not be sent (RFC 6455 §7.4)`);
   }
   const reasonBytes = Buffer.byteLength(reason);
   if (reasonBytes > MAX_CLOSE_REASON_BYTES) {

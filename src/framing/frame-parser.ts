@@ -16,10 +16,9 @@
  * going to copy them anyway: then it names a destination and the bytes are
  * unmasked on the way there, in one pass instead of two.
  */
-import { CloseCode } from './close-codes.js';
 import { isControlOpcode, isKnownOpcode, opcodeName } from './opcodes.js';
 import { applyMask, copyWithMask } from './mask.js';
-import { ProtocolError } from '../errors.js';
+import { protocolError } from '../protocol/error-codes.js';
 
 /** Receives the frames the parser decodes. Methods may throw ProtocolError. */
 export interface FrameSink {
@@ -196,24 +195,24 @@ export class FrameParser {
     // §5.2: "RSV1, RSV2, RSV3: MUST be 0 unless an extension is negotiated that
     // defines meanings for non-zero values." RFC 7692 §6: never on control frames.
     if (rsv !== 0 && ((rsv & ~this.allowedRsv) !== 0 || isControlOpcode(opcode))) {
-      throw new ProtocolError('WS_ERR_RESERVED_BITS', CloseCode.PROTOCOL_ERROR, '5.2', `reserved bits 0x${rsv.toString(16)} set on a ${opcodeName(opcode)} frame`);
+      throw protocolError('WS_ERR_RESERVED_BITS', `reserved bits 0x${rsv.toString(16)} set on a ${opcodeName(opcode)} frame`);
     }
     // §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_."
     if (!isKnownOpcode(opcode)) {
-      throw new ProtocolError('WS_ERR_RESERVED_OPCODE', CloseCode.PROTOCOL_ERROR, '5.2', `reserved opcode 0x${opcode.toString(16)}`);
+      throw protocolError('WS_ERR_RESERVED_OPCODE', `reserved opcode 0x${opcode.toString(16)}`);
     }
     if (isControlOpcode(opcode)) {
       // §5.5: "All control frames MUST have a payload length of 125 bytes or less
       // and MUST NOT be fragmented."
       if ((b0 & 0x80) === 0) {
-        throw new ProtocolError('WS_ERR_FRAGMENTED_CONTROL_FRAME', CloseCode.PROTOCOL_ERROR, '5.5', `fragmented ${opcodeName(opcode)} frame`);
+        throw protocolError('WS_ERR_FRAGMENTED_CONTROL_FRAME', `fragmented ${opcodeName(opcode)} frame`);
       }
       // 125 is the largest length the 7-bit field holds, so a control frame
       // with an extended length field (126 or 127) breaks this rule: either
       // its payload is over 125 bytes, or its length is not in the minimal
       // form §5.2 requires. Judged here, before the length itself arrives.
       if ((b1 & 0x7f) > 125) {
-        throw new ProtocolError('WS_ERR_CONTROL_FRAME_TOO_LONG', CloseCode.PROTOCOL_ERROR, '5.5', `${opcodeName(opcode)} frame with an extended payload length (a control frame carries at most 125 bytes, in the 7-bit length)`);
+        throw protocolError('WS_ERR_CONTROL_FRAME_TOO_LONG', `${opcodeName(opcode)} frame with an extended payload length (a control frame carries at most 125 bytes, in the 7-bit length)`);
       }
     }
     const masked = (b1 & 0x80) !== 0;
@@ -222,8 +221,8 @@ export class FrameParser {
       // server MUST close the connection upon receiving a frame that is not
       // masked." and "A client MUST close a connection if it detects a masked frame."
       throw this.expectMasked
-        ? new ProtocolError('WS_ERR_UNMASKED_FRAME', CloseCode.PROTOCOL_ERROR, '5.1', 'client frame is not masked')
-        : new ProtocolError('WS_ERR_MASKED_FRAME', CloseCode.PROTOCOL_ERROR, '5.1', 'server frame is masked');
+        ? protocolError('WS_ERR_UNMASKED_FRAME', 'client frame is not masked')
+        : protocolError('WS_ERR_MASKED_FRAME', 'server frame is masked');
     }
   }
 
@@ -241,14 +240,14 @@ export class FrameParser {
       const low = ((bytes[p + 4] << 24) | (bytes[p + 5] << 16) | (bytes[p + 6] << 8) | bytes[p + 7]) >>> 0;
       // §5.2: "the most significant bit MUST be 0".
       if (high >= 0x80000000) {
-        throw new ProtocolError('WS_ERR_INVALID_LENGTH', CloseCode.PROTOCOL_ERROR, '5.2', '64-bit payload length has its most significant bit set');
+        throw protocolError('WS_ERR_INVALID_LENGTH', '64-bit payload length has its most significant bit set');
       }
       length = high * 0x100000000 + low;
     }
     // Checked against the declared length, before any payload is buffered
     // (§10.4). Control frames are bounded by §5.5 (125 bytes) instead.
     if (length > this.maxFrameSize && (bytes[pos] & 0x08) === 0) {
-      throw new ProtocolError('WS_ERR_FRAME_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `frame of ${exactLength(bytes, pos, length)} bytes exceeds the limit of ${this.maxFrameSize}`);
+      throw protocolError('WS_ERR_FRAME_TOO_BIG', `frame of ${exactLength(bytes, pos, length)} bytes exceeds the limit of ${this.maxFrameSize}`);
     }
     return length;
   }

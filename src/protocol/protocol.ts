@@ -12,6 +12,15 @@
  * (§5.5.2), and the closing handshake (§5.5.1, §7). Per-frame rules live in
  * FrameParser.
  *
+ * Ending. How far the closing handshake has gone is one value, `closeState`
+ * (close-state.ts: who closed first, each side's close frame, our failure);
+ * from it the core says what the transport must do with TCP
+ * (`transportAction`, for both roles) and what the application is told
+ * (`closeInfo`). Whatever input processing throws fails the connection:
+ * a rule the peer broke with its own close code (ProtocolError, codes in
+ * error-codes.ts), anything else (a bug, the extension, a listener) with
+ * 1011 (InternalError). Nothing is thrown back to the transport.
+ *
  * Fair turns. A turn does a bounded amount of work: after `turnBudget`
  * units (a frame is one, a KiB of payload is one, inflated bytes count
  * too), the core stops and keeps the rest of the input (`hasPendingInput`),
@@ -32,10 +41,24 @@ import { FrameParser, type FrameSink } from '../framing/frame-parser.js';
 import { applyMask, copyWithMask } from '../framing/mask.js';
 import { randomMaskKey, type MaskKeySource } from '../framing/mask-key.js';
 import { Opcode } from '../framing/opcodes.js';
-import { ConnectionClosedError, LocalError, ProtocolError, citeSection } from '../errors.js';
+import { ConnectionClosedError, InternalError, LocalError, ProtocolError, citeSection, type ConnectionFailure } from '../errors.js';
 import type { ExtensionCallback, MessageExtension } from '../extensions/extension.js';
 import { Utf8Validator, isValidUtf8 } from '../utf8/utf8-validator.js';
 import { describeFrame, environmentLogger, type FrameLogger } from './frame-log.js';
+import {
+  ACTIVE_STATE,
+  ClosePhase,
+  TransportAction,
+  closeInfoOf,
+  failConnection,
+  receiveCloseFrame,
+  sendCloseFrame,
+  terminate,
+  transportActionFor,
+  type CloseInfo,
+  type CloseState,
+} from './close-state.js';
+import { WEBSOCKET_ERRORS, protocolError } from './error-codes.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './limits.js';
 import { MessageBuffer } from './message-buffer.js';
 import { OutboundQueue } from './outbound-queue.js';
@@ -54,6 +77,12 @@ export interface ProtocolListener {
   onCloseFrame(code: number, reason: string): void;
   /** The peer broke a rule: a close frame with `error.closeCode` is queued, input is discarded from now on. */
   onProtocolError(error: ProtocolError): void;
+  /**
+   * Something threw while input was processed (a bug, the extension, a
+   * listener method): the connection is failed with 1011 as for a protocol
+   * error, and `error.cause` is what was thrown. Must not throw.
+   */
+  onInternalError(error: InternalError): void;
   /**
    * Work the extension did off the event loop finished, outside any call:
    * input can go on with resumeInput(). (Needed only with an extension that
@@ -122,18 +151,8 @@ export class WebSocketProtocol implements FrameSink {
   private readonly log: FrameLogger | null;
   private readonly extension: MessageExtension | null;
 
-  private state: ReadyState = ReadyState.OPEN;
-  /** We queued a close frame (§7.1.2: no data frame may follow it). */
-  closeSent = false;
-  /** The peer's close frame arrived (§7.1.3). */
-  closeReceived = false;
-  /** The code and reason of the peer's close frame, once received. */
-  peerCloseCode: number = CloseCode.ABNORMAL_CLOSURE;
-  peerCloseReason = '';
-  /** The rule the peer broke, if we failed the connection. */
-  error: ProtocolError | null = null;
-  /** We failed the connection for a local reason (fail()). */
-  private failedLocally = false;
+  /** The closing handshake (§7): phase, who started, each side's close frame, our failure. The only close state there is. */
+  private close: CloseState = ACTIVE_STATE;
 
   // The data message being assembled (opcode 0: none).
   private messageOpcode = 0;
@@ -199,18 +218,30 @@ export class WebSocketProtocol implements FrameSink {
     this.encodeDone = (error, output) => this.encodeFinished(error, output);
   }
 
+  /** Where the closing handshake stands (see close-state.ts). */
+  get closeState(): CloseState {
+    return this.close;
+  }
+
   get readyState(): ReadyState {
-    return this.state;
+    const phase = this.close.phase;
+    return phase === ClosePhase.ACTIVE ? ReadyState.OPEN : phase === ClosePhase.TERMINATED ? ReadyState.CLOSED : ReadyState.CLOSING;
   }
 
   /**
-   * True once the transport should close TCP: the closing handshake is done,
-   * or we failed the connection. §7.1.1: "the server ... SHOULD close the
-   * underlying TCP connection first"; a client waits for the server to do so.
+   * What the transport must do with TCP now, for this role (§7.1.1: the
+   * server closes TCP first; a client waits for it). Ask after every call.
    */
-  get shouldCloseTransport(): boolean {
-    if (this.error !== null || this.failedLocally) return true;
-    return this.role === 'server' && this.closeSent && this.closeReceived;
+  get transportAction(): TransportAction {
+    // Our close frame still waits behind a message being compressed: it must
+    // be written before TCP closes (onOutputReady() says when it is queued).
+    if (this.heldClose !== null) return TransportAction.KEEP_OPEN;
+    return transportActionFor(this.close, this.role);
+  }
+
+  /** How the connection ended (or stands): for the application's 'close' event. */
+  get closeInfo(): CloseInfo {
+    return closeInfoOf(this.close);
   }
 
   // ---------------------------------------------------------------- input
@@ -248,8 +279,7 @@ export class WebSocketProtocol implements FrameSink {
         if (decoded.error !== null) throw decoded.error;
         this.deliverInflated(this.decodedOpcode, decoded.output!);
       } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        this.failWith(error);
+        this.failWith(asFailure(error));
         return;
       }
     }
@@ -294,8 +324,9 @@ export class WebSocketProtocol implements FrameSink {
         if (this.parser.halted) break;
       }
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.failWith(error);
+      // A rule the peer broke; or anything else (a bug, the extension, a
+      // listener that threw): never into the transport's read loop.
+      this.failWith(asFailure(error));
     }
     if (this.inboxHead === inbox.length || this.parser.halted) {
       inbox.length = 0;
@@ -309,11 +340,16 @@ export class WebSocketProtocol implements FrameSink {
     if (this.turnWork >= this.turnBudget) this.parser.requestStop();
   }
 
-  /** The transport reached end of input (TCP FIN) or closed. */
+  /**
+   * The peer's input ended (TCP FIN). Without its close frame first this is
+   * an abnormal closure (§7.1.5: 1006); either way nothing more is received
+   * or sent, and the transport closes its side (transportAction).
+   */
   receiveEof(): void {
     this.dropInput();
+    this.dropHeldSends();
     this.extension?.release();
-    this.state = ReadyState.CLOSED;
+    this.close = terminate(this.close, 'remote');
   }
 
   /** Stop parsing and drop every input byte kept. */
@@ -341,18 +377,18 @@ export class WebSocketProtocol implements FrameSink {
     if (opcode === Opcode.CONTINUATION) {
       // §5.4: a continuation frame continues a message that was started.
       if (this.messageOpcode === 0) {
-        throw new ProtocolError('WS_ERR_UNEXPECTED_CONTINUATION', CloseCode.PROTOCOL_ERROR, '5.4', 'continuation frame without a message to continue');
+        throw protocolError('WS_ERR_UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
       }
       // A message extension marks the first frame only: RFC 7692 §6 forbids the
       // "Per-Message Compressed" bit on non-first fragments, and the receiver
       // of one fails the connection.
       if (rsv !== 0) {
-        throw new ProtocolError('WS_ERR_RESERVED_BITS', CloseCode.PROTOCOL_ERROR, 'RFC 7692 §6', 'reserved bits set on a continuation frame');
+        throw protocolError('WS_ERR_RESERVED_BITS', 'reserved bits set on a continuation frame', 'RFC 7692 §6');
       }
     } else {
       // §5.4: the fragments of one message are not interleaved with another's.
       if (this.messageOpcode !== 0) {
-        throw new ProtocolError('WS_ERR_EXPECTED_CONTINUATION', CloseCode.PROTOCOL_ERROR, '5.4', `new ${opcode === Opcode.TEXT ? 'TEXT' : 'BINARY'} frame inside a fragmented message`);
+        throw protocolError('WS_ERR_EXPECTED_CONTINUATION', `new ${opcode === Opcode.TEXT ? 'TEXT' : 'BINARY'} frame inside a fragmented message`);
       }
       this.messageOpcode = opcode;
       this.messageSize = 0;
@@ -361,11 +397,11 @@ export class WebSocketProtocol implements FrameSink {
       if (opcode === Opcode.TEXT) this.utf8.reset();
     }
     if (++this.messageFragments > this.maxFragments) {
-      throw new ProtocolError('WS_ERR_TOO_MANY_FRAGMENTS', CloseCode.MESSAGE_TOO_BIG, '10.4', `message split into more than ${this.maxFragments} frames`);
+      throw protocolError('WS_ERR_TOO_MANY_FRAGMENTS', `message split into more than ${this.maxFragments} frames`);
     }
     // §10.4: checked against the declared length, before the payload is read.
     if (this.messageSize + length > this.maxMessageSize) {
-      throw new ProtocolError('WS_ERR_MESSAGE_TOO_BIG', CloseCode.MESSAGE_TOO_BIG, '10.4', `message exceeds the limit of ${this.maxMessageSize} bytes`);
+      throw protocolError('WS_ERR_MESSAGE_TOO_BIG', `message exceeds the limit of ${this.maxMessageSize} bytes`);
     }
     this.frameOpcode = opcode;
     this.frameFin = fin;
@@ -510,7 +546,7 @@ export class WebSocketProtocol implements FrameSink {
       // §5.5.1 forbids only data frames after a close). Once the peer's close
       // arrives, or the connection failed, the parser is halted and no ping
       // gets here.
-      if (!this.closeReceived) this.encodeBytes(Opcode.PONG, payload, true);
+      if (this.close.received === null) this.encodeBytes(Opcode.PONG, payload, true);
       this.listener.onPing(payload);
     } else if (opcode === Opcode.PONG) {
       // §5.5.3: an unsolicited pong is allowed and needs no answer.
@@ -522,38 +558,49 @@ export class WebSocketProtocol implements FrameSink {
 
   private closeFrameReceived(payload: Buffer): void {
     const { code, reason } = parseClosePayload(payload);
-    this.closeReceived = true;
-    this.peerCloseCode = code;
-    this.peerCloseReason = reason;
+    this.close = receiveCloseFrame(this.close, { code, reason });
     // §1.4/§5.5.1: nothing the peer sends after its close frame is processed
     // (Autobahn 7.1.x sends data after the close; it is ignored).
     this.parser.halt();
     this.message.reset();
     this.messageOpcode = 0;
-    if (!this.closeSent && this.heldClose === null) {
+    if (this.close.phase === ClosePhase.CLOSED_BY_PEER) {
       // §5.5.1: "If an endpoint receives a Close frame and did not previously
       // send a Close frame, the endpoint MUST send a Close frame in response
       // ... typically echo[ing] the status code it received." It "MAY delay
       // sending a Close frame until its current message is sent": a message
       // still being compressed goes first.
       this.closeAfterHeldSends(code === CloseCode.NO_STATUS_RECEIVED ? undefined : code, '');
+      this.close = sendCloseFrame(this.close, { code, reason: '' });
     }
-    this.state = ReadyState.CLOSING;
     this.listener.onCloseFrame(code, reason);
   }
 
-  /** §7.1.7 "Fail the WebSocket Connection": send the close code, then stop reading. */
-  private failWith(error: ProtocolError): void {
-    if (this.error !== null) return;
-    this.error = error;
+  /**
+   * §7.1.7 "Fail the WebSocket Connection": send a close frame with the
+   * error's code (unless ours is already out), stop reading, close TCP. The
+   * listener hears of it unless the failure is the transport's own (fail()).
+   */
+  private failWith(error: ConnectionFailure, tellListener = true): void {
+    const phase = this.close.phase;
+    if (phase !== ClosePhase.ACTIVE && phase !== ClosePhase.CLOSED_BY_US && phase !== ClosePhase.CLOSED_BY_PEER) return;
+    // Our close frame, if already queued (not still held behind a compression, which is dropped below).
+    let sent = this.heldClose === null ? this.close.sent : null;
     this.dropInput();
     this.messageOpcode = 0;
     if (this.log !== null) this.log(`! ${error.code} (${citeSection(error.rfcSection)}): ${error.message} → close ${error.closeCode}`);
     // Failing the connection does not wait for messages still being compressed.
     this.dropHeldSends();
-    if (!this.closeSent) this.queueClose(error.closeCode, truncateReason(error.message));
-    this.state = ReadyState.CLOSING;
-    this.listener.onProtocolError(error);
+    if (sent === null) {
+      // The peer learns what rule it broke, but nothing of our internals.
+      const reason = isInternal(error) ? 'internal error' : truncateReason(error.message);
+      this.queueClose(error.closeCode, reason);
+      sent = { code: error.closeCode, reason };
+    }
+    this.close = failConnection(this.close, error, sent);
+    if (!tellListener) return;
+    if (error instanceof ProtocolError) this.listener.onProtocolError(error);
+    else this.listener.onInternalError(error);
   }
 
   // --------------------------------------------------------------- output
@@ -645,31 +692,38 @@ export class WebSocketProtocol implements FrameSink {
    * frames still held behind a compression go out first.
    */
   sendClose(code?: number, reason = ''): void {
-    if (this.closeSent || this.heldClose !== null || this.state === ReadyState.CLOSED) return;
+    if (this.close.phase !== ClosePhase.ACTIVE) return;
     this.closeAfterHeldSends(code, reason);
-    this.state = ReadyState.CLOSING;
+    this.close = sendCloseFrame(this.close, { code: code ?? CloseCode.NO_STATUS_RECEIVED, reason });
   }
 
   /**
-   * Fail the connection for a local reason (a policy, an internal error): the
-   * close frame carries `code`, ahead of any message still being compressed;
-   * input is discarded from now on.
+   * Fail the connection for a reason of the transport's (a policy: the peer
+   * does not read; an error of a handler): the close frame carries
+   * `error.closeCode`, ahead of any message still being compressed; input is
+   * discarded from now on; the transport closes TCP. The listener is not
+   * told (the caller knows). Nothing happens once the closing handshake is
+   * complete or the connection already failed.
    */
-  fail(code: number, reason = ''): void {
-    if (this.state === ReadyState.CLOSED) return;
-    if (!this.closeSent) buildClosePayload(code, reason); // throws LocalError for a code that may not be sent, before anything changes
-    this.dropInput();
-    this.dropHeldSends();
-    this.sendClose(code, reason);
-    this.failedLocally = true;
+  fail(error: ConnectionFailure): void {
+    if (this.close.sent === null) buildClosePayload(error.closeCode); // a LocalError for a code that may not be sent, before anything changes
+    this.failWith(error, false);
   }
 
-  /** The transport is gone (terminated, or TCP closed): nothing more happens. */
-  abort(): void {
+  /** We drop the connection without a closing handshake (the transport closes TCP at once). */
+  terminate(): void {
     this.dropInput();
     this.dropHeldSends();
     this.extension?.release();
-    this.state = ReadyState.CLOSED;
+    this.close = terminate(this.close, 'local');
+  }
+
+  /** The transport closed under us (TCP is gone): nothing more happens. Unless we had started to end it, the peer (or the network) did. */
+  transportClosed(): void {
+    this.dropInput();
+    this.dropHeldSends();
+    this.extension?.release();
+    this.close = terminate(this.close, 'remote');
   }
 
   /** Bytes waiting to be written: in the outbound queue, and held behind a compression. */
@@ -697,7 +751,16 @@ export class WebSocketProtocol implements FrameSink {
 
   private transformAndQueue(opcode: number, payload: Uint8Array): void {
     const extension = this.extension!;
-    const output = extension.encode(payload, this.encodeDone);
+    let output: Buffer | undefined;
+    try {
+      output = extension.encode(payload, this.encodeDone);
+    } catch (error) {
+      // An extension that throws is our fault, not the peer's: 1011. (This
+      // may run in a compression callback, where a throw would take the
+      // process down.)
+      this.failWith(asFailure(error));
+      return;
+    }
     if (output !== undefined) {
       this.encodeBytes(opcode, output, true, true, extension.rsvBits);
       return;
@@ -722,7 +785,7 @@ export class WebSocketProtocol implements FrameSink {
     this.encoding = false;
     this.encodingBytes = 0;
     if (error !== null) {
-      this.fail(error.closeCode, 'internal error');
+      this.failWith(error);
     } else {
       this.encodeBytes(this.encodingOpcode, output!, true, true, this.extension!.rsvBits);
       this.releaseHeldSends();
@@ -732,16 +795,16 @@ export class WebSocketProtocol implements FrameSink {
 
   /** Queue the held frames in order, until one has to be compressed off the event loop again. */
   private releaseHeldSends(): void {
-    const held = this.held;
-    while (!this.encoding && this.heldHead < held.length) {
-      const send = held[this.heldHead];
-      held[this.heldHead++] = undefined as unknown as HeldSend;
+    // (this.held, not a copy of it: a failure on the way drops what is held.)
+    while (!this.encoding && this.heldHead < this.held.length) {
+      const send = this.held[this.heldHead];
+      this.held[this.heldHead++] = undefined as unknown as HeldSend;
       this.heldBytes -= send.payload.length;
       if (send.encoded) this.queueEncodedFrame(send.payload);
       else if (send.transform) this.transformAndQueue(send.opcode, send.payload);
       else this.encodeBytes(send.opcode, send.payload, send.fin, send.owned);
     }
-    if (this.heldHead === held.length) {
+    if (this.heldHead === this.held.length) {
       this.held = [];
       this.heldHead = 0;
       const close = this.heldClose;
@@ -773,14 +836,14 @@ export class WebSocketProtocol implements FrameSink {
   }
 
   private queueClose(code: number | undefined, reason: string): void {
-    const payload = buildClosePayload(code, reason);
-    this.closeSent = true;
-    this.encodeBytes(Opcode.CLOSE, payload, true);
+    this.encodeBytes(Opcode.CLOSE, buildClosePayload(code, reason), true);
   }
 
+  /** §5.5.1: "The application MUST NOT send any more data frames after sending a Close frame." */
   private assertCanSendData(): void {
-    if (this.closeSent || this.state !== ReadyState.OPEN) {
-      throw new ConnectionClosedError(this.closeReceived ? this.peerCloseCode : CloseCode.ABNORMAL_CLOSURE, this.peerCloseReason);
+    if (this.close.phase !== ClosePhase.ACTIVE) {
+      const received = this.close.received;
+      throw new ConnectionClosedError(received !== null ? received.code : CloseCode.ABNORMAL_CLOSURE, received !== null ? received.reason : '');
     }
   }
 
@@ -879,7 +942,17 @@ function writeShortText(target: Buffer, offset: number, text: string): number {
 }
 
 function invalidUtf8(): ProtocolError {
-  return new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.INVALID_PAYLOAD, '8.1', 'text message is not valid UTF-8');
+  return protocolError('WS_ERR_INVALID_UTF8', 'text message is not valid UTF-8');
+}
+
+/** A thrown value as the error the connection fails with: a rule the peer broke, or else an internal error (1011). */
+function asFailure(error: unknown): ConnectionFailure {
+  return error instanceof ProtocolError || error instanceof InternalError ? error : new InternalError(error);
+}
+
+/** Our own failure (not the peer's fault): its details stay here. */
+function isInternal(error: ConnectionFailure): boolean {
+  return error instanceof InternalError || (WEBSOCKET_ERRORS as Record<string, { kind: string }>)[error.code]?.kind === 'internal';
 }
 
 /** Close reasons must fit 123 bytes (§5.5); error messages here are ASCII. */

@@ -24,6 +24,7 @@ import {
 } from '../../src/index.js';
 import { seededBytes } from '../helpers/frames.js';
 import { createSelfSignedCert } from '../helpers/self-signed-cert.js';
+import { InternalError } from '../../src/errors.js';
 import { nextMessages } from '../helpers/next-messages.js';
 
 const servers: WebSocketServer<undefined>[] = [];
@@ -106,7 +107,7 @@ describe('our client, our server: messages', () => {
     const got: unknown[] = [];
     for await (const m of ws) got.push(m);
     assert.deepEqual(got, ['m0', 'm1', 'm2', 'm3', 'm4']);
-    assert.deepEqual(await ws.closed, { code: 1000, reason: 'done', wasClean: true });
+    assert.deepEqual(await ws.closed, { code: 1000, reason: 'done', wasClean: true, initiator: 'remote', sent: { code: 1000, reason: '' }, received: { code: 1000, reason: 'done' }, error: null });
     assert.equal(ws.readyState, ReadyState.CLOSED);
   });
 
@@ -141,6 +142,10 @@ describe('our client, our server: messages', () => {
     const info = await ws.closed;
     assert.equal(errors[0]?.message, 'listener bug');
     assert.equal(info.wasClean, false); // we failed the connection (§7.1.7)
+    assert.equal(info.initiator, 'local');
+    assert.deepEqual(info.sent, { code: 1011, reason: 'internal error' });
+    assert.ok(info.error instanceof InternalError && info.error.closeCode === 1011, String(info.error));
+    assert.equal(info.error.cause, errors[0]);
     for (let i = 0; i < 50 && serverSaw === undefined; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(serverSaw, 1011);
   });
@@ -189,7 +194,7 @@ describe('our client, our server: control frames and closing', () => {
     for (const code of [1000, 1001, 1008, 1011, 4999]) {
       const ws = await open(url);
       ws.send(String(code));
-      assert.deepEqual(await ws.closed, { code, reason: `bye ${code}`, wasClean: true });
+      assert.deepEqual(await ws.closed, { code: code, reason: `bye ${code}`, wasClean: true, initiator: 'remote', sent: { code: code, reason: '' }, received: { code: code, reason: `bye ${code}` }, error: null });
     }
   });
 
@@ -198,7 +203,7 @@ describe('our client, our server: control frames and closing', () => {
     const ws = await open(url);
     ws.close();
     assert.equal(ws.readyState, ReadyState.CLOSING);
-    assert.deepEqual(await ws.closed, { code: 1000, reason: '', wasClean: true });
+    assert.deepEqual(await ws.closed, { code: 1000, reason: '', wasClean: true, initiator: 'local', sent: { code: 1000, reason: '' }, received: { code: 1000, reason: '' }, error: null });
     assert.equal(ws.readyState, ReadyState.CLOSED);
   });
 
@@ -207,7 +212,7 @@ describe('our client, our server: control frames and closing', () => {
     const { port } = await server.listen(0);
     const ws = await open(`ws://127.0.0.1:${port}`);
     const [, info] = await Promise.all([server.close(), ws.closed]);
-    assert.deepEqual(info, { code: 1001, reason: 'server shutting down', wasClean: true });
+    assert.deepEqual(info, { code: 1001, reason: 'server shutting down', wasClean: true, initiator: 'remote', sent: { code: 1001, reason: '' }, received: { code: 1001, reason: 'server shutting down' }, error: null });
   });
 });
 
@@ -306,7 +311,7 @@ describe('our client, our server: wss:// and IPv6', () => {
     assert.equal(got[0], 'over TLS');
     assert.ok((got[1] as Buffer).equals(seededBytes(200_000, 9)));
     ws.close(1000);
-    assert.deepEqual(await ws.closed, { code: 1000, reason: '', wasClean: true });
+    assert.deepEqual(await ws.closed, { code: 1000, reason: '', wasClean: true, initiator: 'local', sent: { code: 1000, reason: '' }, received: { code: 1000, reason: '' }, error: null });
   });
 
   it('wss:// checks the certificate: untrusted → TLS error; wrong name → TLS error; servername and rejectUnauthorized', async () => {

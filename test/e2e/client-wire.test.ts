@@ -140,6 +140,27 @@ describe('what the client enforces on the server\'s frames', () => {
     await expectClientClose(peer, 1009);
   });
 
+  it('a message over maxMessageSize: the client\'s close info says it was our own 1009, not just 1006 (§7.1.5, §7.1.7)', async () => {
+    const { ws, peer } = await pair({ maxMessageSize: 1000 });
+    const errors: Error[] = [];
+    ws.on('error', (e) => errors.push(e));
+    const closeEvent = new Promise<unknown[]>((resolve) => ws.once('close', (...args) => resolve(args)));
+    peer.sendFrame(OP.BINARY, seededBytes(1001, 3));
+    await expectClientClose(peer, 1009);
+    await peer.waitForClientEnd(); // failing the connection: the client closes TCP at once
+    const info = await ws.closed;
+    // code, reason and wasClean as a browser's CloseEvent: no close frame came back.
+    assert.deepEqual([info.code, info.reason, info.wasClean], [1006, '', false]);
+    // What only we know: we started it, with our 1009, because of this error.
+    assert.equal(info.initiator, 'local');
+    assert.deepEqual(info.sent, { code: 1009, reason: 'frame of 1001 bytes exceeds the limit of 1000' });
+    assert.equal(info.received, null);
+    assert.equal(info.error?.code, 'WS_ERR_FRAME_TOO_BIG');
+    assert.equal(info.error?.closeCode, 1009);
+    assert.equal(errors[0], info.error, 'the same error was reported on \'error\'');
+    assert.deepEqual(await closeEvent, [1006, '', info], 'the close event carries the same info');
+  });
+
   it('fragments, with control frames between them, are reassembled; pings are answered with the same payload', async () => {
     const { ws, peer } = await pair();
     peer.sendFrame(OP.TEXT, 'frag', { fin: false });
@@ -163,7 +184,7 @@ describe('closing handshake from the client side (§7)', () => {
     assert.ok(await peer.clientStaysOpen(150), 'the client must leave closing TCP to the server');
     peer.end();
     const info = await ws.closed;
-    assert.deepEqual(info, { code: 1001, reason: 'going away', wasClean: true });
+    assert.deepEqual(info, { code: 1001, reason: 'going away', wasClean: true, initiator: 'remote', sent: { code: 1001, reason: '' }, received: { code: 1001, reason: 'going away' }, error: null });
     await peer.waitForClientEnd();
   });
 
@@ -179,7 +200,7 @@ describe('closing handshake from the client side (§7)', () => {
     peer.sendFrame(OP.CLOSE, closePayload(4000));
     assert.ok(await peer.clientStaysOpen(150));
     peer.end();
-    assert.deepEqual(await ws.closed, { code: 4000, reason: '', wasClean: true });
+    assert.deepEqual(await ws.closed, { code: 4000, reason: '', wasClean: true, initiator: 'local', sent: { code: 4000, reason: 'done' }, received: { code: 4000, reason: '' }, error: null });
     assert.deepEqual(events, ['close 4000 ']);
   });
 
@@ -200,7 +221,7 @@ describe('closing handshake from the client side (§7)', () => {
     ws.close(1000);
     await peer.nextFrame();
     await peer.waitForClientEnd(2000);
-    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false });
+    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false, initiator: 'local', sent: { code: 1000, reason: '' }, received: null, error: null });
   });
 
   it('an empty close frame from the server is reported as 1005 and answered with an empty one (§7.4.1)', async () => {
@@ -210,12 +231,12 @@ describe('closing handshake from the client side (§7)', () => {
     assert.equal(f.opcode, OP.CLOSE);
     assert.equal(f.payload.length, 0);
     peer.end();
-    assert.deepEqual(await ws.closed, { code: 1005, reason: '', wasClean: true });
+    assert.deepEqual(await ws.closed, { code: 1005, reason: '', wasClean: true, initiator: 'remote', sent: { code: 1005, reason: '' }, received: { code: 1005, reason: '' }, error: null });
   });
 
   it('the server drops TCP without a close frame → 1006', async () => {
     const { ws, peer } = await pair();
     peer.destroy();
-    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false });
+    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false, initiator: 'remote', sent: null, received: null, error: null });
   });
 });

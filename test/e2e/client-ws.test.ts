@@ -106,7 +106,7 @@ describe('our client against the ws server', () => {
     const url = await wsServer({}, (socket) => socket.on('close', (code, reason) => seen.push([code, reason.toString()])));
     const ws = await open(url);
     ws.close(4000, 'bye from wsrfc');
-    assert.deepEqual(await ws.closed, { code: 4000, reason: 'bye from wsrfc', wasClean: true });
+    assert.deepEqual(await ws.closed, { code: 4000, reason: 'bye from wsrfc', wasClean: true, initiator: 'local', sent: { code: 4000, reason: 'bye from wsrfc' }, received: { code: 4000, reason: 'bye from wsrfc' }, error: null });
     for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(seen, [[4000, 'bye from wsrfc']]);
   });
@@ -115,14 +115,14 @@ describe('our client against the ws server', () => {
     const url = await wsServer({}, (socket) => socket.on('message', () => socket.close(4001, 'bye from ws')));
     const ws = await open(url);
     ws.send('close please');
-    assert.deepEqual(await ws.closed, { code: 4001, reason: 'bye from ws', wasClean: true });
+    assert.deepEqual(await ws.closed, { code: 4001, reason: 'bye from ws', wasClean: true, initiator: 'remote', sent: { code: 4001, reason: '' }, received: { code: 4001, reason: 'bye from ws' }, error: null });
   });
 
   it('ws terminates: 1006, not clean', async () => {
     const url = await wsServer({}, (socket) => socket.on('message', () => socket.terminate()));
     const ws = await open(url);
     ws.send('drop me');
-    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false });
+    assert.deepEqual(await ws.closed, { code: 1006, reason: '', wasClean: false, initiator: 'remote', sent: null, received: null, error: null });
   });
 
   it('subprotocol chosen by ws\'s handleProtocols', async () => {

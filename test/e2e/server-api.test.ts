@@ -258,7 +258,7 @@ test('close event and closed promise report the peer code, reason and cleanlines
   conn.on('close', (code, reason) => events.push([code, reason]));
   ws.close(4001, 'done here');
   const info = await conn.closed;
-  assert.deepEqual(info, { code: 4001, reason: 'done here', wasClean: true });
+  assert.deepEqual(info, { code: 4001, reason: 'done here', wasClean: true, initiator: 'remote', sent: { code: 4001, reason: '' }, received: { code: 4001, reason: 'done here' }, error: null });
   assert.deepEqual(events, [[4001, 'done here']]);
   assert.equal(conn.readyState, ReadyState.CLOSED);
 });

@@ -17,7 +17,7 @@
  *   minimal form (§5.2); the output must end on a frame boundary.
  */
 import assert from 'node:assert/strict';
-import type { ProtocolError } from '../../src/errors.js';
+import type { InternalError, ProtocolError } from '../../src/errors.js';
 import { WebSocketProtocol, type ProtocolListener, type ProtocolOptions } from '../../src/protocol/protocol.js';
 
 // ------------------------------------------------------------------ wire data
@@ -146,7 +146,8 @@ export type ProtocolEvent =
   | { type: 'ping'; data: Buffer }
   | { type: 'pong'; data: Buffer }
   | { type: 'close'; code: number; reason: string }
-  | { type: 'error'; code: string; closeCode: number; rfcSection: string };
+  | { type: 'error'; code: string; closeCode: number; rfcSection: string }
+  | { type: 'internal-error'; cause: unknown };
 
 /**
  * A listener that records every event. Buffers are kept as given (not
@@ -156,6 +157,7 @@ export type ProtocolEvent =
 export class RecordingListener implements ProtocolListener {
   readonly events: ProtocolEvent[] = [];
   readonly errors: ProtocolError[] = [];
+  readonly internalErrors: InternalError[] = [];
   /** Called after each event is recorded (tests use it to look at the output at that moment). */
   after: ((event: ProtocolEvent) => void) | null = null;
 
@@ -182,6 +184,10 @@ export class RecordingListener implements ProtocolListener {
   onProtocolError(error: ProtocolError): void {
     this.errors.push(error);
     this.record({ type: 'error', code: error.code, closeCode: error.closeCode, rfcSection: error.rfcSection });
+  }
+  onInternalError(error: InternalError): void {
+    this.internalErrors.push(error);
+    this.record({ type: 'internal-error', cause: error.cause });
   }
 }
 

@@ -150,14 +150,14 @@ describe('buildClosePayload', () => {
         assert.deepEqual(buildClosePayload(code), closeBody(code), `code ${code}`);
       } else {
         const error = thrown(() => buildClosePayload(code));
-        assert.ok(error instanceof LocalError && error.code === 'WS_ERR_INVALID_CLOSE_CODE', `code ${code}: ${String(error)}`);
+        assert.ok(error instanceof LocalError && error.code === 'WS_ERR_UNSENDABLE_CLOSE_CODE', `code ${code}: ${String(error)}`);
       }
     }
   });
 
   it('rejects codes that are not integers in range', () => {
     for (const code of [1000.5, Number.NaN, -1000, 65536 + 1000, Infinity]) {
-      assertLocalError(() => buildClosePayload(code), 'WS_ERR_INVALID_CLOSE_CODE', String(code));
+      assertLocalError(() => buildClosePayload(code), 'WS_ERR_UNSENDABLE_CLOSE_CODE', String(code));
     }
   });
 

@@ -17,7 +17,7 @@ test('frames print readably', () => {
 
 test('a protocol with a logger reports messages, control frames and failures; none without', () => {
   const lines: string[] = [];
-  const listener = { onText() {}, onBinary() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onProtocolError() {} };
+  const listener = { onText() {}, onBinary() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onProtocolError() {}, onInternalError() {} };
   const protocol = new WebSocketProtocol(listener, { role: 'server', logger: (line) => lines.push(line) });
   // Masked "Hello" (RFC 6455 §5.7), then a frame with RSV2 set.
   protocol.receiveData(Buffer.from('818537fa213d7f9f4d5158', 'hex'));

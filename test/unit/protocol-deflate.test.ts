@@ -34,6 +34,7 @@ function endpoint(threshold = 1024) {
     onPong: () => {},
     onCloseFrame: () => {},
     onProtocolError: (error) => errors.push(`${error.closeCode} ${error.code}`),
+    onInternalError: (error) => errors.push(`${error.closeCode} ${error.code}`),
   };
   const deflate = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold });
   const protocol = new WebSocketProtocol(listener, { role: 'server', extension: deflate, logger: null, maxMessageSize: 1 << 20 });
@@ -87,7 +88,7 @@ test('RSV1 on a continuation frame fails with 1002 (RFC 7692 §6)', () => {
 
 test('a failure under an extension rule is logged with that RFC\'s citation, not as RFC 6455', () => {
   const lines: string[] = [];
-  const listener: ProtocolListener = { onText() {}, onBinary() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onProtocolError() {} };
+  const listener: ProtocolListener = { onText() {}, onBinary() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onProtocolError() {}, onInternalError() {} };
   const deflate = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!, { threshold: 1024 });
   const protocol = new WebSocketProtocol(listener, { role: 'server', extension: deflate, logger: (line) => lines.push(line) });
   const body = compress('abcdef'.repeat(50));

@@ -14,6 +14,7 @@ import { parseExtensionHeader } from '../../src/extensions/extension-header.js';
 import { SYNC_DEFLATE_BYTES, SYNC_INFLATE_BYTES } from '../../src/extensions/permessage-deflate.js';
 import { deflateCodec, negotiateDeflate } from '../../src/extensions/permessage-deflate-negotiation.js';
 import { WebSocketProtocol } from '../../src/protocol/protocol.js';
+import { InternalError } from '../../src/errors.js';
 import { OP, RSV1, RecordingListener, clientFrame, closeBody, closeOf, endpoint, takeFrames } from '../helpers/protocol-harness.js';
 
 const T = { timeout: 10_000 };
@@ -120,7 +121,7 @@ test('a decompression bomb inflated off the event loop stops at maxMessageSize w
 test('the connection ending while a message is inflated: the late result is dropped', T, async () => {
   const { protocol, listener } = deflateEndpoint();
   protocol.receiveData(clientFrame(OP.BINARY, compress(Buffer.alloc(SYNC_INFLATE_BYTES * 4)), { rsv: RSV1 }));
-  protocol.abort();
+  protocol.transportClosed();
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.deepEqual(listener.events, []);
   assert.equal(protocol.waitingForExtension, false);
@@ -151,7 +152,7 @@ test('failing the connection while a message is compressed sends the close frame
   const { protocol } = deflateEndpoint();
   protocol.sendBinary(Buffer.alloc(SYNC_DEFLATE_BYTES * 4, 1));
   protocol.sendText('held');
-  protocol.fail(1011, 'internal error');
+  protocol.fail(new InternalError(new Error('a bug')));
   const frames = takeFrames(protocol);
   assert.deepEqual(frames.map((f) => f.opcode), [OP.CLOSE]);
   assert.equal(closeOf(frames[0]).code, 1011);
@@ -168,5 +169,5 @@ test("the peer's close while a message is compressed: the answer follows that me
   assert.deepEqual(takeFrames(protocol), []);
   await ready;
   assert.deepEqual(takeFrames(protocol).map((f) => f.opcode), [OP.BINARY, OP.CLOSE]);
-  assert.equal(protocol.shouldCloseTransport, true);
+  assert.equal(protocol.transportAction, 'close-now');
 });

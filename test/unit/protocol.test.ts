@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ConnectionClosedError, LocalError, ProtocolError } from '../../src/errors.js';
+import { ConnectionClosedError, InternalError, LocalError, ProtocolError } from '../../src/errors.js';
 import { WebSocketProtocol, type ProtocolOptions } from '../../src/protocol/protocol.js';
 import { ReadyState } from '../../src/protocol/ready-state.js';
 import {
@@ -76,12 +76,12 @@ function expectedHeader(b0: number, length: number): Buffer {
   return frameHeader({ opcode: b0 & 0x0f, fin: (b0 & 0x80) !== 0, mask: null }, length);
 }
 
-/** Feed chunks one at a time; return the index of the chunk after which `protocol.error` appeared (or -1). */
+/** Feed chunks one at a time; return the index of the chunk after which `protocol.closeState.error` appeared (or -1). */
 function feedUntilError(protocol: WebSocketProtocol, chunks: readonly Buffer[]): { index: number; start: number; end: number } {
   let offset = 0;
   for (const [index, chunk] of chunks.entries()) {
     protocol.receiveData(chunk);
-    if (protocol.error !== null) return { index, start: offset, end: offset + chunk.length };
+    if (protocol.closeState.error !== null) return { index, start: offset, end: offset + chunk.length };
     offset += chunk.length;
   }
   return { index: -1, start: offset, end: offset };
@@ -96,13 +96,13 @@ function feedUntilError(protocol: WebSocketProtocol, chunks: readonly Buffer[]):
 function assertFailed(ep: Endpoint, code: string | readonly string[], closeCode: number, context = ''): WireFrame[] {
   const { protocol, listener } = ep;
   const codes = typeof code === 'string' ? [code] : code;
-  assert.ok(protocol.error instanceof ProtocolError, `${context}: not failed; events ${JSON.stringify(plainEvents(listener.events))}`);
-  assert.ok(codes.includes(protocol.error.code), `${context}: failed with ${protocol.error.code}, expected ${codes.join(' or ')}`);
-  assert.equal(protocol.error.closeCode, closeCode, context);
+  assert.ok(protocol.closeState.error instanceof ProtocolError, `${context}: not failed; events ${JSON.stringify(plainEvents(listener.events))}`);
+  assert.ok(codes.includes(protocol.closeState.error.code), `${context}: failed with ${protocol.closeState.error.code}, expected ${codes.join(' or ')}`);
+  assert.equal(protocol.closeState.error.closeCode, closeCode, context);
   const errors = listener.events.filter((e) => e.type === 'error');
   assert.equal(errors.length, 1, `${context}: onProtocolError called ${errors.length} times`);
   assert.equal(listener.events[listener.events.length - 1].type, 'error', `${context}: events after the error`);
-  assert.equal(listener.errors[0], protocol.error);
+  assert.equal(listener.errors[0], protocol.closeState.error);
   const output = takeFrames(protocol);
   assert.ok(output.length > 0, `${context}: no close frame sent`);
   const last = output[output.length - 1];
@@ -111,8 +111,8 @@ function assertFailed(ep: Endpoint, code: string | readonly string[], closeCode:
   assert.ok(close.reason.length > 0, `${context}: the close frame carries a reason`);
   assert.ok(Buffer.byteLength(close.reason) <= 123);
   assert.equal(output.filter((f) => f.opcode === OP.CLOSE).length, 1, `${context}: one close frame`);
-  assert.equal(protocol.shouldCloseTransport, true, context);
-  assert.equal(protocol.closeSent, true, context);
+  assert.equal(protocol.transportAction, 'close-now', context);
+  assert.notEqual(protocol.closeState.sent, null, context);
   return output;
 }
 
@@ -465,7 +465,7 @@ describe('limits (§10.4): at the limit passes, one over fails with 1009 from th
       const wire = clientFrame(opcode, payload);
       for (const { name, chunks } of chunkings(wire, [1, 2, 3, 4, 5, 8, 9, 500])) {
         const { protocol, listener } = run(chunks, { maxMessageSize: LIMIT });
-        assert.equal(protocol.error, null, name);
+        assert.equal(protocol.closeState.error, null, name);
         assert.deepEqual(listener.events.map((e) => e.type), [opcode === OP.TEXT ? 'text' : 'binary'], name);
       }
     }
@@ -484,13 +484,13 @@ describe('limits (§10.4): at the limit passes, one over fails with 1009 from th
     const ok = Buffer.concat([f1, ping, clientFrame(OP.CONT, '', { fin: false }), clientFrame(OP.CONT, 'b'.repeat(400))]);
     for (const { name, chunks } of chunkings(ok, [1, 7, 600, 700, 900])) {
       const { protocol, listener } = run(chunks, { maxMessageSize: LIMIT });
-      assert.equal(protocol.error, null, name);
+      assert.equal(protocol.closeState.error, null, name);
       assert.deepEqual(plainEvents(listener.events).map((e) => (e as { type: string }).type), ['ping', 'text'], name);
     }
     // Two whole messages of LIMIT bytes each: the count starts over.
     const two = Buffer.concat([clientFrame(OP.BINARY, binaryOf(LIMIT)), clientFrame(OP.BINARY, binaryOf(LIMIT))]);
     const twoRun = run(whole(two), { maxMessageSize: LIMIT });
-    assert.equal(twoRun.protocol.error, null);
+    assert.equal(twoRun.protocol.closeState.error, null);
     assert.deepEqual(twoRun.listener.events.map((e) => e.type), ['binary', 'binary']);
 
     const over = Buffer.concat([f1, ping, clientFrame(OP.CONT, 'b'.repeat(401)).subarray(0, 8)]);
@@ -517,7 +517,7 @@ describe('limits (§10.4): at the limit passes, one over fails with 1009 from th
     const ok = Buffer.concat([four[0], ping, four[1], ping, four[2], four[3], ...frames(4)]);
     for (const { name, chunks } of chunkings(ok)) {
       const { protocol, listener } = run(chunks, options);
-      assert.equal(protocol.error, null, name);
+      assert.equal(protocol.closeState.error, null, name);
       assert.deepEqual(
         listener.events.filter((e) => e.type === 'text'),
         [{ type: 'text', text: 'f0f1f2f3' }, { type: 'text', text: 'f0f1f2f3' }],
@@ -538,7 +538,7 @@ describe('limits (§10.4): at the limit passes, one over fails with 1009 from th
     const close = clientFrame(OP.CLOSE, closeBody(1000, 'r'.repeat(40)));
     for (const { name, chunks } of chunkings(Buffer.concat([clientFrame(OP.TEXT, 'x'.repeat(16)), ping, close]), [1, 20, 30, 130])) {
       const { protocol, listener, output } = run(chunks, options);
-      assert.equal(protocol.error?.message, undefined, name);
+      assert.equal(protocol.closeState.error?.message, undefined, name);
       assert.deepEqual(
         plainEvents(listener.events),
         [
@@ -570,13 +570,13 @@ describe('closing handshake (§5.5.1, §7)', () => {
       feed(ep.protocol, chunks);
       const { protocol, listener } = ep;
       assert.deepEqual(plainEvents(listener.events), [{ type: 'close', code: 1001, reason: 'going away' }], name);
-      assert.equal(protocol.closeReceived, true);
-      assert.equal(protocol.closeSent, true);
-      assert.equal(protocol.peerCloseCode, 1001);
-      assert.equal(protocol.peerCloseReason, 'going away');
+      assert.notEqual(protocol.closeState.received, null);
+      assert.notEqual(protocol.closeState.sent, null);
+      assert.equal(protocol.closeState.received?.code, 1001);
+      assert.equal(protocol.closeState.received?.reason, 'going away');
       assert.equal(protocol.readyState, ReadyState.CLOSING);
-      assert.equal(protocol.shouldCloseTransport, true);
-      assert.equal(protocol.error, null);
+      assert.equal(protocol.transportAction, 'close-now');
+      assert.equal(protocol.closeState.error, null);
       const out = takeFrames(protocol);
       assert.equal(out.length, 1, name);
       assert.equal(closeOf(out[0]).code, 1001, name);
@@ -598,8 +598,8 @@ describe('closing handshake (§5.5.1, §7)', () => {
     assert.deepEqual(plainEvents(ep.listener.events), [{ type: 'close', code: 1005, reason: '' }]);
     const out = takeFrames(ep.protocol);
     assert.deepEqual(out.map((f) => toHex(f.wire)), ['88 00']);
-    assert.equal(ep.protocol.peerCloseCode, 1005);
-    assert.equal(ep.protocol.shouldCloseTransport, true);
+    assert.equal(ep.protocol.closeState.received?.code, 1005);
+    assert.equal(ep.protocol.transportAction, 'close-now');
   });
 
   it('data before the close in the same chunk is delivered; data after it is not', () => {
@@ -624,14 +624,14 @@ describe('closing handshake (§5.5.1, §7)', () => {
     protocol.sendClose(1000, 'done');
     assert.deepEqual(takeFrames(protocol).map(describeFrame), ['CLOSE 1000 "done"']);
     assert.equal(protocol.readyState, ReadyState.CLOSING);
-    assert.equal(protocol.closeSent, true);
-    assert.equal(protocol.shouldCloseTransport, false);
+    assert.notEqual(protocol.closeState.sent, null);
+    assert.notEqual(protocol.transportAction, 'close-now');
     protocol.sendClose(1001, 'again'); // idempotent
     assert.deepEqual(protocol.takeOutput(), []);
 
     feed(protocol, bytewise(Buffer.concat([clientFrame(OP.TEXT, 'in flight'), clientFrame(OP.BINARY, hex('0a0b'))])));
     assert.deepEqual(plainEvents(listener.events), [{ type: 'text', text: 'in flight' }, { type: 'binary', data: '0a0b' }]);
-    assert.equal(protocol.shouldCloseTransport, false);
+    assert.notEqual(protocol.transportAction, 'close-now');
     // A ping after our close is reported and answered: §5.5.2 owes a pong
     // until a Close is *received*; §5.5.1 stops only data frames after ours.
     protocol.receiveData(clientFrame(OP.PING, 'late ping'));
@@ -639,8 +639,8 @@ describe('closing handshake (§5.5.1, §7)', () => {
     assert.deepEqual(takeFrames(protocol).map(describeFrame), [`PONG ${Buffer.from('late ping').toString('hex')}`]);
 
     protocol.receiveData(clientFrame(OP.CLOSE, closeBody(1000)));
-    assert.equal(protocol.closeReceived, true);
-    assert.equal(protocol.shouldCloseTransport, true);
+    assert.notEqual(protocol.closeState.received, null);
+    assert.equal(protocol.transportAction, 'close-now');
     assert.deepEqual(protocol.takeOutput(), [], 'no second close frame');
     assert.equal(listener.events[listener.events.length - 1].type, 'close');
     assertInputIgnored(ep);
@@ -659,7 +659,7 @@ describe('closing handshake (§5.5.1, §7)', () => {
         const ep = endpoint();
         feed(ep.protocol, chunks);
         assertFailed(ep, code, closeCode, `${body.toString('hex')}, ${name}`);
-        assert.equal(ep.protocol.closeReceived, false);
+        assert.equal(ep.protocol.closeState.received, null);
         assertInputIgnored(ep);
       }
     }
@@ -676,32 +676,33 @@ describe('closing handshake (§5.5.1, §7)', () => {
 
   it('sendClose rejects codes that may not be sent and reasons over 123 bytes, and sends nothing', () => {
     for (const [code, reason, errorCode] of [
-      [1005, '', 'WS_ERR_INVALID_CLOSE_CODE'],
-      [1006, '', 'WS_ERR_INVALID_CLOSE_CODE'],
+      [1005, '', 'WS_ERR_UNSENDABLE_CLOSE_CODE'],
+      [1006, '', 'WS_ERR_UNSENDABLE_CLOSE_CODE'],
       [1000, 'x'.repeat(124), 'WS_ERR_CLOSE_REASON_TOO_LONG'],
     ] as const) {
       const ep = endpoint();
       assert.throws(() => ep.protocol.sendClose(code, reason), (e: unknown) => e instanceof LocalError && e.code === errorCode);
       assert.deepEqual(ep.protocol.takeOutput(), []);
-      assert.equal(ep.protocol.closeSent, false);
+      assert.equal(ep.protocol.closeState.sent, null);
       ep.protocol.sendText('still open');
       assert.equal(takeFrames(ep.protocol).length, 1);
     }
   });
 
-  it('fail(): a close frame with our code, input discarded from then on', () => {
+  it('fail(): a close frame with the error\'s code, input discarded from then on', () => {
     const ep = endpoint();
-    ep.protocol.fail(1011, 'internal');
-    assert.deepEqual(takeFrames(ep.protocol).map(describeFrame), ['CLOSE 1011 "internal"']);
-    assert.equal(ep.protocol.shouldCloseTransport, true);
+    ep.protocol.fail(new InternalError(new Error('a bug')));
+    assert.deepEqual(takeFrames(ep.protocol).map(describeFrame), ['CLOSE 1011 "internal error"'], 'the peer learns nothing of our internals');
+    assert.equal(ep.protocol.transportAction, 'close-now');
     assertInputIgnored(ep);
   });
 
-  it('receiveEof and abort close the connection: CLOSED, input ignored, sending throws', () => {
-    for (const end of ['eof', 'abort'] as const) {
+  it('receiveEof, terminate and transportClosed close the connection: CLOSED, input ignored, sending throws', () => {
+    for (const end of ['eof', 'terminate', 'transport closed'] as const) {
       const ep = endpoint();
       if (end === 'eof') ep.protocol.receiveEof();
-      else ep.protocol.abort();
+      else if (end === 'terminate') ep.protocol.terminate();
+      else ep.protocol.transportClosed();
       assert.equal(ep.protocol.readyState, ReadyState.CLOSED);
       assertInputIgnored(ep);
       assert.throws(() => ep.protocol.sendText('x'), ConnectionClosedError);
@@ -850,9 +851,10 @@ describe('sending', () => {
     flush();
     assert.deepEqual(server.listener.events[server.listener.events.length - 1], { type: 'close', code: 1000, reason: 'bye' });
     assert.deepEqual(client.listener.events[client.listener.events.length - 1], { type: 'close', code: 1000, reason: '' });
-    assert.equal(server.protocol.shouldCloseTransport, true, 'the server closes TCP first (§7.1.1)');
-    assert.equal(client.protocol.shouldCloseTransport, false, 'the client waits for the server to close TCP');
-    assert.equal(client.protocol.closeReceived && client.protocol.closeSent, true);
+    assert.equal(server.protocol.transportAction, 'close-now', 'the server closes TCP first (§7.1.1)');
+    assert.notEqual(client.protocol.transportAction, 'close-now', 'the client waits for the server to close TCP');
+    assert.equal(client.protocol.closeState.phase, 'close-acknowledged');
+    assert.equal(client.protocol.transportAction, 'await-peer-close');
   });
 });
 
@@ -963,7 +965,7 @@ describe('client role (§5.1, §5.3)', () => {
       out.map((f) => f.maskKey),
       keys.issued.slice(0, 2),
     );
-    assert.equal(ep.protocol.shouldCloseTransport, false);
+    assert.notEqual(ep.protocol.transportAction, 'close-now');
   });
 });
 
@@ -1047,10 +1049,10 @@ describe('properties (fast-check)', () => {
         for (const [name, chunks] of ways) {
           const ep = endpoint();
           feed(ep.protocol, chunks);
-          assert.equal(ep.protocol.error, null, `${name}: ${ep.protocol.error?.message}`);
+          assert.equal(ep.protocol.closeState.error, null, `${name}: ${ep.protocol.closeState.error?.message}`);
           assert.deepEqual(plainEvents(ep.listener.events), events, name);
           assert.deepEqual(takeFrames(ep.protocol).map(describeFrame), answers, name);
-          assert.equal(ep.protocol.shouldCloseTransport, close !== null, name);
+          assert.equal(ep.protocol.transportAction === 'close-now', close !== null, name);
         }
       }),
       { numRuns: 300 },
@@ -1088,7 +1090,7 @@ describe('properties (fast-check)', () => {
         const ep = endpoint({ maxMessageSize: KiB, maxFragments: 6 });
         const { protocol, listener } = ep;
         feed(protocol, randomChunks(wire, seed, 300));
-        assert.equal(protocol.error, null);
+        assert.equal(protocol.closeState.error, null);
         const before = listener.events.length;
         protocol.takeOutput();
         for (const chunk of randomChunks(garbage, seed, 40)) {
@@ -1097,7 +1099,7 @@ describe('properties (fast-check)', () => {
         const errors = listener.events.filter((e) => e.type === 'error');
         assert.ok(errors.length <= 1, 'at most one protocol error');
         const out = takeFrames(protocol); // well-formed, unmasked server frames
-        const error = protocol.error as ProtocolError | null; // (TypeScript narrowed it to null above)
+        const error = protocol.closeState.error as ProtocolError | null; // (TypeScript narrowed it to null above)
         if (error !== null) {
           assert.ok(error instanceof ProtocolError);
           assert.ok(error.code.startsWith('WS_ERR_'));
@@ -1106,14 +1108,14 @@ describe('properties (fast-check)', () => {
           assert.equal(listener.errors[0], error);
           assert.ok(!listener.events.slice(before).some((e) => e.type === 'close'), 'no close event before the error (input stops at a close)');
           assert.equal(closeOf(out[out.length - 1]).code, error.closeCode);
-          assert.equal(protocol.shouldCloseTransport, true);
+          assert.equal(protocol.transportAction, 'close-now');
         }
         // Whatever happened, every frame before a close frame is a pong answering a ping, and nothing follows a close.
         const closeAt = out.findIndex((f) => f.opcode === OP.CLOSE);
         if (closeAt >= 0) assert.equal(closeAt, out.length - 1, 'nothing after the close frame');
         assert.ok(out.slice(0, closeAt >= 0 ? closeAt : out.length).every((f) => f.opcode === OP.PONG));
         // After the end (error or close), input is ignored.
-        if (error !== null || protocol.closeReceived) assertInputIgnored(ep);
+        if (error !== null || protocol.closeState.received !== null) assertInputIgnored(ep);
       }),
       { numRuns: 300 },
     );
