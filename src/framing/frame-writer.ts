@@ -141,7 +141,7 @@ export class FrameWriter {
 /**
  * Up to this many UTF-16 units, text is encoded by writeShortText(): for a
  * short ASCII string a loop beats the native encoder's call overhead
- * (measured: bench/RESULTS.md, "Encoding short text").
+ * (figures: bench/RESULTS.md, "Encoding short text").
  */
 const SHORT_TEXT = 64;
 
