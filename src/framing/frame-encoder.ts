@@ -1,5 +1,7 @@
 /**
  * Frame encoding (RFC 6455 §5.2): the header in front of a payload.
+ * (frame-writer.ts uses it to encode a connection's frames into the shared
+ * encode slab; encodeFrame() below builds one standalone frame.)
  *
  *    0                   1                   2                   3
  *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1

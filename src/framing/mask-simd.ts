@@ -1,14 +1,12 @@
 /**
  * Payload masking with WebAssembly SIMD, for large payloads (RFC 6455 §5.3).
  *
- * JavaScript has no vector XOR: the best typed-array loop in mask.ts reaches
- * about 6 GB/s. A 16-byte-wide WebAssembly kernel XORs at about 50 GB/s, but
- * it can only touch its own linear memory, so each piece of payload is copied
- * into a scratch area there, masked, and copied back: two memcpy-speed copies
- * and one fast pass, 12–15 GB/s in all (bench/mask.ts), against ~25 GB/s for
- * the C addon `ws` uses. The fixed cost of the two copies
- * and the call (~170 ns) only pays off from about 1 KiB (SIMD_THRESHOLD in
- * mask.ts).
+ * JavaScript has no vector XOR, so the best typed-array loop (mask.ts) is
+ * several times slower than a 16-byte-wide WebAssembly kernel. The kernel can
+ * only touch its own linear memory, so each piece of payload is copied into a
+ * scratch area there, masked, and copied back; that fixed cost only pays off
+ * from about 1 KiB (SIMD_THRESHOLD in mask.ts). Figures, and the comparison
+ * with the C addon `ws` uses: bench/RESULTS.md, "Masking".
  *
  * The kernel is the text in mask-simd.wat, compiled by wabt (`npm run
  * build:wasm` writes the bytes below; a unit test checks they still match).
@@ -27,8 +25,8 @@ export const MASK_KERNEL_WASM =
 const SCRATCH_SIZE = 64 * 1024;
 /**
  * Where the scratch area starts in the kernel's memory. Not at 0: copying
- * out of a page-aligned source into a Buffer measured ten times slower than
- * from any other offset on the machine of bench/RESULTS.md.
+ * out of a page-aligned source into a Buffer was far slower than from any
+ * other offset (bench/RESULTS.md, "Masking").
  */
 const SCRATCH_OFFSET = 64;
 

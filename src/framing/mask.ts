@@ -6,15 +6,15 @@
  * and unmasks.
  *
  * Hot path: every client frame is unmasked. Three speeds, chosen by length
- * (measured on this machine with bench/mask.ts):
+ * (figures from bench/mask.ts in bench/RESULTS.md, "Masking"):
  * - short payloads are XORed byte by byte (setting up a typed-array view
  *   would cost more than it saves);
  * - from 64 bytes, four bytes at a time through an Int32Array view, after a
  *   byte-wise head that brings the position to a 4-byte boundary (views must
- *   be aligned), unrolled ×8: ~6 GB/s (a plain Uint32Array loop: 1.5 GB/s, as
- *   V8 keeps uint32 results as doubles);
- * - from 1 KiB, the WebAssembly SIMD kernel of mask-simd.ts: ~15 GB/s on
- *   64 KiB, copies included (the C addon bufferutil: ~21 GB/s).
+ *   be aligned), unrolled ×8 (Int32, not Uint32: V8 keeps uint32 results as
+ *   doubles, which is several times slower);
+ * - from 1 KiB, the WebAssembly SIMD kernel of mask-simd.ts (fastest despite
+ *   copying each piece in and out of WebAssembly memory).
  */
 import { maskWithSimd, simdMaskAvailable } from './mask-simd.js';
 
@@ -99,7 +99,7 @@ export function applyMaskPortable(data: Uint8Array, start: number, end: number, 
     i += words << 2;
   }
   // A short payload (or the tail): four bytes a step with the key octets in
-  // locals (16 bytes: 24 ns against 38 ns one byte a step), then the last 0-3.
+  // locals (faster than one byte a step even at 16 bytes), then the last 0-3.
   const k0 = mask[p];
   const k1 = mask[(p + 1) & 3];
   const k2 = mask[(p + 2) & 3];

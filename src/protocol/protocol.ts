@@ -36,9 +36,8 @@
  */
 import { CloseCode } from '../framing/close-codes.js';
 import { buildClosePayload, parseClosePayload } from '../framing/close-payload.js';
-import { headerSize, writeFrameHeader } from '../framing/frame-encoder.js';
 import { FrameParser, type FrameSink } from '../framing/frame-parser.js';
-import { applyMask, copyWithMask } from '../framing/mask.js';
+import { COPY_THRESHOLD, FrameWriter } from '../framing/frame-writer.js';
 import { randomMaskKey, type MaskKeySource } from '../framing/mask-key.js';
 import { Opcode } from '../framing/opcodes.js';
 import { ConnectionClosedError, InternalError, LocalError, ProtocolError, citeSection, type ConnectionFailure } from '../errors.js';
@@ -61,7 +60,6 @@ import {
 import { WEBSOCKET_ERRORS, protocolError } from './error-codes.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './limits.js';
 import { MessageBuffer } from './message-buffer.js';
-import { OutboundQueue } from './outbound-queue.js';
 import { ReadyState } from './ready-state.js';
 
 /** What the peer did, reported as it happens. */
@@ -133,21 +131,16 @@ interface HeldSend {
   owned: boolean;
 }
 
-/** Payloads up to this size are copied into the outbound slab; larger ones are queued by reference. */
-const COPY_THRESHOLD = 16 * 1024;
-
 const EMPTY = Buffer.alloc(0);
 
 export class WebSocketProtocol implements FrameSink {
   readonly role: 'server' | 'client';
   private readonly listener: ProtocolListener;
   private readonly parser: FrameParser;
-  private readonly out = new OutboundQueue();
   private readonly maxMessageSize: number;
   private readonly maxFragments: number;
-  private readonly maskKeySource: MaskKeySource | null;
-  /** Client only: the key of the frame being encoded. */
-  private readonly maskKey: Uint8Array;
+  /** Encodes our frames (masked for a client, §5.1) and queues them for the transport. */
+  private readonly frames: FrameWriter;
   private readonly log: FrameLogger | null;
   private readonly extension: MessageExtension | null;
 
@@ -210,8 +203,7 @@ export class WebSocketProtocol implements FrameSink {
     // §5.2: RSV bits are a protocol error unless an extension gave them a meaning.
     this.parser = new FrameParser(this, { role: options.role, maxFrameSize, allowedRsv: this.extension !== null ? this.extension.rsvBits : 0 });
     this.message = new MessageBuffer(this.maxMessageSize);
-    this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;
-    this.maskKey = this.maskKeySource !== null ? new Uint8Array(4) : EMPTY;
+    this.frames = new FrameWriter(options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null);
     this.log = options.logger === undefined ? environmentLogger : options.logger;
     this.turnBudget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
     this.decodeDone = (error, output) => this.decodeFinished(error, output);
@@ -663,17 +655,7 @@ export class WebSocketProtocol implements FrameSink {
     if (this.role !== 'server') throw new LocalError('WS_ERR_ENCODED_FRAME_ON_CLIENT', 'pre-encoded frames are unmasked: only a server may send them');
     if (this.log !== null) this.log(`> (pre-encoded frame) [${frame.length} bytes]`);
     if (this.holdingSends) this.hold(0, frame, true, false, true, false);
-    else this.queueEncodedFrame(frame);
-  }
-
-  private queueEncodedFrame(frame: Uint8Array): void {
-    if (frame.length <= COPY_THRESHOLD) {
-      const target = this.out.reserve(frame.length);
-      target.set(frame, this.out.writeOffset);
-      this.out.commit(frame.length);
-    } else {
-      this.out.pushBuffer(Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.length));
-    }
+    else this.frames.writeEncodedFrame(frame);
   }
 
   sendPing(payload: Uint8Array = EMPTY): void {
@@ -728,12 +710,12 @@ export class WebSocketProtocol implements FrameSink {
 
   /** Bytes waiting to be written: in the outbound queue, and held behind a compression. */
   get pendingOutputBytes(): number {
-    return this.out.bytes + this.heldBytes + this.encodingBytes;
+    return this.frames.bytes + this.heldBytes + this.encodingBytes;
   }
 
   /** Everything queued for the transport, in order (usually one buffer). */
   takeOutput(): Buffer[] {
-    return this.out.take();
+    return this.frames.take();
   }
 
   // -------------------------------------- output held behind a compression
@@ -800,7 +782,7 @@ export class WebSocketProtocol implements FrameSink {
       const send = this.held[this.heldHead];
       this.held[this.heldHead++] = undefined as unknown as HeldSend;
       this.heldBytes -= send.payload.length;
-      if (send.encoded) this.queueEncodedFrame(send.payload);
+      if (send.encoded) this.frames.writeEncodedFrame(send.payload);
       else if (send.transform) this.transformAndQueue(send.opcode, send.payload);
       else this.encodeBytes(send.opcode, send.payload, send.fin, send.owned);
     }
@@ -854,91 +836,17 @@ export class WebSocketProtocol implements FrameSink {
     }
   }
 
-  /**
-   * Encode a text frame. Short strings are encoded straight into the slab
-   * after room for the largest header they could need (UTF-16 length × 3
-   * bounds the UTF-8 length), then the payload is slid back if the real header
-   * is shorter.
-   */
+  /** Encode a text frame and queue it (frame-writer.ts). */
   private encodeText(opcode: number, text: string, fin: boolean): void {
     if (this.log !== null) this.log(describeFrame('>', opcode, text, fin));
-    const maxBytes = text.length * 3;
-    if (maxBytes > COPY_THRESHOLD) {
-      this.encodeBytes(opcode, Buffer.from(text, 'utf8'), fin, true);
-      return;
-    }
-    const masked = this.maskKeySource !== null;
-    const room = headerSize(maxBytes, masked);
-    const target = this.out.reserve(room + maxBytes);
-    const offset = this.out.writeOffset;
-    const length = text.length <= SHORT_TEXT ? writeShortText(target, offset + room, text) : target.write(text, offset + room, 'utf8');
-    const size = headerSize(length, masked);
-    if (size < room) target.copyWithin(offset + size, offset + room, offset + room + length);
-    const payloadStart = writeFrameHeader(target, offset, fin, 0, opcode, length, this.nextMaskKey());
-    if (masked) applyMask(target, payloadStart, payloadStart + length, this.maskKey, 0);
-    this.out.commit(size + length);
+    this.frames.writeTextFrame(opcode, text, fin);
   }
 
-  /** Encode a frame with a byte payload. `owned`: the payload is ours and may be masked in place. */
+  /** Encode a frame with a byte payload and queue it. `owned`: the payload is ours and may be masked in place. */
   private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false, rsv = 0): void {
     if (this.log !== null && !owned) this.log(describeFrame('>', opcode, data, fin));
-    const length = data.length;
-    const masked = this.maskKeySource !== null;
-    const size = headerSize(length, masked);
-    if (length <= COPY_THRESHOLD) {
-      const target = this.out.reserve(size + length);
-      const offset = this.out.writeOffset;
-      const payloadStart = writeFrameHeader(target, offset, fin, rsv, opcode, length, this.nextMaskKey());
-      target.set(data, payloadStart);
-      if (masked) applyMask(target, payloadStart, payloadStart + length, this.maskKey, 0);
-      this.out.commit(size + length);
-      return;
-    }
-    const target = this.out.reserve(size);
-    writeFrameHeader(target, this.out.writeOffset, fin, rsv, opcode, length, this.nextMaskKey());
-    this.out.commit(size);
-    let payload = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
-    if (masked) {
-      if (owned) {
-        applyMask(payload, 0, length, this.maskKey, 0);
-      } else {
-        // Never mask the caller's buffer in place (they may still be using it):
-        // mask while copying, in one pass (masking and unmasking are the same XOR).
-        const copy = Buffer.allocUnsafe(length);
-        copyWithMask(payload, 0, length, copy, 0, this.maskKey, 0);
-        payload = copy;
-      }
-    }
-    this.out.pushBuffer(payload);
+    this.frames.writeFrame(opcode, data, fin, rsv, owned);
   }
-
-  private nextMaskKey(): Uint8Array | null {
-    if (this.maskKeySource === null) return null;
-    this.maskKeySource(this.maskKey);
-    return this.maskKey;
-  }
-}
-
-/**
- * Up to this many UTF-16 units, text is encoded by writeShortText(): for a
- * short ASCII string a loop beats the native encoder's call overhead
- * (45 ns against 110 ns for 16 characters).
- */
-const SHORT_TEXT = 64;
-
-/**
- * Encode `text` as UTF-8 into `target` at `offset` (room for text.length × 3
- * bytes is there); returns the byte count. ASCII is copied unit by unit; at
- * the first other character the native encoder redoes the whole string.
- */
-function writeShortText(target: Buffer, offset: number, text: string): number {
-  const length = text.length;
-  for (let i = 0; i < length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit >= 0x80) return target.write(text, offset, 'utf8');
-    target[offset + i] = unit;
-  }
-  return length;
 }
 
 function invalidUtf8(): ProtocolError {

@@ -30,40 +30,17 @@
  * - No allocation, except the view handed to isUtf8 (it takes no offsets)
  *   when the range is not the whole array.
  *
- * Measured with `npx tsx bench/utf8.ts` (Node 20.20.2, AMD EPYC VM, 2 vCPUs,
- * shared; two runs agreed within a few %). MB/s, ns per call in brackets.
- * "mixed" is text made only of 2-, 3- and 4-byte characters. "native" is
- * buffer.isUtf8 on a new view of the range, which is what write() does.
- *
- *                     JS DFA            native             this, default      utf-8-validate
- *   16 B ASCII        832 (19)          153 (105)          707 (23)           133 (120)
- *   64 KiB ASCII      1816 (36084)      58445 (1121)       59181 (1107)       78387 (836)
- *   64 KiB mixed      573 (114377)      13567 (4831)       13486 (4860)       14696 (4459)
- *   64 KiB mixed in 1000-byte writes:   JS DFA 540 MB/s, this (default) 3074 MB/s
- *
- * Size sweep, ns per call:   64 B    96 B    128 B   192 B   256 B   1 KiB
- *   JS DFA, ASCII            44      60      78      114     154     573
- *   native, ASCII            103     107     107     105     105     123
- *   JS DFA, mixed            113     168     231     316     434     2209
- *   native, mixed            118     114     106     110     120     188
- *
- * The native path costs a flat ~105 ns (about 40 ns for the call, 60 ns to
- * create the view, which V8 cannot elide across the native call), then almost
- * nothing per byte. The JS DFA costs ~0.6 ns/byte on ASCII and ~1.8 ns/byte on
- * mixed text. So the crossover is ~190 B for ASCII and ~64 B for mixed text.
+ * Figures (bench/utf8.ts) are in bench/RESULTS.md, "UTF-8 validation".
  */
 import { isUtf8 } from 'node:buffer';
 import { LocalError } from '../errors.js';
 
 /**
  * Ranges of at least this many bytes, starting at a code point boundary, are
- * handed to `buffer.isUtf8` when the native accelerator is allowed.
- *
- * Chosen by measurement (table above): between the ASCII crossover (~190 B)
- * and the mixed-text one (~64 B). At 128, ASCII just above the threshold pays
- * ~1.4x (107 vs 78 ns) and non-Latin text just below it ~2.2x (231 vs 106 ns);
- * either way the loss is under ~130 ns a message. It leans toward ASCII, since
- * most WebSocket text (JSON) is ASCII.
+ * handed to `buffer.isUtf8` when the native accelerator is allowed: its flat
+ * call cost (~105 ns) beats the JS DFA from ~190 B of ASCII and ~64 B of
+ * non-Latin text; 128 sits between, leaning toward ASCII (most WebSocket
+ * text is JSON). Measurements: bench/RESULTS.md, "UTF-8 validation".
  */
 export const UTF8_NATIVE_THRESHOLD = 128;
 
@@ -191,12 +168,12 @@ on(AFTER_F4, [TAIL_80_8F], NEED2); // F4 90–BF would be above U+10FFFF
  * last byte, or REJECT once a byte has been rejected.
  *
  * HOT PATH (every byte of every text frame goes through here below the native
- * threshold), shaped by bench/utf8.ts:
+ * threshold), shaped by bench/utf8.ts (figures in bench/RESULTS.md):
  * - At a boundary, ASCII is skipped 4 bytes per test (`(b0|b1|b2|b3) & 0x80`).
  * - Otherwise the DFA runs a block of up to 32 bytes with no branch but the
  *   loop's own: REJECT is absorbing, so it is tested once per block rather than
  *   once per byte. Testing for ASCII at every boundary instead (after each
- *   2–4-byte character) was 2.5–4x slower on non-Latin text, because which byte
+ *   2–4-byte character) was several times slower on non-Latin text: which byte
  *   starts a character is unpredictable to the branch predictor.
  * The failure is still reported by the write() holding the first bad byte:
  * within one call, reading a few bytes past it changes nothing observable.

@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OutboundQueue } from '../../src/protocol/outbound-queue.js';
+import { EncodeSlab } from '../../src/framing/encode-slab.js';
+import { OutboundQueue } from '../../src/framing/outbound-queue.js';
+import { LocalError } from '../../src/errors.js';
 import { seededRandom } from '../helpers/protocol-harness.js';
 
 const KiB = 1024;
@@ -147,5 +149,52 @@ describe('OutboundQueue', () => {
     queue.commit(0);
     assert.deepEqual(queue.take(), []);
     assert.equal(queue.bytes, 0);
+  });
+
+  it('the slab refuses a second reservation before the first is committed, from any queue', () => {
+    const slab = new EncodeSlab(1024);
+    const a = new OutboundQueue(slab);
+    const b = new OutboundQueue(slab);
+    const target = a.reserve(10);
+    target.write('AAAA', a.writeOffset);
+    assert.throws(() => b.reserve(10), (error: unknown) => error instanceof LocalError && error.code === 'WS_ERR_SLAB_RESERVED');
+    assert.throws(() => a.reserve(10), (error: unknown) => error instanceof LocalError && error.code === 'WS_ERR_SLAB_RESERVED');
+    a.commit(4);
+    write(b, Buffer.from('BB'));
+    assert.equal(Buffer.concat(a.take()).toString(), 'AAAA', "b's refused reservation wrote nothing over a's bytes");
+    assert.equal(Buffer.concat(b.take()).toString(), 'BB');
+  });
+
+  it('the slab refuses a commit that matches no reservation: none open, another queue\'s, or more than reserved', () => {
+    const slab = new EncodeSlab(1024);
+    const a = new OutboundQueue(slab);
+    const b = new OutboundQueue(slab);
+    const isCommitError = (error: unknown): boolean => error instanceof LocalError && error.code === 'WS_ERR_SLAB_COMMIT';
+    assert.throws(() => a.commit(1), isCommitError, 'nothing reserved');
+    a.reserve(8);
+    assert.throws(() => b.commit(1), isCommitError, "a's reservation is not b's to commit");
+    assert.throws(() => a.commit(9), isCommitError, 'more than reserved');
+    a.commit(8);
+    assert.throws(() => a.commit(0), isCommitError, 'already committed');
+    assert.equal(a.bytes, 8);
+    assert.equal(b.bytes, 0);
+  });
+
+  it('a slab of its own (small, so it fills quickly): runs continue only while contiguous, old slabs are left as they were', () => {
+    const slab = new EncodeSlab(64);
+    const a = new OutboundQueue(slab);
+    const b = new OutboundQueue(slab);
+    write(a, bytes(40, 1));
+    const [first] = a.take();
+    const snapshot = Buffer.from(first);
+    write(a, bytes(20, 2)); // still fits: same slab
+    write(b, bytes(30, 3)); // does not fit: a fresh slab
+    write(a, bytes(10, 4));
+    const chunks = a.take();
+    assert.equal(chunks.length, 2, "b's frame in between closed a's run");
+    assert.notEqual(chunks[0].buffer, chunks[1].buffer, 'the second run is in the fresh slab');
+    assert.ok(Buffer.concat(chunks).equals(Buffer.concat([bytes(20, 2), bytes(10, 4)])));
+    assert.ok(Buffer.concat(b.take()).equals(bytes(30, 3)));
+    assert.ok(first.equals(snapshot), 'a region taken earlier was not written again');
   });
 });
