@@ -64,6 +64,3 @@ export { type FrameLogger } from './protocol/frame-log.js';
 export { type WireTap } from './connection/websocket-connection.js';
 export { type MaskKeySource } from './framing/mask-key.js';
 
-// ─── Added after issue 11 merges (lead) ─────────────────────────────────────
-// The protocol error table (its code constants are what applications compare
-// `error.code` against) and the options resolver's public types, if any.

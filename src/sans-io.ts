@@ -45,7 +45,8 @@ export { describeFrame, type FrameLogger } from './protocol/frame-log.js';
 
 // ─── Frame codec (§5, §7.4) ─────────────────────────────────────────────────
 export { FrameParser, type FrameSink, type FrameParserOptions } from './framing/frame-parser.js';
-export { encodeFrame } from './framing/frame-encoder.js';
+export { encodeFrame, headerSize, writeFrameHeader, MAX_HEADER_BYTES } from './framing/frame-encoder.js';
+export { FrameWriter, COPY_THRESHOLD } from './framing/frame-writer.js';
 export { Opcode, isControlOpcode, opcodeName } from './framing/opcodes.js';
 export { CloseCode, isValidWireCloseCode, describeCloseCode } from './framing/close-codes.js';
 export { parseClosePayload, buildClosePayload, MAX_CLOSE_REASON_BYTES, type ClosePayload } from './framing/close-payload.js';
@@ -130,6 +131,3 @@ export {
   type ErrorCodeEntry,
   type ErrorKind,
 } from './protocol/error-codes.js';
-// Added after issue 11 merges (lead): the protocol error table.
-// Added after issue 11 merges (lead): the framing writer, if it has a public
-// encoder worth teaching beside encodeFrame.

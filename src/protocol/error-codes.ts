@@ -91,6 +91,8 @@ export const WEBSOCKET_ERRORS = {
   WS_ERR_ALREADY_ITERATING: entry('local', null, '', 'A second for-await loop over one connection.'),
   WS_ERR_INVALID_RANGE: entry('local', null, '', 'The UTF-8 validator was given a range outside its array.'),
   WS_ERR_INVALID_OPTION: entry('local', null, '', 'An option of createServer() or connect() (perMessageDeflate and httpLimits included) is outside its accepted range; the message names it and the range. Raised before any I/O, with the same code and message for both roles.'),
+  WS_ERR_SLAB_RESERVED: entry('local', null, '', 'Internal misuse of the shared encode slab: a second reservation while one is open (src/framing/encode-slab.ts).'),
+  WS_ERR_SLAB_COMMIT: entry('local', null, '', 'Internal misuse of the shared encode slab: a commit that matches no open reservation, or more bytes than reserved.'),
   WS_ERR_INVALID_ROUTE: entry('local', null, '', 'route() was given a path that does not start with "/".'),
   WS_ERR_PROTOCOL_NOT_OFFERED: entry('local', null, '4.2.2', 'selectProtocol chose a subprotocol the client did not offer.'),
 } as const satisfies Record<string, ErrorCodeEntry>;

@@ -33,19 +33,26 @@ const APPLICATION_EXPORTS = [
   // the connection
   'WebSocketConnection', 'Message', 'SendData', 'CloseInfo', 'ConnectionEvents', 'ConnectionRequest',
   // errors
-  'WebSocketError', 'ProtocolError', 'HandshakeError', 'LocalError', 'ConnectionClosedError', 'ClientHandshakeError', 'HandshakeErrorCode',
+  'WebSocketError', 'ProtocolError', 'InternalError', 'HandshakeError', 'LocalError', 'ConnectionClosedError', 'ConnectionFailure',
+  'ClientHandshakeError', 'HandshakeErrorCode', 'WEBSOCKET_ERRORS', 'WebSocketErrorCode', 'ErrorCodeEntry', 'ErrorKind',
+  // how a connection ended
+  'CloseFrameInfo', 'CloseInitiator',
   // constants
   'ReadyState', 'CloseCode', 'describeCloseCode', 'DEFAULT_MESSAGE_LIMITS', 'MessageLimits',
   // types named by the signatures above
-  'HttpHeaders', 'HttpHeadLimits', 'HttpResponseHead', 'UpgradeRequest', 'PerMessageDeflateOptions', 'FrameLogger', 'MaskKeySource',
+  'HttpHeaders', 'HttpHeadLimits', 'HttpResponseHead', 'UpgradeRequest', 'PerMessageDeflateOptions', 'FrameLogger', 'WireTap', 'MaskKeySource',
 ];
 
 const SANS_IO_EXPORTS = [
   // protocol core
   'WebSocketProtocol', 'DEFAULT_TURN_BUDGET', 'ProtocolListener', 'ProtocolOptions',
   'ReadyState', 'DEFAULT_MESSAGE_LIMITS', 'MessageLimits', 'describeFrame', 'FrameLogger',
+  // the closing handshake as one state (§7)
+  'ClosePhase', 'TransportAction', 'ACTIVE_STATE', 'sendCloseFrame', 'receiveCloseFrame', 'failConnection', 'terminate',
+  'transportActionFor', 'closeInfoOf', 'CloseState', 'CloseFrameInfo', 'CloseInitiator', 'CloseInfo',
   // frame codec
-  'FrameParser', 'FrameSink', 'FrameParserOptions', 'encodeFrame', 'Opcode', 'isControlOpcode', 'opcodeName',
+  'FrameParser', 'FrameSink', 'FrameParserOptions', 'encodeFrame', 'headerSize', 'writeFrameHeader', 'MAX_HEADER_BYTES',
+  'FrameWriter', 'COPY_THRESHOLD', 'Opcode', 'isControlOpcode', 'opcodeName',
   'CloseCode', 'isValidWireCloseCode', 'describeCloseCode', 'parseClosePayload', 'buildClosePayload', 'MAX_CLOSE_REASON_BYTES', 'ClosePayload',
   'applyMask', 'randomMaskKey', 'MaskKeySource',
   // opening handshake pieces
@@ -55,13 +62,22 @@ const SANS_IO_EXPORTS = [
   'computeAcceptKey', 'generateClientKey', 'isValidClientKey', 'WEBSOCKET_GUID',
   'buildUpgradeRequest', 'UpgradeRequestSpec',
   'validateUpgradeResponse', 'ClientHandshakeError', 'UpgradeOffer', 'AcceptedUpgrade', 'HandshakeErrorCode',
+  // the two opening handshakes as sans-I/O machines, the negotiation apart from HTTP/1.1
+  'ServerHandshake', 'ServerHandshakeOptions', 'ServerHandshakeState', 'NeedMore', 'UpgradeRequested', 'PlainHttpRequest',
+  'HandshakeRejected', 'HandshakeAccepted', 'HandshakeAbandoned', 'HandshakeOver', 'AcceptDecisions',
+  'HandshakeRequest', 'UpgradeVerdict', 'negotiate', 'checkSelectedProtocol', 'negotiateExtensions', 'NegotiationPolicy', 'NegotiatedUpgrade',
+  'ClientHandshake', 'MAX_REFUSAL_BODY', 'ClientHandshakeOptions', 'ClientHandshakeState', 'ClientHandshakeAccepted', 'ClientHandshakeRejected',
+  'checkServerSelection', 'NegotiationOffer', 'ServerSelection', 'AcceptedSelection',
   // UTF-8
   'Utf8Validator', 'isValidUtf8',
   // extensions
   'MessageExtension', 'ExtensionCallback', 'parseExtensionHeader', 'formatExtension', 'ExtensionOffer',
-  'PerMessageDeflate', 'negotiateDeflate', 'PERMESSAGE_DEFLATE', 'DeflateAgreement', 'PerMessageDeflateOptions',
+  'PerMessageDeflate', 'PERMESSAGE_DEFLATE', 'DeflateCodecConfig',
+  'negotiateDeflate', 'deflateOffer', 'acceptDeflateResponse', 'deflateCodec', 'resolveDeflateOptions', 'DEFAULT_DEFLATE_OPTIONS',
+  'DeflateAgreement', 'AcceptedDeflateOffer', 'DeflateSettings', 'PerMessageDeflateOptions',
   // errors
-  'WebSocketError', 'ProtocolError', 'HandshakeError', 'LocalError',
+  'WebSocketError', 'ProtocolError', 'InternalError', 'HandshakeError', 'LocalError', 'ConnectionFailure',
+  'WEBSOCKET_ERRORS', 'protocolError', 'WebSocketErrorCode', 'ProtocolErrorCode', 'ErrorCodeEntry', 'ErrorKind',
 ];
 
 /**
