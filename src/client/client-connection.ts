@@ -25,6 +25,7 @@ export class ClientConnection extends WebSocketConnection<undefined> {
   readonly response: HttpResponseHead;
 
   /**
+   * @internal
    * Used by `connect()`. `request` describes the handshake from this end:
    * the path and query requested, the response headers, the Origin sent, the
    * subprotocol and extensions the server accepted.

@@ -126,7 +126,14 @@ const QUEUE_PAUSE_BYTES = 1024 * 1024;
 /** ...or this many messages. */
 const QUEUE_PAUSE_COUNT = 1024;
 
-export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, AsyncIterable<Message> {
+/*
+ * The connection is its core's ProtocolListener (the core is given `this`:
+ * no listener object or closures per connection), but it does not say
+ * `implements ProtocolListener`: those callbacks are tagged internal and
+ * stripped from the published declarations, where the clause would then no
+ * longer hold. (No at-sign tag in this comment: it would strip the class.)
+ */
+export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements AsyncIterable<Message> {
   /**
    * Per-connection data attached by the server's `authorize` hook. Undefined
    * when the server has no such hook, when the hook accepted without `data`,
@@ -199,6 +206,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private iterating = false;
   private waiting: ((result: IteratorResult<Message>) => void) | null = null;
 
+  /** @internal Built by the server (and by ClientConnection); applications get it from their handler or connect(). */
   constructor(
     socket: Socket,
     request: ConnectionRequest,
@@ -212,7 +220,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.data = data;
     this.options = options;
     this.hooks = hooks;
-    this.core = new WebSocketProtocol(this, {
+    const listener: ProtocolListener = this; // the callbacks below, "ProtocolListener (core)"
+    this.core = new WebSocketProtocol(listener, {
       role: options.role,
       maskKeySource: options.maskKeySource,
       maxMessageSize: options.maxMessageSize,
@@ -239,7 +248,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     }
   }
 
-  /** Feed the bytes that arrived right behind the upgrade request, then start reading. */
+  /** @internal Feed the bytes that arrived right behind the upgrade request, then start reading. */
   start(initialBytes: Buffer): void {
     if (initialBytes.length > 0) this.receive(initialBytes);
     this.updateReading();
@@ -301,6 +310,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   }
 
   /**
+   * @internal
    * Send a frame encoded once with encodeFrame() (see WebSocketServer.broadcast).
    * Same return value and errors as send().
    */
@@ -364,15 +374,19 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   }
 
   // ------------------------------------------------- ProtocolListener (core)
+  // Called by the core only: tagged internal, not in the published declarations.
 
+  /** @internal */
   onText(text: string): void {
     this.deliver(text, text.length);
   }
 
+  /** @internal */
   onBinary(data: Buffer): void {
     this.deliver(data, data.length);
   }
 
+  /** @internal */
   onPing(payload: Buffer): void {
     if (this.pongsPending >= this.options.maxPendingPongs) {
       // The peer keeps pinging but does not read our pongs: close rather than
@@ -384,24 +398,29 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.listenerCount('ping') > 0) this.safeEmit('ping', payload);
   }
 
+  /** @internal */
   onPong(payload: Buffer): void {
     this.awaitingPong = false;
     if (this.listenerCount('pong') > 0) this.safeEmit('pong', payload);
   }
 
+  /** @internal */
   onCloseFrame(): void {
     // The core queued our answer; afterProtocolActivity() flushes it and closes TCP.
   }
 
+  /** @internal */
   onProtocolError(error: ProtocolError): void {
     if (this.listenerCount('error') > 0) this.safeEmit('error', error);
   }
 
+  /** @internal */
   onInternalError(error: InternalError): void {
     // The core failed the connection with 1011; the bug is worth a report.
     this.report(error);
   }
 
+  /** @internal */
   onInputReady(): void {
     // A message inflated off the event loop is ready: it is delivered in this
     // connection's next turn, in line with the others.
@@ -411,6 +430,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     }
   }
 
+  /** @internal */
   onOutputReady(): void {
     // A message compressed off the event loop, and what waited behind it, is queued.
     this.afterProtocolActivity();
@@ -831,6 +851,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   }
 
   /**
+   * @internal
    * A handler or event listener threw or rejected: the error is reported
    * (the server's 'error' event, or this connection's for a client) and the
    * connection fails with 1011. A ConnectionClosedError means the peer left:

@@ -133,7 +133,14 @@ interface HeldSend {
 
 const EMPTY = Buffer.alloc(0);
 
-export class WebSocketProtocol implements FrameSink {
+/*
+ * The core is its parser's FrameSink (the parser is given `this`), but does
+ * not say `implements FrameSink`: the sink methods are called by the parser
+ * only, tagged internal and stripped from the published declarations, where
+ * the clause would then no longer hold. (No at-sign tag in this comment: it
+ * would strip the class.)
+ */
+export class WebSocketProtocol {
   readonly role: 'server' | 'client';
   private readonly listener: ProtocolListener;
   private readonly parser: FrameParser;
@@ -201,7 +208,8 @@ export class WebSocketProtocol implements FrameSink {
     const maxFrameSize = Math.min(options.maxFrameSize ?? DEFAULT_MESSAGE_LIMITS.maxFrameSize, this.maxMessageSize);
     this.extension = options.extension ?? null;
     // §5.2: RSV bits are a protocol error unless an extension gave them a meaning.
-    this.parser = new FrameParser(this, { role: options.role, maxFrameSize, allowedRsv: this.extension !== null ? this.extension.rsvBits : 0 });
+    const sink: FrameSink = this; // frameStart() ... frameEnd(), below
+    this.parser = new FrameParser(sink, { role: options.role, maxFrameSize, allowedRsv: this.extension !== null ? this.extension.rsvBits : 0 });
     this.message = new MessageBuffer(this.maxMessageSize);
     this.frames = new FrameWriter(options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null);
     this.log = options.logger === undefined ? environmentLogger : options.logger;
@@ -355,7 +363,9 @@ export class WebSocketProtocol implements FrameSink {
   }
 
   // ------------------------------------------------------ FrameSink (parser)
+  // Called by the parser only: tagged internal, not in the published declarations.
 
+  /** @internal */
   frameStart(fin: boolean, rsv: number, opcode: number, length: number): void {
     if (opcode >= Opcode.CLOSE) {
       // Control frames may arrive between the fragments of a message (§5.4):
@@ -403,6 +413,7 @@ export class WebSocketProtocol implements FrameSink {
   }
 
   /**
+   * @internal
    * FrameSink: a data payload piece that will be gathered into the message
    * buffer is unmasked straight into it (one pass instead of unmask + copy).
    * Control frames and a whole unfragmented message arriving in one read are
@@ -413,6 +424,7 @@ export class WebSocketProtocol implements FrameSink {
     return this.message.reserve(length, this.expectedMessageTotal());
   }
 
+  /** @internal */
   framePayload(data: Buffer, start: number, end: number): void {
     const opcode = this.frameOpcode;
     if (opcode >= Opcode.CLOSE) {
@@ -457,6 +469,7 @@ export class WebSocketProtocol implements FrameSink {
     return this.frameFin && this.messageFragments === 1 ? this.frameLength : 0;
   }
 
+  /** @internal */
   frameEnd(): void {
     this.spend(1);
     const opcode = this.frameOpcode;

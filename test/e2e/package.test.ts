@@ -87,7 +87,7 @@ console.log(JSON.stringify({ exports: Object.keys(wsrfc).sort(), sansIoExports: 
   await symlink(join(REPO, 'node_modules', '@types'), join(consumer, 'node_modules', '@types'), 'dir');
   await writeFile(
     join(consumer, 'consumer.ts'),
-    `import { createServer, type CloseInfo, type FrameLogger, type HttpHeaders, type PerMessageDeflateOptions } from 'wsrfc';
+    `import { createServer, type ClientConnection, type CloseInfo, type FrameLogger, type HttpHeaders, type PerMessageDeflateOptions, type WebSocketConnection } from 'wsrfc';
 import { WebSocketProtocol, type ProtocolListener } from 'wsrfc/sans-io';
 const logger: FrameLogger = (line) => console.log(line);
 const deflate: PerMessageDeflateOptions = { threshold: 0 };
@@ -95,8 +95,19 @@ export const server = createServer({ logger, perMessageDeflate: deflate }, (ws) 
   const headers: HttpHeaders = ws.headers;
   ws.closed.then((info: CloseInfo) => console.log(info.code, headers.get('host')));
 });
-const listener: ProtocolListener = { onText() {}, onBinary() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onProtocolError() {} };
+const listener: ProtocolListener = { onText() {}, onBinary() {}, onPing() {}, onPong() {}, onCloseFrame() {}, onProtocolError() {}, onInternalError() {} };
 export const core = new WebSocketProtocol(listener, { role: 'client' });
+// What only the library calls is not in the declarations (each line must fail to compile).
+export function internals(ws: WebSocketConnection, client: ClientConnection): void {
+  // @ts-expect-error the core's listener callbacks are internal
+  ws.onText('x');
+  // @ts-expect-error started by the server or connect()
+  client.start(Buffer.alloc(0));
+  // @ts-expect-error broadcast's path
+  ws.sendEncodedFrame(Buffer.alloc(0));
+  // @ts-expect-error the parser's sink methods are internal
+  core.frameEnd();
+}
 `,
   );
   await writeFile(
