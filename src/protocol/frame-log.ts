@@ -34,6 +34,13 @@ export function describeFrame(direction: '<' | '>', opcode: number, payload: Uin
   return `${direction} ${name}${body ? ` ${body}` : ''} [${size} bytes]`;
 }
 
+/** Describe a whole unmasked frame, header included (a broadcast's frame, encoded once for every receiver). */
+export function describeEncodedFrame(direction: '<' | '>', frame: Uint8Array): string {
+  const length7 = frame[1] & 0x7f;
+  const payloadStart = length7 < 126 ? 2 : length7 === 126 ? 4 : 10;
+  return `${describeFrame(direction, frame[0] & 0x0f, frame.subarray(payloadStart), (frame[0] & 0x80) !== 0)} (pre-encoded)`;
+}
+
 function quote(text: string): string {
   if (text === '') return '';
   const shown = text.length > 60 ? `${text.slice(0, 60)}...` : text;

@@ -43,7 +43,7 @@ import { Opcode } from '../framing/opcodes.js';
 import { ConnectionClosedError, InternalError, LocalError, ProtocolError, citeSection, type ConnectionFailure } from '../errors.js';
 import type { ExtensionCallback, MessageExtension } from '../extensions/extension.js';
 import { Utf8Validator, isValidUtf8 } from '../utf8/utf8-validator.js';
-import { describeFrame, environmentLogger, type FrameLogger } from './frame-log.js';
+import { describeEncodedFrame, describeFrame, environmentLogger, type FrameLogger } from './frame-log.js';
 import {
   ACTIVE_STATE,
   ClosePhase,
@@ -192,6 +192,8 @@ export class WebSocketProtocol {
   // Output held back behind a message being compressed off the event loop.
   private encoding = false;
   private encodingOpcode = 0;
+  /** The message being compressed, as the frame log shows it once its frame is queued. */
+  private encodingPayload: Uint8Array | null = null;
   private encodingBytes = 0;
   private held: HeldSend[] = [];
   private heldHead = 0;
@@ -618,7 +620,6 @@ export class WebSocketProtocol {
     if (extension !== null && extension.shouldEncode(text.length * 3)) {
       const bytes = Buffer.from(text, 'utf8');
       if (extension.shouldEncode(bytes.length)) {
-        if (this.log !== null) this.log(describeFrame('>', Opcode.TEXT, text));
         this.sendTransformed(Opcode.TEXT, bytes, true);
         return;
       }
@@ -635,7 +636,6 @@ export class WebSocketProtocol {
     this.assertCanSendData();
     const extension = this.extension;
     if (extension !== null && extension.shouldEncode(data.length)) {
-      if (this.log !== null) this.log(describeFrame('>', Opcode.BINARY, data));
       this.sendTransformed(Opcode.BINARY, data, false);
       return;
     }
@@ -666,9 +666,8 @@ export class WebSocketProtocol {
   sendEncodedFrame(frame: Buffer): void {
     this.assertCanSendData();
     if (this.role !== 'server') throw new LocalError('WS_ERR_ENCODED_FRAME_ON_CLIENT', 'pre-encoded frames are unmasked: only a server may send them');
-    if (this.log !== null) this.log(`> (pre-encoded frame) [${frame.length} bytes]`);
     if (this.holdingSends) this.hold(0, frame, true, false, true, false);
-    else this.frames.writeEncodedFrame(frame);
+    else this.writeEncodedFrame(frame);
   }
 
   sendPing(payload: Uint8Array = EMPTY): void {
@@ -757,12 +756,13 @@ export class WebSocketProtocol {
       return;
     }
     if (output !== undefined) {
-      this.encodeBytes(opcode, output, true, true, extension.rsvBits);
+      this.encodeBytes(opcode, output, true, true, extension.rsvBits, payload);
       return;
     }
     // Compressing off the event loop: data frames queue up behind it.
     this.encoding = true;
     this.encodingOpcode = opcode;
+    this.encodingPayload = payload;
     this.encodingBytes = payload.length;
   }
 
@@ -779,10 +779,12 @@ export class WebSocketProtocol {
     if (!this.encoding) return; // dropped: the connection failed or ended meanwhile
     this.encoding = false;
     this.encodingBytes = 0;
+    const payload = this.encodingPayload!;
+    this.encodingPayload = null;
     if (error !== null) {
       this.failWith(error);
     } else {
-      this.encodeBytes(this.encodingOpcode, output!, true, true, this.extension!.rsvBits);
+      this.encodeBytes(this.encodingOpcode, output!, true, true, this.extension!.rsvBits, payload);
       this.releaseHeldSends();
     }
     this.listener.onOutputReady?.();
@@ -795,7 +797,7 @@ export class WebSocketProtocol {
       const send = this.held[this.heldHead];
       this.held[this.heldHead++] = undefined as unknown as HeldSend;
       this.heldBytes -= send.payload.length;
-      if (send.encoded) this.frames.writeEncodedFrame(send.payload);
+      if (send.encoded) this.writeEncodedFrame(send.payload as Buffer); // (sendEncodedFrame() took a Buffer)
       else if (send.transform) this.transformAndQueue(send.opcode, send.payload);
       else this.encodeBytes(send.opcode, send.payload, send.fin, send.owned);
     }
@@ -824,6 +826,7 @@ export class WebSocketProtocol {
   private dropHeldSends(): void {
     this.encoding = false;
     this.encodingBytes = 0;
+    this.encodingPayload = null;
     this.held = [];
     this.heldHead = 0;
     this.heldBytes = 0;
@@ -849,16 +852,30 @@ export class WebSocketProtocol {
     }
   }
 
+  // Every frame we send is queued by one of the three methods below, and
+  // logged there, once, in the order it goes on the wire (frames held behind
+  // a compression included).
+
   /** Encode a text frame and queue it (frame-writer.ts). */
   private encodeText(opcode: number, text: string, fin: boolean): void {
     if (this.log !== null) this.log(describeFrame('>', opcode, text, fin));
     this.frames.writeTextFrame(opcode, text, fin);
   }
 
-  /** Encode a frame with a byte payload and queue it. `owned`: the payload is ours and may be masked in place. */
-  private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false, rsv = 0): void {
-    if (this.log !== null && !owned) this.log(describeFrame('>', opcode, data, fin));
+  /**
+   * Encode a frame with a byte payload and queue it. `owned`: the payload is
+   * ours and may be masked in place (so it is logged first). `uncompressed`:
+   * what a compressed payload said, which is what the log shows.
+   */
+  private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false, rsv = 0, uncompressed: Uint8Array = data): void {
+    if (this.log !== null) this.log(describeFrame('>', opcode, uncompressed, fin));
     this.frames.writeFrame(opcode, data, fin, rsv, owned);
+  }
+
+  /** Queue a frame encoded beforehand (broadcast). */
+  private writeEncodedFrame(frame: Buffer): void {
+    if (this.log !== null) this.log(describeEncodedFrame('>', frame));
+    this.frames.writeEncodedFrame(frame);
   }
 }
 
