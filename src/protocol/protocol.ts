@@ -756,7 +756,8 @@ export class WebSocketProtocol {
       return;
     }
     if (output !== undefined) {
-      this.encodeBytes(opcode, output, true, true, extension.rsvBits, payload);
+      if (this.log !== null) this.log(describeFrame('>', opcode, payload));
+      this.encodeBytes(opcode, output, true, true, extension.rsvBits);
       return;
     }
     // Compressing off the event loop: data frames queue up behind it.
@@ -784,7 +785,8 @@ export class WebSocketProtocol {
     if (error !== null) {
       this.failWith(error);
     } else {
-      this.encodeBytes(this.encodingOpcode, output!, true, true, this.extension!.rsvBits, payload);
+      if (this.log !== null) this.log(describeFrame('>', this.encodingOpcode, payload));
+      this.encodeBytes(this.encodingOpcode, output!, true, true, this.extension!.rsvBits);
       this.releaseHeldSends();
     }
     this.listener.onOutputReady?.();
@@ -852,9 +854,10 @@ export class WebSocketProtocol {
     }
   }
 
-  // Every frame we send is queued by one of the three methods below, and
-  // logged there, once, in the order it goes on the wire (frames held behind
-  // a compression included).
+  // Every frame we send is queued by one of the three methods below and
+  // logged as it is, once, in the order it goes on the wire (frames held
+  // behind a compression included); a compressed frame is logged just before,
+  // as the message it carries.
 
   /** Encode a text frame and queue it (frame-writer.ts). */
   private encodeText(opcode: number, text: string, fin: boolean): void {
@@ -864,11 +867,11 @@ export class WebSocketProtocol {
 
   /**
    * Encode a frame with a byte payload and queue it. `owned`: the payload is
-   * ours and may be masked in place (so it is logged first). `uncompressed`:
-   * what a compressed payload said, which is what the log shows.
+   * ours and may be masked in place (so it is logged first). A compressed
+   * frame (`rsv` set) is logged by the caller, as the message it carries.
    */
-  private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false, rsv = 0, uncompressed: Uint8Array = data): void {
-    if (this.log !== null) this.log(describeFrame('>', opcode, uncompressed, fin));
+  private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false, rsv = 0): void {
+    if (this.log !== null && rsv === 0) this.log(describeFrame('>', opcode, data, fin));
     this.frames.writeFrame(opcode, data, fin, rsv, owned);
   }
 
