@@ -18,7 +18,8 @@
  * MAX_CONCURRENT_ZLIB_JOBS at once across the process (zlib-jobs.ts) and one
  * per direction per connection, so messages stay in order. A 16 MiB message,
  * or a decompression bomb, then costs the event loop only the copies of its
- * output, in 64 KiB steps, never 30 ms of zlib in one go.
+ * output, in 64 KiB steps, never a whole message's zlib work in one go.
+ * (Figures: bench/RESULTS.md, "permessage-deflate: where the work runs".)
  *
  * What this buys: no zlib context lives between messages (an idle connection
  * with deflate negotiated costs only its window tails, which grow with the
@@ -45,25 +46,21 @@ const SYNC_FLUSH_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 /** RSV1 marks a compressed message on its first frame (§6). */
 export const RSV1 = 0x4;
 
-/**
- * Messages up to this many bytes are compressed at once, on the event loop
- * (measured on the bench machine: 64 KiB of JSON at level 6 takes ~0.9 ms,
- * most of it zlib's per-call setup); larger ones on the thread pool.
- */
+/** Messages up to this many bytes are compressed at once, on the event loop (about a millisecond at most); larger ones on the thread pool. */
 export const SYNC_DEFLATE_BYTES = 64 * 1024;
 
 /**
  * Compressed messages are inflated at once, on the event loop, while their
- * output stays within this many bytes (~0.3 ms); beyond, the inflation is
- * abandoned and redone on the thread pool.
+ * output stays within this many bytes; beyond, the inflation is abandoned and
+ * redone on the thread pool.
  */
 export const SYNC_INFLATE_BYTES = 128 * 1024;
 
 /**
  * Output buffer of one thread-pool step of an asynchronous zlib call
  * (node:zlib's default is 16 KiB: four times fewer round trips). Calls made
- * at once keep the default: a larger buffer per small message costs D1 a
- * third of its throughput.
+ * at once keep the default: a larger buffer per small message slows small
+ * messages down (D1, bench/RESULTS.md).
  */
 const ASYNC_CHUNK_BYTES = 64 * 1024;
 

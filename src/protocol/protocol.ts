@@ -104,12 +104,7 @@ export interface ProtocolOptions extends Partial<MessageLimits> {
   turnBudget?: number;
 }
 
-/**
- * Default work per call: 1,024 frames. Measured on the bench machine, 1,024
- * one-byte fragments take ~0.3 ms and 1,024 pings (each answered) ~0.6 ms,
- * so no call holds the event loop for more than about a millisecond, while
- * ordinary reads (a few dozen frames) never reach it.
- */
+/** Default work per call: ordinary reads never reach it, and no call holds the event loop much past a millisecond (bench/RESULTS.md, "Turn budget"). */
 export const DEFAULT_TURN_BUDGET = 1024;
 
 /** Payload bytes (received, or discarded after a close) per work unit. */

@@ -37,10 +37,10 @@ import { LocalError } from '../errors.js';
 
 /**
  * Ranges of at least this many bytes, starting at a code point boundary, are
- * handed to `buffer.isUtf8` when the native accelerator is allowed: its flat
- * call cost (~105 ns) beats the JS DFA from ~190 B of ASCII and ~64 B of
- * non-Latin text; 128 sits between, leaning toward ASCII (most WebSocket
- * text is JSON). Measurements: bench/RESULTS.md, "UTF-8 validation".
+ * handed to `buffer.isUtf8` when the native accelerator is allowed: past it,
+ * its flat call cost beats the JS DFA's cost per byte (bench/RESULTS.md,
+ * "UTF-8 validation": 128 lies between the crossovers for ASCII and for
+ * non-Latin text, leaning toward ASCII, as most WebSocket text is JSON).
  */
 export const UTF8_NATIVE_THRESHOLD = 128;
 
