@@ -12,6 +12,30 @@
  * (§5.5.2), and the closing handshake (§5.5.1, §7). Per-frame rules live in
  * FrameParser.
  *
+ * Reading it in the RFC's order. The file follows a frame from the wire to
+ * the application, then our frames out, then the end; the RFC sentence is
+ * quoted where each rule is enforced.
+ *
+ *   Receiving (§6.2), sections "input" and "FrameSink":
+ *   - §5.2 base framing, §5.1 masking by role, §5.5 control frames at most
+ *     125 bytes and never fragmented, §10.4 frame size: one frame at a time,
+ *     in FrameParser (frame-parser.ts), before anything here sees the frame;
+ *   - §5.4 fragmentation, then §10.4 fragment count and message size:
+ *     frameStart();
+ *   - §5.6/§8.1 UTF-8, failing on the first invalid byte: framePayload(),
+ *     and frameEnd() for a message that stops inside a character (RFC 7692:
+ *     compressed text once inflated, deliverInflated());
+ *   - §5.5 control frames: controlFrameEnd() (§5.5.2 ping, §5.5.3 pong) and
+ *     closeFrameReceived() (§5.5.1 close);
+ *   - §7.1.7 failing the connection, where every broken rule ends: failWith().
+ *   Sending (§6.1), section "output": data frames (§5.6, fragments §5.4),
+ *   control frames (§5.5), nothing after our close (§5.5.1); masking (§5.3)
+ *   and encoding (§5.2) are FrameWriter's (frame-writer.ts).
+ *   Closing (§7), section "closing": sendClose() (§7.1.2), fail() (§7.1.7),
+ *   terminate(), transportClosed() and receiveEof() (§7.1.5: 1006); the state
+ *   in close-state.ts, and who closes TCP first (§7.1.1) in transportAction.
+ *   Then what RFC 7692 adds on the way out: output held behind a compression.
+ *
  * Ending. How far the closing handshake has gone is one value, `closeState`
  * (close-state.ts: who closed first, each side's close frame, our failure);
  * from it the core says what the transport must do with TCP
@@ -242,6 +266,11 @@ export class WebSocketProtocol {
   }
 
   // ---------------------------------------------------------------- input
+  // §6.2: "Incoming data MUST be parsed as WebSocket frames as defined in
+  // Section 5.2." Bytes go to FrameParser, which checks each frame on its own
+  // and hands it to the FrameSink methods further down. This section decides
+  // only how much is parsed per call (fair turns) and what happens to input
+  // that is kept back or discarded.
 
   /**
    * Bytes from the transport. Events are reported synchronously, in order,
@@ -339,8 +368,12 @@ export class WebSocketProtocol {
 
   /**
    * The peer's input ended (TCP FIN). Without its close frame first this is
-   * an abnormal closure (§7.1.5: 1006); either way nothing more is received
-   * or sent, and the transport closes its side (transportAction).
+   * an abnormal closure; either way nothing more is received or sent, and
+   * the transport closes its side (transportAction). §7.1.5: "If _The
+   * WebSocket Connection is Closed_ and no Close control frame was received
+   * by the endpoint (such as could occur if the underlying transport
+   * connection is lost), _The WebSocket Connection Close Code_ is considered
+   * to be 1006." (close-state.ts reports it so.)
    */
   receiveEof(): void {
     this.dropInput();
@@ -361,12 +394,20 @@ export class WebSocketProtocol {
 
   // ------------------------------------------------------ FrameSink (parser)
   // Called by the parser only: tagged internal, not in the published declarations.
+  //
+  // What arrives here already passed FrameParser's checks of the frame alone
+  // (§5.2: known opcode, RSV bits only as the extension allows, the 64-bit
+  // length's top bit clear; §5.1: masked as the role requires; §5.5: a control
+  // frame has FIN set and at most 125 bytes; §10.4: maxFrameSize). Here come
+  // the rules that need the message around the frame: §5.4, §10.4, §8.1, §5.5.
 
   /** @internal */
   frameStart(fin: boolean, rsv: number, opcode: number, length: number): void {
     if (opcode >= Opcode.CLOSE) {
       // Control frames may arrive between the fragments of a message (§5.4):
-      // they do not disturb the message being assembled.
+      // "An endpoint MUST be capable of handling control frames in the middle
+      // of a fragmented message." They do not disturb the message being
+      // assembled; controlFrameEnd() handles them (§5.5).
       this.frameOpcode = opcode;
       this.frameLength = length;
       this.controlLength = 0;
@@ -374,31 +415,46 @@ export class WebSocketProtocol {
       return;
     }
     if (opcode === Opcode.CONTINUATION) {
-      // §5.4: a continuation frame continues a message that was started.
+      // §5.4: "A fragmented message consists of a single frame with the FIN
+      // bit clear and an opcode other than 0, followed by zero or more frames
+      // with the FIN bit clear and the opcode set to 0, and terminated by a
+      // single frame with the FIN bit set and an opcode of 0." A continuation
+      // frame continues a message that was started, or it is an error.
       if (this.messageOpcode === 0) {
         throw protocolError('WS_ERR_UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
       }
-      // A message extension marks the first frame only: RFC 7692 §6 forbids the
-      // "Per-Message Compressed" bit on non-first fragments, and the receiver
-      // of one fails the connection.
+      // A message extension marks the first frame only. RFC 7692 §6: "An
+      // endpoint MUST NOT set the "Per-Message Compressed" bit of control
+      // frames and non-first fragments of a data message. An endpoint
+      // receiving such a frame MUST _Fail the WebSocket Connection_."
       if (rsv !== 0) {
         throw protocolError('WS_ERR_RESERVED_BITS', 'reserved bits set on a continuation frame', 'RFC 7692 §6');
       }
     } else {
-      // §5.4: the fragments of one message are not interleaved with another's.
+      // §5.4: "The fragments of one message MUST NOT be interleaved between
+      // the fragments of another message unless an extension has been
+      // negotiated that can interpret the interleaving." (None here does.)
       if (this.messageOpcode !== 0) {
         throw protocolError('WS_ERR_EXPECTED_CONTINUATION', `new ${opcode === Opcode.TEXT ? 'TEXT' : 'BINARY'} frame inside a fragmented message`);
       }
+      // §6.2: "the endpoint MUST note the /type/ of the data as defined by the
+      // opcode": a fragmented message has the type of its first frame.
       this.messageOpcode = opcode;
       this.messageSize = 0;
       this.messageFragments = 0;
       this.messageCompressed = rsv !== 0; // the parser let through only the extension's bits
       if (opcode === Opcode.TEXT) this.utf8.reset();
     }
+    // §10.4: "Such an implementation SHOULD impose a limit on frame sizes and
+    // the total message size after reassembly from multiple frames." The
+    // frame size is the parser's; the message's two limits are checked here:
+    // its fragment count (a stream of tiny frames costs work per frame, not
+    // per byte) and its size.
     if (++this.messageFragments > this.maxFragments) {
       throw protocolError('WS_ERR_TOO_MANY_FRAGMENTS', `message split into more than ${this.maxFragments} frames`);
     }
-    // §10.4: checked against the declared length, before the payload is read.
+    // §10.4: implementations "MUST protect themselves against exceeding those
+    // limits": checked against the declared length, before the payload is read.
     if (this.messageSize + length > this.maxMessageSize) {
       throw protocolError('WS_ERR_MESSAGE_TOO_BIG', `message exceeds the limit of ${this.maxMessageSize} bytes`);
     }
@@ -445,8 +501,12 @@ export class WebSocketProtocol {
       this.wholeStart = start;
       this.wholeEnd = end;
     } else {
-      // §8.1 and Autobahn 6.4: fail on the first invalid byte, fragment by
-      // fragment and read by read, not at the end of the message.
+      // §8.1: "When an endpoint is to interpret a byte stream as UTF-8 but
+      // finds that the byte stream is not, in fact, a valid UTF-8 stream,
+      // that endpoint MUST _Fail the WebSocket Connection_." We fail on the
+      // first invalid byte, fragment by fragment and read by read, not at the
+      // end of the message (Autobahn 6.4). §5.6: "a particular text frame
+      // might include a partial UTF-8 sequence": the validator carries it over.
       // (Compressed text is checked once inflated, at the end of the message.)
       if (this.messageOpcode === Opcode.TEXT && !this.messageCompressed && !this.utf8.write(data, start, end)) throw invalidUtf8();
       this.spend(size / PAYLOAD_BYTES_PER_UNIT);
@@ -475,6 +535,8 @@ export class WebSocketProtocol {
       return;
     }
     if (!this.frameFin) return;
+    // §6.2: after the final fragment, "Subsequent data frames MUST be
+    // interpreted as belonging to a new WebSocket message."
     const messageOpcode = this.messageOpcode;
     this.messageOpcode = 0;
     const whole = this.wholeData;
@@ -499,7 +561,8 @@ export class WebSocketProtocol {
       this.wholeData = null;
       message = messageOpcode === Opcode.TEXT ? whole.toString('utf8', this.wholeStart, this.wholeEnd) : whole.subarray(this.wholeStart, this.wholeEnd);
     } else if (messageOpcode === Opcode.TEXT) {
-      // §8.1: a text message must not end inside a UTF-8 sequence.
+      // §5.6: "the whole message MUST contain valid UTF-8": it must not end
+      // inside a character (§8.1 fails the connection if it does).
       if (!this.utf8.isComplete()) throw invalidUtf8();
       message = this.message.takeText();
     } else {
@@ -531,6 +594,11 @@ export class WebSocketProtocol {
     this.listener.onInputReady?.();
   }
 
+  /**
+   * §6.2: "If a control frame (Section 5.5) is received, the frame MUST be
+   * handled as defined by Section 5.5": ping (§5.5.2), pong (§5.5.3), close
+   * (§5.5.1).
+   */
   private controlFrameEnd(opcode: number): void {
     let payload: Buffer;
     if (this.wholeData !== null) {
@@ -551,18 +619,25 @@ export class WebSocketProtocol {
       if (this.close.received === null) this.encodeBytes(Opcode.PONG, payload, true);
       this.listener.onPing(payload);
     } else if (opcode === Opcode.PONG) {
-      // §5.5.3: an unsolicited pong is allowed and needs no answer.
+      // §5.5.3: "A Pong frame MAY be sent unsolicited. This serves as a
+      // unidirectional heartbeat. A response to an unsolicited Pong frame is
+      // not expected."
       this.listener.onPong(payload);
     } else {
       this.closeFrameReceived(payload);
     }
   }
 
+  /** §5.5.1: the peer's Close frame. */
   private closeFrameReceived(payload: Buffer): void {
+    // §5.5.1's body rules (a 2-byte status code first, one that may appear
+    // on the wire (§7.4), then a UTF-8 reason (§8.1)) are close-payload.ts's;
+    // a violation throws, and the connection fails with its code.
     const { code, reason } = parseClosePayload(payload);
     this.close = receiveCloseFrame(this.close, { code, reason });
-    // §1.4/§5.5.1: nothing the peer sends after its close frame is processed
-    // (Autobahn 7.1.x sends data after the close; it is ignored).
+    // §1.4: "after receiving a control frame indicating the connection should
+    // be closed, a peer discards any further data received." (Autobahn 7.1.x
+    // sends data after the close; it is ignored.)
     this.parser.halt();
     this.message.reset();
     this.messageOpcode = 0;
@@ -582,19 +657,26 @@ export class WebSocketProtocol {
    * §7.1.7 "Fail the WebSocket Connection": send a close frame with the
    * error's code (unless ours is already out), stop reading, close TCP. The
    * listener hears of it unless the failure is the transport's own (fail()).
+   * Every rule broken above ends here, with the close code of its entry in
+   * error-codes.ts.
    */
   private failWith(error: ConnectionFailure, tellListener = true): void {
     const phase = this.close.phase;
     if (phase !== ClosePhase.ACTIVE && phase !== ClosePhase.CLOSED_BY_US && phase !== ClosePhase.CLOSED_BY_PEER) return;
     // Our close frame, if already queued (not still held behind a compression, which is dropped below).
     let sent = this.heldClose === null ? this.close.sent : null;
+    // §7.1.7: "An endpoint MUST NOT continue to attempt to process data
+    // (including a responding Close frame) from the remote endpoint after
+    // being instructed to _Fail the WebSocket Connection_."
     this.dropInput();
     this.messageOpcode = 0;
     if (this.log !== null) this.log(`! ${error.code} (${citeSection(error.rfcSection)}): ${error.message} → close ${error.closeCode}`);
     // Failing the connection does not wait for messages still being compressed.
     this.dropHeldSends();
     if (sent === null) {
-      // The peer learns what rule it broke, but nothing of our internals.
+      // §7.1.7: "the endpoint SHOULD send a Close frame with an appropriate
+      // status code (Section 7.4)". The peer learns what rule it broke, but
+      // nothing of our internals.
       const reason = isInternal(error) ? 'internal error' : truncateReason(error.message);
       this.queueClose(error.closeCode, reason);
       sent = { code: error.closeCode, reason };
@@ -606,8 +688,16 @@ export class WebSocketProtocol {
   }
 
   // --------------------------------------------------------------- output
+  // §6.1 Sending Data. Step 1, "The endpoint MUST ensure the WebSocket
+  // connection is in the OPEN state", is assertCanSendData() (§5.5.1: no data
+  // frame after our close); the frame itself (§5.2), with its opcode and FIN
+  // (steps 2-4), masked by a client (step 5, §5.3), is FrameWriter's.
 
-  /** Queue a text message (one frame). */
+  /**
+   * Queue a text message (one frame). §5.6: "the whole message MUST contain
+   * valid UTF-8": a JavaScript string encodes to valid UTF-8 (a lone
+   * surrogate becomes U+FFFD).
+   */
   sendText(text: string): void {
     this.assertCanSendData();
     const extension = this.extension;
@@ -643,8 +733,10 @@ export class WebSocketProtocol {
 
   /**
    * Queue one frame of a fragmented message (§5.4): the first with TEXT or
-   * BINARY, the rest with CONTINUATION, the last with fin = true. The caller
-   * keeps the order; text fragments must each be whole UTF-8 here.
+   * BINARY, the rest with CONTINUATION, the last with fin = true. §5.4:
+   * "Message fragments MUST be delivered to the recipient in the order sent
+   * by the sender": the caller keeps the order; text fragments must each be
+   * whole UTF-8 here.
    */
   sendFragment(opcode: typeof Opcode.TEXT | typeof Opcode.BINARY | typeof Opcode.CONTINUATION, data: string | Uint8Array, fin: boolean): void {
     this.assertCanSendData();
@@ -665,19 +757,27 @@ export class WebSocketProtocol {
     else this.writeEncodedFrame(frame);
   }
 
+  /** Queue a ping (§5.5.2); the peer answers with a pong carrying the same payload (§5.5.3). */
   sendPing(payload: Uint8Array = EMPTY): void {
     this.assertCanSendControl(payload);
     this.encodeBytes(Opcode.PING, payload, true);
   }
 
+  /** Queue an unsolicited pong (§5.5.3: "A Pong frame MAY be sent unsolicited"); pings are answered by the core itself. */
   sendPong(payload: Uint8Array = EMPTY): void {
     this.assertCanSendControl(payload);
     this.encodeBytes(Opcode.PONG, payload, true);
   }
 
+  // -------------------------------------------------------------- closing
+  // §7, from our side. Each call moves the one close state (close-state.ts);
+  // `transportAction` then tells the transport what to do with TCP (§7.1.1).
+
   /**
-   * Start (or answer) the closing handshake (§7.1.2). Without a code the
-   * close frame is empty. Idempotent: a second call does nothing. Data
+   * Start (or answer) the closing handshake. §7.1.2: "an endpoint MUST send a
+   * Close control frame, as described in Section 5.5.1, whose status code is
+   * set to /code/ and whose close reason is set to /reason/." Without a code
+   * the close frame is empty. Idempotent: a second call does nothing. Data
    * frames still held behind a compression go out first.
    */
   sendClose(code?: number, reason = ''): void {
@@ -715,6 +815,8 @@ export class WebSocketProtocol {
     this.close = terminate(this.close, 'remote');
   }
 
+  // --------------------------------------------- output, for the transport
+
   /** Bytes waiting to be written: in the outbound queue, and held behind a compression. */
   get pendingOutputBytes(): number {
     return this.frames.bytes + this.heldBytes + this.encodingBytes;
@@ -726,6 +828,13 @@ export class WebSocketProtocol {
   }
 
   // -------------------------------------- output held behind a compression
+  // RFC 7692 compresses whole messages, and the extension may do it off the
+  // event loop. Data frames sent meanwhile wait in line behind that message
+  // (§5.4: fragments, and so messages, reach the peer "in the order sent"),
+  // and so does our close frame (§5.5.1: an endpoint "MAY delay sending a
+  // Close frame until its current message is sent"). Control frames go
+  // ahead: §5.4, "Control frames (see Section 5.5) MAY be injected in the
+  // middle of a fragmented message."
 
   /** Data frames must wait: a message is being compressed off the event loop, or others wait already. */
   private get holdingSends(): boolean {
@@ -830,6 +939,7 @@ export class WebSocketProtocol {
     this.heldClose = null;
   }
 
+  /** §5.5.1: a Close frame, its body a status code and a UTF-8 reason (close-payload.ts); FIN set, as every control frame (§5.5). */
   private queueClose(code: number | undefined, reason: string): void {
     this.encodeBytes(Opcode.CLOSE, buildClosePayload(code, reason), true);
   }
@@ -842,6 +952,11 @@ export class WebSocketProtocol {
     }
   }
 
+  /**
+   * §5.5: "All control frames MUST have a payload length of 125 bytes or
+   * less". (After our close the application's pings and pongs are refused
+   * too; the pongs the core owes the peer still go out, see controlFrameEnd.)
+   */
   private assertCanSendControl(payload: Uint8Array): void {
     this.assertCanSendData();
     if (payload.length > 125) {
