@@ -10,6 +10,7 @@ const test = (file: string, name: string): TestRef => ({ file, name });
 
 const DEFLATE = 'src/extensions/permessage-deflate.ts';
 const NEGOTIATION = 'src/extensions/permessage-deflate-negotiation.ts';
+const CLIENT_HS = 'src/handshake/client-handshake.ts';
 const SERVER_NEG = 'src/handshake/server-negotiation.ts';
 const CLIENT_NEG = 'src/handshake/client-negotiation.ts';
 const PROTOCOL = 'src/protocol/protocol.ts';
@@ -17,6 +18,8 @@ const PARSER = 'src/framing/frame-parser.ts';
 const SERVER_HS = 'src/handshake/server-handshake.ts';
 
 const T_PMD = 'test/unit/permessage-deflate.test.ts';
+const T_SERVER_HS = 'test/unit/server-handshake.test.ts';
+const T_CLIENT_HS = 'test/unit/client-handshake.test.ts';
 const T_PROTOCOL_DEFLATE = 'test/unit/protocol-deflate.test.ts';
 const T_CLIENT_REQUEST = 'test/unit/client-request.test.ts';
 const E_DEFLATE = 'test/e2e/deflate.test.ts';
@@ -24,6 +27,9 @@ const E_CLIENT_OURS = 'test/e2e/client-ours.test.ts';
 
 const NEGOTIATION_TABLE = test(T_PMD, 'negotiation table (RFC 7692 §7.1)');
 const CLIENT_REFUSES = test(T_CLIENT_REQUEST, 'fails the connection on an answer it cannot honour (§7)');
+const CLIENT_HANDSHAKE_FAILS = test(T_CLIENT_HS, '${c.name}: ${c.code}, whatever the cut');
+const SERVER_ACCEPTS = test(T_SERVER_HS, 'extensions: permessage-deflate accepted when enabled, with its answer and codec');
+const CLIENT_ACCEPTS = test(T_CLIENT_HS, 'permessage-deflate accepted: the codec is built for the agreed parameters');
 
 export const RFC7692: Requirement[] = [
   // ------------------------------------------------------------------ §5
@@ -39,14 +45,21 @@ export const RFC7692: Requirement[] = [
     rfc: 7692, section: '5', keyword: 'MUST', roles: 'server',
     text: 'To accept an offered PMCE, a server MUST include its extension name in the |Sec-WebSocket-Extensions| header of its opening handshake.',
     code: [code(NEGOTIATION, 'response: formatExtension(PERMESSAGE_DEFLATE, params),'), code(SERVER_NEG, "return { extensions: accepted.response, extension: deflateCodec('server', accepted, deflate) };"), code(SERVER_HS, 'extensions: decisions.extensions, headers: decisions.headers')],
-    tests: [NEGOTIATION_TABLE, test(E_DEFLATE, 'offers spread over two header lines are one list')],
+    tests: [NEGOTIATION_TABLE, SERVER_ACCEPTS, test(E_DEFLATE, 'offers spread over two header lines are one list')],
   },
   {
     id: '7692-5-client-fails-invalid-response',
     rfc: 7692, section: '5', keyword: 'MUST', roles: 'client',
     text: '"If a server gives an invalid response, such as accepting a PMCE that the client did not offer, the client MUST _Fail the WebSocket Connection_."',
     code: [code(CLIENT_NEG, 'if (!offeredNames.has(name)) {'), code(NEGOTIATION, 'if (accepted.length !== 1) throw fail(')],
-    tests: [test('test/e2e/client-handshake.test.ts', 'an extension that was not offered → HS_ERR_EXTENSION_NOT_OFFERED'), CLIENT_REFUSES],
+    tests: [test('test/e2e/client-handshake.test.ts', 'an extension that was not offered → HS_ERR_EXTENSION_NOT_OFFERED'), CLIENT_REFUSES, CLIENT_HANDSHAKE_FAILS],
+  },
+  {
+    id: '7692-5-use-agreed',
+    rfc: 7692, section: '5', keyword: 'MUST', roles: 'both',
+    text: '"If a server responds with a valid PMCE element in the "Sec-WebSocket-Extensions" header and _the WebSocket Connection is established_, both endpoints MUST use the algorithm described in Section 6 and the message payload transformation procedure of the PMCE configured with the "agreed parameters" returned by the server to exchange messages." — each end builds its codec from the server\'s answer, for its own role.',
+    code: [code(SERVER_NEG, "return { extensions: accepted.response, extension: deflateCodec('server', accepted, deflate) };"), code(CLIENT_HS, "extension = deflateCodec('client', agreement, this.#deflate);"), code(NEGOTIATION, 'localMaxWindowBits: server ? agreement.serverMaxWindowBits : agreement.clientMaxWindowBits,')],
+    tests: [SERVER_ACCEPTS, CLIENT_ACCEPTS, test(T_CLIENT_REQUEST, 'the client codec is the server codec seen from the other end'), test(E_CLIENT_OURS, 'permessage-deflate: offered, negotiated, compressed both ways')],
   },
   {
     id: '7692-5-rsv1-conflict',
@@ -136,7 +149,7 @@ export const RFC7692: Requirement[] = [
     rfc: 7692, section: '7', keyword: 'MUST', roles: 'client',
     text: 'A client MUST _Fail the WebSocket Connection_ if the accepting response contains an extension parameter not defined for use in a response.',
     code: [code(NEGOTIATION, 'throw fail(`unknown parameter ${name}`);')],
-    tests: [CLIENT_REFUSES],
+    tests: [CLIENT_REFUSES, CLIENT_HANDSHAKE_FAILS],
   },
   {
     id: '7692-7-client-fails-invalid-value',
