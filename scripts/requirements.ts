@@ -244,8 +244,10 @@ export function checkRequirements(catalogue: readonly Requirement[] = CATALOGUE,
     const code = requirement.code ?? [];
     const tests = requirement.tests ?? [];
     if (requirement.status === undefined) {
-      if (code.length === 0) problem('no code location (add `code`, or mark it not-applicable/deviation with a `why`)');
-      if (tests.length === 0) problem('no test (add `tests`, or mark it not-applicable/deviation with a `why`)');
+      // A `why` with neither code nor tests is a deviation or a rule that does not apply whose `status` went missing.
+      const lostStatus = requirement.why !== undefined && code.length === 0 && tests.length === 0 ? " (it has a `why` and no references: was its `status: 'deviation'` or 'not-applicable' dropped?)" : '';
+      if (code.length === 0) problem(`no code location (add \`code\`, or mark it not-applicable/deviation with a \`why\`)${lostStatus}`);
+      if (tests.length === 0) problem(`no test (add \`tests\`, or mark it not-applicable/deviation with a \`why\`)${lostStatus}`);
       if (requirement.why !== undefined && requirement.why.trim() === '') problem('empty `why`');
     } else if (requirement.status !== 'not-applicable' && requirement.status !== 'deviation') {
       problem(`unknown status ${JSON.stringify(requirement.status)}`);

@@ -15,15 +15,24 @@ const PARSER = 'src/framing/frame-parser.ts';
 const ENCODER = 'src/framing/frame-encoder.ts';
 const CLOSE_PAYLOAD = 'src/framing/close-payload.ts';
 const MASK_KEY = 'src/framing/mask-key.ts';
+const WRITER = 'src/framing/frame-writer.ts';
 const PROTOCOL = 'src/protocol/protocol.ts';
+const CLOSE_STATE = 'src/protocol/close-state.ts';
+const ERRORS = 'src/errors.ts';
 const CONNECTION = 'src/connection/websocket-connection.ts';
 const REQUEST = 'src/handshake/upgrade-request.ts';
 const RESPONSE = 'src/handshake/upgrade-response.ts';
+const SERVER_HS = 'src/handshake/server-handshake.ts';
+const SERVER_NEG = 'src/handshake/server-negotiation.ts';
+const CLIENT_HS = 'src/handshake/client-handshake.ts';
+const CLIENT_NEG = 'src/handshake/client-negotiation.ts';
 const HTTP_RESPONSE = 'src/handshake/http-response.ts';
 const ACCEPT_KEY = 'src/handshake/accept-key.ts';
 const EXT_HEADER = 'src/extensions/extension-header.ts';
 const DEFLATE = 'src/extensions/permessage-deflate.ts';
+const DEFLATE_NEG = 'src/extensions/permessage-deflate-negotiation.ts';
 const SERVER = 'src/server/server.ts';
+const HS_SOCKET = 'src/server/handshake-socket.ts';
 const CONNECT = 'src/client/connect.ts';
 const BUILDER = 'src/client/upgrade-request-builder.ts';
 const URL_FILE = 'src/client/url.ts';
@@ -40,6 +49,12 @@ const T_EXT_HEADER = 'test/unit/extension-header.test.ts';
 const T_PMD = 'test/unit/permessage-deflate.test.ts';
 const T_FRAME_LOG = 'test/unit/frame-log.test.ts';
 const T_HTTP_HEAD = 'test/unit/http-head-parser.test.ts';
+const T_CLOSE_STATE = 'test/unit/close-state.test.ts';
+const T_ERROR_CODES = 'test/unit/error-codes.test.ts';
+const T_SERVER_HS = 'test/unit/server-handshake.test.ts';
+const T_CLIENT_HS = 'test/unit/client-handshake.test.ts';
+const T_FRAME_WRITER = 'test/unit/frame-writer.test.ts';
+const T_DIFFERENTIAL = 'test/unit/frame-differential.test.ts';
 const E_FRAMING = 'test/e2e/conformance-framing.test.ts';
 const E_FRAGMENTS = 'test/e2e/conformance-fragmentation.test.ts';
 const E_CLOSE = 'test/e2e/conformance-close.test.ts';
@@ -57,20 +72,32 @@ const E_ROBUST = 'test/e2e/robustness.test.ts';
 const E_SERVER_API = 'test/e2e/server-api.test.ts';
 const E_TLS = 'test/e2e/tls.test.ts';
 const E_REQUIREMENTS = 'test/e2e/conformance-requirements.test.ts';
+const E_INTERNAL = 'test/e2e/internal-errors.test.ts';
 
 // Snippets several entries share.
-const CLIENT_MASKS = code(PROTOCOL, 'if (masked) applyMask(target, payloadStart, payloadStart + length, this.maskKey, 0);', 2);
-const FRESH_KEY = code(PROTOCOL, 'this.maskKeySource(this.maskKey);');
+/** The core gives its frame writer a masking key source exactly when it is a client (§5.1). */
+const WRITER_FOR_ROLE = code(PROTOCOL, "this.frames = new FrameWriter(options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null);");
+/** Every frame with a byte payload up to COPY_THRESHOLD (close, ping, pong, small binary) is masked as it is written, when there is a key. */
+const CLIENT_MASKS = code(WRITER, 'if (maskKey !== null) applyMask(target, payloadStart, payloadStart + length, maskKey, 0);', 1);
+const FRESH_KEY = code(WRITER, 'this.maskKeySource(this.maskKey);');
 const CSPRNG = code(MASK_KEY, 'randomFillSync(pool);');
-const ANSWER_CLOSE = code(PROTOCOL, 'if (!this.closeSent && this.heldClose === null) {');
-const SERVER_CLOSES_TCP = code(PROTOCOL, "return this.role === 'server' && this.closeSent && this.closeReceived;");
-const CLIENT_WAITS = code(CONNECTION, 'this.awaitingServerClose = true;');
-const FAILED_CLOSES_TCP = code(PROTOCOL, 'if (this.error !== null || this.failedLocally) return true;');
-const FAIL_SENDS_CLOSE = code(PROTOCOL, 'if (!this.closeSent) this.queueClose(error.closeCode, truncateReason(error.message));');
-const NO_DATA_AFTER_CLOSE = code(PROTOCOL, 'if (this.closeSent || this.state !== ReadyState.OPEN) {');
-const CANNOT_SEND_CODE = code(CLOSE_PAYLOAD, "throw new LocalError('WS_ERR_INVALID_CLOSE_CODE'");
-const SERVER_REJECTS = code(SERVER, 'if (error instanceof HandshakeError) this.reject(socket, error);');
+const ANSWER_CLOSE = code(PROTOCOL, 'if (this.close.phase === ClosePhase.CLOSED_BY_PEER) {');
+/** After the closing handshake: a server closes TCP now, a client waits for the server's FIN (at most closeTimeout). */
+const SERVER_CLOSES_TCP = code(CLOSE_STATE, "return role === 'server' ? TransportAction.CLOSE_NOW : TransportAction.AWAIT_PEER_CLOSE;");
+const SHELL_CLOSES_TCP = code(CONNECTION, 'case TransportAction.CLOSE_NOW:');
+const CLIENT_WAITS = code(CONNECTION, 'case TransportAction.AWAIT_PEER_CLOSE:');
+const FAILED_CLOSES_TCP = code(CLOSE_STATE, 'case ClosePhase.FAILED:');
+const FAIL_CONNECTION = code(PROTOCOL, 'this.close = failConnection(this.close, error, sent);');
+const FAIL_SENDS_CLOSE = code(PROTOCOL, 'this.queueClose(error.closeCode, reason);');
+const NO_DATA_AFTER_CLOSE = code(PROTOCOL, 'if (this.close.phase !== ClosePhase.ACTIVE) {');
+const CANNOT_SEND_CODE = code(CLOSE_PAYLOAD, "throw new LocalError('WS_ERR_UNSENDABLE_CLOSE_CODE'");
+/** A request head the parser refuses (400, 414, 431, 505), and an upgrade request §4.2.1 refuses: the error response. */
+const SERVER_REJECTS_HEAD = code(SERVER_HS, 'if (error instanceof HandshakeError) return this.reject(error);', 1);
+const SERVER_REJECTS_UPGRADE = code(SERVER_HS, 'if (error instanceof HandshakeError) return this.reject(error);', 2);
+const SERVER_WRITES_REFUSAL = code(HS_SOCKET, 'socket.end(rejection.response);');
+const PONG = code(PROTOCOL, 'if (this.close.received === null) this.encodeBytes(Opcode.PONG, payload, true);');
 const EVERY_CODE_SENDABLE = test(T_CLOSE_PAYLOAD, 'every code 0..65535: builds exactly the codes that may be sent');
+const TRANSPORT_PER_ROLE = test(T_CLOSE_STATE, 'what the transport does, per phase and role');
 
 export const RFC6455: Requirement[] = [
   // ------------------------------------------------------------------ §1.3, §3
@@ -101,12 +128,14 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.1-one-connecting',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'A client with a connection to the same host and port in progress "MUST wait until that connection has been established or for that connection to have failed. There MUST be no more than one connection in a CONNECTING state."',
+    status: 'deviation',
     why: 'connect() opens each connection at once; it does not serialize handshakes per IP address. The rule protects servers from scripts in browsers; a Node application opening connections decides its own pacing.',
   },
   {
     id: '6455-4.1-limit-pending',
     rfc: 6455, section: '4.1', keyword: 'SHOULD', roles: 'client',
     text: 'When the client cannot determine the IP address, it "SHOULD limit the total number of simultaneous pending connections to a reasonably low number".',
+    status: 'deviation',
     why: 'No limit on pending connect() calls: the application that calls connect() decides how many (see 6455-4.1-one-connecting).',
   },
   {
@@ -120,7 +149,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.1-connect-failed',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: '"If the connection could not be opened ... then the client MUST _Fail the WebSocket Connection_ and abort the connection attempt."',
-    code: [code(CONNECT, 'const onError = (error: Error): void => fail(error);')],
+    code: [code(CONNECT, "this.#socket.on('error', this.#fail);"), code(CONNECT, 'this.#socket.destroy();')],
     tests: [test(E_CLIENT_HS, 'a refused TCP connection rejects with the socket error')],
   },
   {
@@ -211,57 +240,57 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.1-wait-for-response',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: '"Once the client\'s opening handshake has been sent, the client MUST wait for a response from the server before sending any further data."',
-    code: [code(CONNECT, 'accepted = validateUpgradeResponse(head, {')],
-    tests: [test(E_REQUIREMENTS, 'the client sends nothing until the server has answered')],
+    code: [code(CONNECT, "else if (step.kind === 'accept') this.#open(step);"), code(CLIENT_HS, 'accepted = validateUpgradeResponse(head, {')],
+    tests: [test(E_REQUIREMENTS, 'the client sends nothing until the server has answered'), test(T_CLIENT_HS, 'the only bytes the machine gives to send')],
   },
   {
     id: '6455-4.1-response-status',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'Response check 1 and "If the server\'s response does not conform to the requirements for the server\'s handshake ... the client MUST _Fail the WebSocket Connection_": only a 101 establishes the connection; a 3xx need not be followed.',
     code: [code(RESPONSE, 'if (head.status !== 101) throw unexpectedStatus(head);'), code(RESPONSE, 'if (head.status >= 300 && head.status < 400) {')],
-    tests: [test(T_RESPONSE, 'status other than 101 → UNEXPECTED_STATUS'), test(E_CLIENT_HS, 'a redirect is not followed'), test(E_CLIENT_HS, 'another status → HS_ERR_UNEXPECTED_STATUS')],
+    tests: [test(T_RESPONSE, 'status other than 101 → UNEXPECTED_STATUS'), test(E_CLIENT_HS, 'a redirect is not followed'), test(E_CLIENT_HS, 'another status → HS_ERR_UNEXPECTED_STATUS'), test(T_CLIENT_HS, '${c.name}: ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.1-response-http11',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'A response that does not conform to §4.2.2 (a 101 is an HTTP/1.1 protocol switch) fails the connection.',
     code: [code(RESPONSE, "if (head.httpVersion === '1.0') {")],
-    tests: [test(T_RESPONSE, '101 over HTTP/1.0 → RESPONSE_HTTP_VERSION'), test(E_CLIENT_HS, 'a 101 over HTTP/1.0 → HS_ERR_RESPONSE_HTTP_VERSION')],
+    tests: [test(T_RESPONSE, '101 over HTTP/1.0 → RESPONSE_HTTP_VERSION'), test(E_CLIENT_HS, 'a 101 over HTTP/1.0 → HS_ERR_RESPONSE_HTTP_VERSION'), test(T_CLIENT_HS, '${c.name}: ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.1-response-upgrade',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'Response check 2: if the response lacks |Upgrade| or its value is not an ASCII case-insensitive match for "websocket", "the client MUST _Fail the WebSocket Connection_".',
     code: [code(RESPONSE, "if (upgrade === undefined || !equalsIgnoreAsciiCase(upgrade, 'websocket')) {")],
-    tests: [test(T_RESPONSE, 'Upgrade missing or not exactly "websocket"'), test(E_CLIENT_HS, 'missing or wrong Upgrade → HS_ERR_RESPONSE_UPGRADE')],
+    tests: [test(T_RESPONSE, 'Upgrade missing or not exactly "websocket"'), test(E_CLIENT_HS, 'missing or wrong Upgrade → HS_ERR_RESPONSE_UPGRADE'), test(T_CLIENT_HS, '${c.name}: ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.1-response-connection',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'Response check 3: if the response lacks |Connection| or it has no token matching "Upgrade" case-insensitively, "the client MUST _Fail the WebSocket Connection_".',
     code: [code(RESPONSE, "if (connection === undefined || !listHasToken(connection, 'upgrade')) {")],
-    tests: [test(T_RESPONSE, 'Connection missing or without the Upgrade token'), test(E_CLIENT_HS, 'missing Connection, or one without the Upgrade token')],
+    tests: [test(T_RESPONSE, 'Connection missing or without the Upgrade token'), test(E_CLIENT_HS, 'missing Connection, or one without the Upgrade token'), test(T_CLIENT_HS, '${c.name}: ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.1-response-accept',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'Response check 4: if |Sec-WebSocket-Accept| is missing or is not base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), "the client MUST _Fail the WebSocket Connection_".',
     code: [code(RESPONSE, 'if (accept !== expectedAccept) {')],
-    tests: [test(T_RESPONSE, 'Sec-WebSocket-Accept missing, wrong, for another key, or sent twice'), test(E_CLIENT_HS, 'wrong Sec-WebSocket-Accept → HS_ERR_ACCEPT_MISMATCH')],
+    tests: [test(T_RESPONSE, 'Sec-WebSocket-Accept missing, wrong, for another key, or sent twice'), test(E_CLIENT_HS, 'wrong Sec-WebSocket-Accept → HS_ERR_ACCEPT_MISMATCH'), test(T_CLIENT_HS, '${c.name}: ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.1-response-extensions',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'Response check 5: if |Sec-WebSocket-Extensions| indicates an extension not present in the client\'s handshake, "the client MUST _Fail the WebSocket Connection_".',
-    code: [code(RESPONSE, 'Code.EXTENSION_NOT_OFFERED,')],
-    tests: [test(T_RESPONSE, 'extensions: only offered ones may be accepted'), test(E_CLIENT_HS, 'an extension that was not offered → HS_ERR_EXTENSION_NOT_OFFERED')],
+    code: [code(CLIENT_NEG, 'if (!offeredNames.has(name)) {')],
+    tests: [test(T_RESPONSE, 'extensions: only offered ones may be accepted'), test(E_CLIENT_HS, 'an extension that was not offered → HS_ERR_EXTENSION_NOT_OFFERED'), test(T_CLIENT_HS, '${c.name}: ${c.code}, whatever the cut'), test(T_CLIENT_HS, 'judges the selection fields alone')],
   },
   {
     id: '6455-4.1-response-subprotocol',
     rfc: 6455, section: '4.1', keyword: 'MUST', roles: 'client',
     text: 'Response check 6: if |Sec-WebSocket-Protocol| indicates a subprotocol not present in the client\'s handshake, "the client MUST _Fail the WebSocket Connection_".',
-    code: [code(RESPONSE, 'if (!offer.protocols.includes(selected[0])) {')],
-    tests: [test(T_RESPONSE, 'subprotocol: one of those offered, exactly one, compared exactly'), test(E_CLIENT_HS, 'a subprotocol that was not offered → HS_ERR_PROTOCOL_NOT_OFFERED')],
+    code: [code(CLIENT_NEG, 'if (!offer.protocols.includes(selected[0])) {')],
+    tests: [test(T_RESPONSE, 'subprotocol: one of those offered, exactly one, compared exactly'), test(E_CLIENT_HS, 'a subprotocol that was not offered → HS_ERR_PROTOCOL_NOT_OFFERED'), test(T_CLIENT_HS, '${c.name}: ${c.code}, whatever the cut'), test(T_CLIENT_HS, 'judges the selection fields alone')],
   },
 
   // ------------------------------------------------------------- §4.2.1 server
@@ -269,22 +298,22 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.2.1-reject-bad-handshake',
     rfc: 6455, section: '4.2.1', keyword: 'MUST', roles: 'server',
     text: 'If the client "did not send a handshake that matches the description below ... the server MUST stop processing the client\'s handshake and return an HTTP response with an appropriate error code (such as 400 Bad Request)."',
-    code: [SERVER_REJECTS],
-    tests: [test(E_ROBUST, 'a line of ASCII garbage instead of a request → 400 and closed'), test(T_HANDSHAKE, 'checks in the documented order')],
+    code: [SERVER_REJECTS_UPGRADE, SERVER_WRITES_REFUSAL],
+    tests: [test(E_ROBUST, 'a line of ASCII garbage instead of a request → 400 and closed'), test(T_HANDSHAKE, 'checks in the documented order'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.2.1-get',
     rfc: 6455, section: '4.2.1', keyword: 'MUST', roles: 'server',
     text: 'Item 1: "An HTTP/1.1 or higher GET request" — a request with another method is refused.',
     code: [code(REQUEST, "if (head.method !== 'GET') {")],
-    tests: [test(T_HANDSHAKE, 'method not GET → 405 with Allow: GET'), test(E_HANDSHAKE, 'POST → 405 with "Allow: GET"')],
+    tests: [test(T_HANDSHAKE, 'method not GET → 405 with Allow: GET'), test(E_HANDSHAKE, 'POST → 405 with "Allow: GET"'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.2.1-http11',
     rfc: 6455, section: '4.2.1', keyword: 'MUST', roles: 'server',
     text: 'Item 1: an HTTP/1.1 or higher request — HTTP/1.0 is refused.',
     code: [code(REQUEST, 'checkHttpVersion(head.httpVersion);')],
-    tests: [test(T_HANDSHAKE, 'HTTP/1.0 → 400; a head claiming another major version → 505'), test(T_HANDSHAKE, 'accepts later HTTP/1.x minor versions')],
+    tests: [test(T_HANDSHAKE, 'HTTP/1.0 → 400; a head claiming another major version → 505'), test(T_HANDSHAKE, 'accepts later HTTP/1.x minor versions'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.2.1-request-uri',
@@ -305,7 +334,7 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '4.2.1', keyword: 'MUST', roles: 'server',
     text: 'Item 3: "An |Upgrade| header field containing the value "websocket", treated as an ASCII case-insensitive value."',
     code: [code(REQUEST, "if (upgrade === undefined || !listHasToken(upgrade, 'websocket')) {")],
-    tests: [test(T_HANDSHAKE, 'no websocket in Upgrade → 426'), test(E_HANDSHAKE, 'no Upgrade header → 426'), test(E_HANDSHAKE, 'header names and tokens are case-insensitive')],
+    tests: [test(T_HANDSHAKE, 'no websocket in Upgrade → 426'), test(E_HANDSHAKE, 'no Upgrade header → 426'), test(E_HANDSHAKE, 'header names and tokens are case-insensitive'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.2.1-connection',
@@ -319,14 +348,14 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '4.2.1', keyword: 'MUST', roles: 'server',
     text: 'Item 5: "A |Sec-WebSocket-Key| header field with a base64-encoded ... value that, when decoded, is 16 bytes in length."',
     code: [code(REQUEST, 'if (!isValidClientKey(key)) {')],
-    tests: [test(T_HANDSHAKE, 'Sec-WebSocket-Key missing, repeated or not 16 base64 bytes → 400'), test(E_HANDSHAKE, 'no Sec-WebSocket-Key → 400'), test(T_HANDSHAKE, 'rejects wrong lengths, padding, alphabet and whitespace')],
+    tests: [test(T_HANDSHAKE, 'Sec-WebSocket-Key missing, repeated or not 16 base64 bytes → 400'), test(E_HANDSHAKE, 'no Sec-WebSocket-Key → 400'), test(T_HANDSHAKE, 'rejects wrong lengths, padding, alphabet and whitespace'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.2.1-version',
     rfc: 6455, section: '4.2.1', keyword: 'MUST', roles: 'server',
     text: 'Item 6: "A |Sec-WebSocket-Version| header field, with a value of 13."',
     code: [code(REQUEST, 'if (versions.length !== 1 || versions[0] !== String(WEBSOCKET_VERSION)) {')],
-    tests: [test(T_HANDSHAKE, 'Sec-WebSocket-Version missing or not exactly 13'), test(E_HANDSHAKE, 'Sec-WebSocket-Version 8 → 426')],
+    tests: [test(T_HANDSHAKE, 'Sec-WebSocket-Version missing or not exactly 13'), test(E_HANDSHAKE, 'Sec-WebSocket-Version 8 → 426'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.2.1-origin-absent',
@@ -355,15 +384,15 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.2.2-origin-refused',
     rfc: 6455, section: '4.2.2', keyword: 'MUST', roles: 'server',
     text: '/origin/: "If the server does not wish to accept this connection, it MUST return an appropriate HTTP error code (e.g., 403 Forbidden) and abort the WebSocket handshake".',
-    code: [code(SERVER, 'throw new HandshakeError(HandshakeErrorCode.ORIGIN, 403')],
-    tests: [test(E_HANDSHAKE, 'an Origin the hook rejects → 403'), test(E_SERVER_API, 'checkOrigin false → 403')],
+    code: [code(SERVER_NEG, 'throw new HandshakeError(Code.ORIGIN, 403')],
+    tests: [test(E_HANDSHAKE, 'an Origin the hook rejects → 403'), test(E_SERVER_API, 'checkOrigin false → 403'), test(T_SERVER_HS, 'checkOrigin false → 403 HS_ERR_ORIGIN')],
   },
   {
     id: '6455-4.2.2-version-refused',
     rfc: 6455, section: '4.2.2', keyword: 'MUST', roles: 'server',
     text: '/version/: if the version is not understood, "the server MUST abort the WebSocket handshake ... and instead send an appropriate HTTP error code (such as 426 Upgrade Required) and a |Sec-WebSocket-Version| header field indicating the version(s) the server is capable of understanding."',
     code: [code(REQUEST, "'Sec-WebSocket-Version': String(WEBSOCKET_VERSION),")],
-    tests: [test(E_HANDSHAKE, 'Sec-WebSocket-Version 8 → 426 with "Sec-WebSocket-Version: 13"'), test(T_HANDSHAKE, 'Sec-WebSocket-Version missing or not exactly 13 → 426 with Sec-WebSocket-Version: 13')],
+    tests: [test(E_HANDSHAKE, 'Sec-WebSocket-Version 8 → 426 with "Sec-WebSocket-Version: 13"'), test(T_HANDSHAKE, 'Sec-WebSocket-Version missing or not exactly 13 → 426 with Sec-WebSocket-Version: 13'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
   {
     id: '6455-4.2.2-resource-not-found',
@@ -376,22 +405,22 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.2.2-subprotocol-from-offer',
     rfc: 6455, section: '4.2.2', keyword: 'MUST', roles: 'server',
     text: '/subprotocol/: "The value chosen MUST be derived from the client\'s handshake, specifically by selecting one of the values from the |Sec-WebSocket-Protocol| field".',
-    code: [code(SERVER, 'if (!request.protocols.includes(chosen)) {')],
-    tests: [test(E_HANDSHAKE, 'an offered subprotocol chosen by selectProtocol is returned in Sec-WebSocket-Protocol')],
+    code: [code(SERVER_NEG, 'if (!offered.includes(chosen)) {')],
+    tests: [test(E_HANDSHAKE, 'an offered subprotocol chosen by selectProtocol is returned in Sec-WebSocket-Protocol'), test(T_SERVER_HS, 'selectProtocol: the choice must be one of the offers')],
   },
   {
     id: '6455-4.2.2-no-subprotocol-header',
     rfc: 6455, section: '4.2.2', keyword: 'MUST NOT', roles: 'server',
     text: '"if the server does not wish to agree to one of the suggested subprotocols, it MUST NOT send back a |Sec-WebSocket-Protocol| header field in its response".',
-    code: [code(SERVER, 'protocol: protocol || undefined')],
-    tests: [test(E_HANDSHAKE, 'when selectProtocol picks none, the 101 carries no Sec-WebSocket-Protocol'), test(T_HANDSHAKE, 'writes only the required headers by default')],
+    code: [code(SERVER_HS, 'protocol: protocol || undefined')],
+    tests: [test(E_HANDSHAKE, 'when selectProtocol picks none, the 101 carries no Sec-WebSocket-Protocol'), test(T_HANDSHAKE, 'writes only the required headers by default'), test(T_SERVER_HS, 'accept() with no decisions: a 101 without Sec-WebSocket-Protocol')],
   },
   {
     id: '6455-4.2.2-extensions-from-offer',
     rfc: 6455, section: '4.2.2', keyword: 'MUST NOT', roles: 'server',
     text: '/extensions/: the value "MUST be derived from the client\'s handshake ... Extensions not listed by the client MUST NOT be listed."',
-    code: [code(SERVER, 'if (deflateOptions && request.extensions !== undefined) {')],
-    tests: [test(E_DEFLATE, 'no Sec-WebSocket-Extensions header → no extension'), test(E_DEFLATE, 'a server without perMessageDeflate never answers the extension')],
+    code: [code(SERVER_NEG, 'if (!deflate || offer === undefined) return { extensions: undefined, extension: null };'), code(DEFLATE_NEG, 'if (offer.name !== PERMESSAGE_DEFLATE) continue;')],
+    tests: [test(E_DEFLATE, 'no Sec-WebSocket-Extensions header → no extension'), test(E_DEFLATE, 'a server without perMessageDeflate never answers the extension'), test(T_SERVER_HS, 'extensions: permessage-deflate accepted when enabled')],
   },
   {
     id: '6455-4.2.2-101',
@@ -428,7 +457,7 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '4.4', keyword: 'MUST', roles: 'server',
     text: '"If the server doesn\'t support the requested version, it MUST respond with a |Sec-WebSocket-Version| header field ... containing all versions it is willing to use."',
     code: [code(REQUEST, "'Sec-WebSocket-Version': String(WEBSOCKET_VERSION),")],
-    tests: [test(E_HANDSHAKE, 'Sec-WebSocket-Version 8 → 426 with "Sec-WebSocket-Version: 13"')],
+    tests: [test(E_HANDSHAKE, 'Sec-WebSocket-Version 8 → 426 with "Sec-WebSocket-Version: 13"'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
 
   // ------------------------------------------------------------------ §5.1
@@ -436,29 +465,29 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.1-client-masks',
     rfc: 6455, section: '5.1', keyword: 'MUST', roles: 'client',
     text: '"a client MUST mask all frames that it sends to the server" (whether or not over TLS).',
-    code: [CLIENT_MASKS, code(PROTOCOL, 'copyWithMask(payload, 0, length, copy, 0, this.maskKey, 0);')],
-    tests: [test(T_PROTOCOL, 'masks every frame with the key from the injected source'), test(E_CLIENT_WIRE, 'close, pong and empty frames are masked too')],
+    code: [WRITER_FOR_ROLE, CLIENT_MASKS, code(WRITER, 'copyWithMask(payload, 0, length, copy, 0, maskKey, 0);')],
+    tests: [test(T_PROTOCOL, 'masks every frame with the key from the injected source'), test(E_CLIENT_WIRE, 'close, pong and empty frames are masked too'), test(T_FRAME_WRITER, 'a client masks a copy of the caller'), test(T_DIFFERENTIAL, 'byte payloads at every length boundary, unmasked (server) and masked (client)')],
   },
   {
     id: '6455-5.1-server-rejects-unmasked',
     rfc: 6455, section: '5.1', keyword: 'MUST', roles: 'server',
     text: '"The server MUST close the connection upon receiving a frame that is not masked." (It MAY send 1002.)',
-    code: [code(PARSER, "new ProtocolError('WS_ERR_UNMASKED_FRAME'")],
-    tests: [test(E_FRAMING, 'an unmasked text frame from the client fails the connection with 1002'), test(E_FRAMING, 'an unmasked ping from the client fails the connection with 1002')],
+    code: [code(PARSER, "? protocolError('WS_ERR_UNMASKED_FRAME'")],
+    tests: [test(E_FRAMING, 'an unmasked text frame from the client fails the connection with 1002'), test(E_FRAMING, 'an unmasked ping from the client fails the connection with 1002'), test(T_DIFFERENTIAL, 'every single-frame rule, each alone, in every chunking of its header')],
   },
   {
     id: '6455-5.1-server-does-not-mask',
     rfc: 6455, section: '5.1', keyword: 'MUST NOT', roles: 'server',
     text: '"A server MUST NOT mask any frames that it sends to the client."',
-    code: [code(PROTOCOL, "this.maskKeySource = options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null;")],
-    tests: [test(E_FRAMING, 'is echoed as 0x81 0x05 "Hello"'), test(E_FRAMING, 'ping "Hello" is answered by the unmasked pong')],
+    code: [WRITER_FOR_ROLE, code(WRITER, 'if (this.maskKeySource === null) return null;')],
+    tests: [test(E_FRAMING, 'is echoed as 0x81 0x05 "Hello"'), test(E_FRAMING, 'ping "Hello" is answered by the unmasked pong'), test(T_FRAME_WRITER, 'a client draws a fresh masking key for every frame; a server draws none'), test(T_DIFFERENTIAL, 'byte payloads at every length boundary, unmasked (server) and masked (client)')],
   },
   {
     id: '6455-5.1-client-rejects-masked',
     rfc: 6455, section: '5.1', keyword: 'MUST', roles: 'client',
     text: '"A client MUST close a connection if it detects a masked frame." (It MAY use 1002.)',
-    code: [code(PARSER, "new ProtocolError('WS_ERR_MASKED_FRAME'")],
-    tests: [test(E_CLIENT_WIRE, 'a masked frame from the server → 1002'), test(T_PROTOCOL, 'a masked frame from the server → 1002 (§5.1)')],
+    code: [code(PARSER, ": protocolError('WS_ERR_MASKED_FRAME'")],
+    tests: [test(E_CLIENT_WIRE, 'a masked frame from the server → 1002'), test(T_PROTOCOL, 'a masked frame from the server → 1002 (§5.1)'), test(T_DIFFERENTIAL, 'every single-frame rule, each alone, in every chunking of its header')],
   },
 
   // ------------------------------------------------------------------ §5.2
@@ -480,8 +509,8 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.2-unknown-opcode',
     rfc: 6455, section: '5.2', keyword: 'MUST', roles: 'both',
     text: '"If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_."',
-    code: [code(PARSER, "new ProtocolError('WS_ERR_RESERVED_OPCODE'")],
-    tests: [test(E_OPCODES, 'reserved ${kind} opcode 0x${opcode.toString(16)} without payload fails with 1002'), test(E_CLIENT_WIRE, 'a reserved opcode → 1002')],
+    code: [code(PARSER, "throw protocolError('WS_ERR_RESERVED_OPCODE'")],
+    tests: [test(E_OPCODES, 'reserved ${kind} opcode 0x${opcode.toString(16)} without payload fails with 1002'), test(E_CLIENT_WIRE, 'a reserved opcode → 1002'), test(T_DIFFERENTIAL, 'every single-frame rule, each alone, in every chunking of its header')],
   },
   {
     id: '6455-5.2-length-msb-received',
@@ -502,7 +531,7 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '5.2', keyword: 'MUST', roles: 'both',
     text: '"in all cases, the minimal number of bytes MUST be used to encode the length".',
     code: [code(ENCODER, 'const base = length < 126 ? 2 : length < 65536 ? 4 : 10;')],
-    tests: [test(T_ENCODER, '${length} bytes: ${size} unmasked, ${size + 4} masked'), test(E_FRAMING, '256-byte binary message uses the 16-bit length form')],
+    tests: [test(T_ENCODER, '${length} bytes: ${size} unmasked, ${size + 4} masked'), test(E_FRAMING, '256-byte binary message uses the 16-bit length form'), test(T_DIFFERENTIAL, 'byte payloads at every length boundary, unmasked (server) and masked (client)')],
     why: 'Binds the sender; a receiver that is sent a longer form accepts it (test "accepts a non-minimal length form"), as Autobahn expects.',
   },
   {
@@ -526,7 +555,7 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '5.3', keyword: 'MUST', roles: 'client',
     text: '"When preparing a masked frame, the client MUST pick a fresh masking key from the set of allowed 32-bit values."',
     code: [FRESH_KEY],
-    tests: [test(T_PROTOCOL, 'takes a fresh key for each frame, in order, whatever the frame and size'), test(E_CLIENT_WIRE, 'by default every frame gets a fresh key from the CSPRNG')],
+    tests: [test(T_PROTOCOL, 'takes a fresh key for each frame, in order, whatever the frame and size'), test(E_CLIENT_WIRE, 'by default every frame gets a fresh key from the CSPRNG'), test(T_FRAME_WRITER, 'a client draws a fresh masking key for every frame; a server draws none')],
   },
   {
     id: '6455-5.3-strong-entropy',
@@ -548,8 +577,8 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.4-control-not-fragmented',
     rfc: 6455, section: '5.4', keyword: 'MUST NOT', roles: 'both',
     text: '"Control frames themselves MUST NOT be fragmented." A fragmented control frame received fails the connection.',
-    code: [code(PARSER, "new ProtocolError('WS_ERR_FRAGMENTED_CONTROL_FRAME'")],
-    tests: [test(E_FRAGMENTS, 'a fragmented ping (FIN=0 on PING)'), test(E_FRAGMENTS, 'a fragmented close (FIN=0 on CLOSE)')],
+    code: [code(PARSER, "throw protocolError('WS_ERR_FRAGMENTED_CONTROL_FRAME'")],
+    tests: [test(E_FRAGMENTS, 'a fragmented ping (FIN=0 on PING)'), test(E_FRAGMENTS, 'a fragmented close (FIN=0 on CLOSE)'), test(T_DIFFERENTIAL, 'every single-frame rule, each alone, in every chunking of its header')],
   },
   {
     id: '6455-5.4-fragments-in-order',
@@ -563,7 +592,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.4-no-interleaving',
     rfc: 6455, section: '5.4', keyword: 'MUST NOT', roles: 'both',
     text: '"The fragments of one message MUST NOT be interleaved between the fragments of another message unless an extension has been negotiated that can interpret the interleaving." A new data frame inside a fragmented message fails the connection.',
-    code: [code(PROTOCOL, "new ProtocolError('WS_ERR_EXPECTED_CONTINUATION'")],
+    code: [code(PROTOCOL, "throw protocolError('WS_ERR_EXPECTED_CONTINUATION'")],
     tests: [test(E_FRAGMENTS, 'a new TEXT frame while a fragmented text message is open'), test(T_PROTOCOL, 'a new TEXT or BINARY frame inside a fragmented message → 1002')],
   },
   {
@@ -584,7 +613,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.4-continuation-needs-message',
     rfc: 6455, section: '5.4', keyword: 'MUST', roles: 'both',
     text: '"the type for all fragments in a message MUST be either text, binary, or one of the reserved opcodes" — a continuation frame with no message started fails the connection.',
-    code: [code(PROTOCOL, "new ProtocolError('WS_ERR_UNEXPECTED_CONTINUATION'")],
+    code: [code(PROTOCOL, "throw protocolError('WS_ERR_UNEXPECTED_CONTINUATION'")],
     tests: [test(E_FRAGMENTS, 'a continuation (FIN=1) with no message started'), test(T_PROTOCOL, 'a continuation frame with no message started → 1002')],
   },
   {
@@ -600,8 +629,8 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.5-control-125-received',
     rfc: 6455, section: '5.5', keyword: 'MUST', roles: 'both',
     text: '"All control frames MUST have a payload length of 125 bytes or less" — a longer one received fails the connection (judged from the 7-bit length field).',
-    code: [code(PARSER, "new ProtocolError('WS_ERR_CONTROL_FRAME_TOO_LONG'")],
-    tests: [test(E_PING, 'a ping with a 126-byte payload fails the connection with 1002'), test(E_CLOSE, 'a 126-byte close payload (code + 124-byte reason) fails with 1002')],
+    code: [code(PARSER, "throw protocolError('WS_ERR_CONTROL_FRAME_TOO_LONG'")],
+    tests: [test(E_PING, 'a ping with a 126-byte payload fails the connection with 1002'), test(E_CLOSE, 'a 126-byte close payload (code + 124-byte reason) fails with 1002'), test(T_DIFFERENTIAL, 'every single-frame rule, each alone, in every chunking of its header')],
   },
   {
     id: '6455-5.5-control-125-sent',
@@ -614,7 +643,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.5-control-not-fragmented-sent',
     rfc: 6455, section: '5.5', keyword: 'MUST NOT', roles: 'both',
     text: 'Control frames "MUST NOT be fragmented" — every ping, pong and close we send has FIN set.',
-    code: [code(PROTOCOL, 'this.encodeBytes(Opcode.CLOSE, payload, true);')],
+    code: [code(PROTOCOL, 'this.encodeBytes(Opcode.CLOSE, buildClosePayload(code, reason), true);'), code(PROTOCOL, 'this.encodeBytes(Opcode.PING, payload, true);')],
     tests: [test(T_PROTOCOL, 'sendPing / sendPong: exact bytes'), test(T_PROTOCOL, 'sendClose with no code sends an empty close frame')],
   },
 
@@ -623,7 +652,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.5.1-body-starts-with-code',
     rfc: 6455, section: '5.5.1', keyword: 'MUST', roles: 'both',
     text: '"If there is a body, the first two bytes of the body MUST be a 2-byte unsigned integer (in network byte order) representing a status code" — a 1-byte body received fails with 1002; a reason cannot be sent without a code.',
-    code: [code(CLOSE_PAYLOAD, "new ProtocolError('WS_ERR_CLOSE_PAYLOAD_ONE_BYTE'"), code(CLOSE_PAYLOAD, "throw new LocalError('WS_ERR_CLOSE_REASON_WITHOUT_CODE'")],
+    code: [code(CLOSE_PAYLOAD, "throw protocolError('WS_ERR_CLOSE_PAYLOAD_ONE_BYTE'"), code(CLOSE_PAYLOAD, "throw new LocalError('WS_ERR_CLOSE_REASON_WITHOUT_CODE'")],
     tests: [test(E_CLOSE, 'a 1-byte close payload fails with 1002'), test(T_CLOSE_PAYLOAD, 'a reason without a code → LocalError'), test(T_CLOSE_PAYLOAD, 'reads the code in network byte order')],
   },
   {
@@ -637,7 +666,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.5.1-client-close-masked',
     rfc: 6455, section: '5.5.1', keyword: 'MUST', roles: 'client',
     text: '"Close frames sent from client to server must be masked as per Section 5.3." (lower-case must; §5.1 makes it a MUST for every frame)',
-    code: [CLIENT_MASKS],
+    code: [WRITER_FOR_ROLE, CLIENT_MASKS],
     tests: [test(E_CLIENT_WIRE, 'close, pong and empty frames are masked too'), test(T_PROTOCOL, 'close frame is masked')],
   },
   {
@@ -652,7 +681,7 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '5.5.1', keyword: 'MUST', roles: 'both',
     text: '"If an endpoint receives a Close frame and did not previously send a Close frame, the endpoint MUST send a Close frame in response."',
     code: [ANSWER_CLOSE],
-    tests: [test(E_CLOSE, 'close code ${code} is echoed'), test(T_PROTOCOL, 'peer closes with a code: we echo the code'), test(E_CLIENT_WIRE, 'the client answers with its code and waits for the server to close TCP')],
+    tests: [test(E_CLOSE, 'close code ${code} is echoed'), test(T_PROTOCOL, 'peer closes with a code: we echo the code'), test(E_CLIENT_WIRE, 'the client answers with its code and waits for the server to close TCP'), test(T_CLOSE_STATE, 'the peer closes first: our echo goes out at once (§5.5.1)')],
   },
   {
     id: '6455-5.5.1-answer-soon',
@@ -665,15 +694,15 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.5.1-close-tcp',
     rfc: 6455, section: '5.5.1', keyword: 'MUST', roles: 'server',
     text: '"After both sending and receiving a Close message, an endpoint ... MUST close the underlying TCP connection. The server MUST close the underlying TCP connection immediately".',
-    code: [SERVER_CLOSES_TCP, code(CONNECTION, 'this.endTransport();', 1)],
-    tests: [test(E_CLOSE, 'a close with no payload is answered with a close (empty or 1000), then TCP is closed by the server'), test(T_PROTOCOL, 'peer closes with a code: we echo the code, closeReceived, shouldCloseTransport (server)')],
+    code: [SERVER_CLOSES_TCP, SHELL_CLOSES_TCP],
+    tests: [test(E_CLOSE, 'a close with no payload is answered with a close (empty or 1000), then TCP is closed by the server'), test(T_PROTOCOL, 'peer closes with a code: we echo the code, closeReceived, shouldCloseTransport (server)'), TRANSPORT_PER_ROLE],
   },
   {
     id: '6455-5.5.1-client-waits',
     rfc: 6455, section: '5.5.1', keyword: 'SHOULD', roles: 'client',
     text: '"the client SHOULD wait for the server to close the connection but MAY close the connection at any time after sending and receiving a Close message, e.g., if it has not received a TCP Close from the server in a reasonable time period."',
-    code: [CLIENT_WAITS],
-    tests: [test(E_CLIENT_WIRE, 'waits for the server to close TCP (§7.1.1)'), test(E_CLIENT_WIRE, 'a server that never closes TCP is dropped after closeTimeout')],
+    code: [SERVER_CLOSES_TCP, CLIENT_WAITS],
+    tests: [test(E_CLIENT_WIRE, 'waits for the server to close TCP (§7.1.1)'), test(E_CLIENT_WIRE, 'a server that never closes TCP is dropped after closeTimeout'), TRANSPORT_PER_ROLE],
   },
 
   // ------------------------------------------------------------ §5.5.2, §5.5.3
@@ -681,21 +710,21 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.5.2-answer-ping',
     rfc: 6455, section: '5.5.2', keyword: 'MUST', roles: 'both',
     text: '"Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response, unless it already received a Close frame."',
-    code: [code(PROTOCOL, 'if (!this.closeReceived) this.encodeBytes(Opcode.PONG, payload, true);')],
+    code: [PONG],
     tests: [test(E_PING, 'a ping with no payload gets a pong with no payload'), test(E_CLOSE, 'while waiting for the client'), test(E_CLIENT_WIRE, 'pings are answered with the same payload')],
   },
   {
     id: '6455-5.5.2-answer-soon',
     rfc: 6455, section: '5.5.2', keyword: 'SHOULD', roles: 'both',
     text: '"It SHOULD respond with Pong frame as soon as is practical." — pongs are queued as the ping is read, ahead of the rest of a fragmented message.',
-    code: [code(PROTOCOL, 'if (!this.closeReceived) this.encodeBytes(Opcode.PONG, payload, true);')],
+    code: [PONG],
     tests: [test(E_FRAGMENTS, 'a ping between fragments is answered BEFORE the message completes'), test(E_PING, '10 pings in one TCP write get 10 pongs, in order')],
   },
   {
     id: '6455-5.5.3-pong-echoes-ping',
     rfc: 6455, section: '5.5.3', keyword: 'MUST', roles: 'both',
     text: '"A Pong frame sent in response to a Ping frame must have identical "Application data" as found in the message body of the Ping frame being replied to." (lower-case must)',
-    code: [code(PROTOCOL, 'if (!this.closeReceived) this.encodeBytes(Opcode.PONG, payload, true);')],
+    code: [PONG],
     tests: [test(E_PING, 'a ping with a binary payload (not UTF-8) gets a pong with identical bytes'), test(E_PING, 'a ping with a 125-byte payload (the maximum) gets a pong with identical bytes')],
   },
 
@@ -711,8 +740,8 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.6-text-sent-is-utf8',
     rfc: 6455, section: '5.6', keyword: 'MUST', roles: 'both',
     text: 'The whole text message "MUST contain valid UTF-8" — text we send is encoded from a JavaScript string, lone surrogates as U+FFFD.',
-    code: [code(PROTOCOL, "target.write(text, offset + room, 'utf8')")],
-    tests: [test(T_PROTOCOL, 'text around the copy threshold (16 KiB) and lone surrogates')],
+    code: [code(WRITER, "target.write(text, offset + room, 'utf8')"), code(WRITER, "this.writeFrame(opcode, Buffer.from(text, 'utf8'), fin, 0, true);")],
+    tests: [test(T_PROTOCOL, 'text around the copy threshold (16 KiB) and lone surrogates'), test(T_DIFFERENTIAL, 'text at every length boundary, ASCII and not')],
   },
 
   // ------------------------------------------------------------------ §5.8
@@ -730,7 +759,7 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '6.1', keyword: 'MUST', roles: 'both',
     text: 'Step 1: "The endpoint MUST ensure the WebSocket connection is in the OPEN state".',
     code: [NO_DATA_AFTER_CLOSE],
-    tests: [test(T_PROTOCOL, 'sending after a protocol error throws ConnectionClosedError'), test(T_PROTOCOL, 'receiveEof and abort close the connection: CLOSED, input ignored, sending throws')],
+    tests: [test(T_PROTOCOL, 'sending after a protocol error throws ConnectionClosedError'), test(T_PROTOCOL, 'receiveEof, terminate and transportClosed close the connection: CLOSED, input ignored, sending throws')],
   },
   {
     id: '6455-6.1-frame',
@@ -757,8 +786,8 @@ export const RFC6455: Requirement[] = [
     id: '6455-6.1-client-masks',
     rfc: 6455, section: '6.1', keyword: 'MUST', roles: 'client',
     text: 'Step 5: "If the data is being sent by the client, the frame(s) MUST be masked as defined in Section 5.3."',
-    code: [CLIENT_MASKS],
-    tests: [test(E_CLIENT_WIRE, '16-bit and 64-bit lengths, binary payloads masked')],
+    code: [WRITER_FOR_ROLE, CLIENT_MASKS],
+    tests: [test(E_CLIENT_WIRE, '16-bit and 64-bit lengths, binary payloads masked'), test(T_DIFFERENTIAL, 'byte payloads at every length boundary, unmasked (server) and masked (client)')],
   },
   {
     id: '6455-6.1-transmit',
@@ -818,15 +847,15 @@ export const RFC6455: Requirement[] = [
     id: '6455-7.1.1-server-closes-first',
     rfc: 6455, section: '7.1.1', keyword: 'SHOULD', roles: 'server',
     text: '"The underlying TCP connection, in most normal cases, SHOULD be closed first by the server" and "when a server is instructed to _Close the WebSocket Connection_ it SHOULD initiate a TCP Close immediately".',
-    code: [SERVER_CLOSES_TCP],
-    tests: [test(E_CLOSE, 'then TCP is closed by the server'), test(E_CLOSE, 'the server sends its close frame first, then closes TCP promptly once the client answers')],
+    code: [SERVER_CLOSES_TCP, SHELL_CLOSES_TCP],
+    tests: [test(E_CLOSE, 'then TCP is closed by the server'), test(E_CLOSE, 'the server sends its close frame first, then closes TCP promptly once the client answers'), TRANSPORT_PER_ROLE],
   },
   {
     id: '6455-7.1.1-client-waits',
     rfc: 6455, section: '7.1.1', keyword: 'SHOULD', roles: 'client',
     text: '"when a client is instructed to do the same, it SHOULD wait for a TCP Close from the server."',
-    code: [CLIENT_WAITS],
-    tests: [test(E_CLIENT_WIRE, 'waits for the server to close TCP (§7.1.1)'), test(E_CLIENT_WIRE, 'then it waits for the server')],
+    code: [SERVER_CLOSES_TCP, CLIENT_WAITS],
+    tests: [test(E_CLIENT_WIRE, 'waits for the server to close TCP (§7.1.1)'), test(E_CLIENT_WIRE, 'then it waits for the server'), TRANSPORT_PER_ROLE],
   },
 
   // ------------------------------------------------------------------ §7.1.2
@@ -834,15 +863,15 @@ export const RFC6455: Requirement[] = [
     id: '6455-7.1.2-send-close',
     rfc: 6455, section: '7.1.2', keyword: 'MUST', roles: 'both',
     text: 'To start the closing handshake "an endpoint MUST send a Close control frame ... whose status code is set to /code/ and whose close reason is set to /reason/."',
-    code: [code(PROTOCOL, 'const payload = buildClosePayload(code, reason);')],
-    tests: [test(T_PROTOCOL, 'sendClose with no code sends an empty close frame; with a code and reason sends both'), test(E_CLOSE, 'a server-initiated close(4321, reason) sends that close frame')],
+    code: [code(PROTOCOL, 'this.close = sendCloseFrame(this.close, { code: code ?? CloseCode.NO_STATUS_RECEIVED, reason });'), code(PROTOCOL, 'this.encodeBytes(Opcode.CLOSE, buildClosePayload(code, reason), true);')],
+    tests: [test(T_PROTOCOL, 'sendClose with no code sends an empty close frame; with a code and reason sends both'), test(E_CLOSE, 'a server-initiated close(4321, reason) sends that close frame'), test(T_CLOSE_STATE, 'we close first: CLOSED_BY_US (await the close frame)')],
   },
   {
     id: '6455-7.1.2-close-after-handshake',
     rfc: 6455, section: '7.1.2', keyword: 'SHOULD', roles: 'both',
     text: '"Once an endpoint has both sent and received a Close control frame, that endpoint SHOULD _Close the WebSocket Connection_" (the server at once, the client once the server has closed or after closeTimeout).',
-    code: [SERVER_CLOSES_TCP, CLIENT_WAITS],
-    tests: [test(T_PROTOCOL, 'we close first: data is still delivered until the peer'), test(E_CLIENT_WIRE, 'a server that never closes TCP is dropped after closeTimeout')],
+    code: [SERVER_CLOSES_TCP, SHELL_CLOSES_TCP, CLIENT_WAITS],
+    tests: [test(T_PROTOCOL, 'we close first: data is still delivered until the peer'), test(E_CLIENT_WIRE, 'a server that never closes TCP is dropped after closeTimeout'), TRANSPORT_PER_ROLE],
   },
 
   // ------------------------------------------------------------------ §7.1.7
@@ -850,8 +879,8 @@ export const RFC6455: Requirement[] = [
     id: '6455-7.1.7-fail-closes',
     rfc: 6455, section: '7.1.7', keyword: 'MUST', roles: 'both',
     text: 'To _Fail the WebSocket Connection_, "the client MUST _Close the WebSocket Connection_" and "the server MUST _Close the WebSocket Connection_".',
-    code: [FAILED_CLOSES_TCP],
-    tests: [test(E_CLOSE, 'after a protocol error the server closes TCP by itself within closeTimeout'), test(E_CLOSE, 'the server sends its close frame first, then closes TCP promptly once the client answers')],
+    code: [FAIL_CONNECTION, FAILED_CLOSES_TCP, SHELL_CLOSES_TCP],
+    tests: [test(E_CLOSE, 'after a protocol error the server closes TCP by itself within closeTimeout'), test(E_CLOSE, 'the server sends its close frame first, then closes TCP promptly once the client answers'), test(T_CLOSE_STATE, 'failing: from ACTIVE, CLOSED_BY_US and CLOSED_BY_PEER → FAILED'), TRANSPORT_PER_ROLE],
   },
   {
     id: '6455-7.1.7-server-logs',
@@ -866,7 +895,7 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '7.1.7', keyword: 'SHOULD', roles: 'both',
     text: '"If _The WebSocket Connection is Established_ prior to the point where the endpoint is required to _Fail the WebSocket Connection_, the endpoint SHOULD send a Close frame with an appropriate status code".',
     code: [FAIL_SENDS_CLOSE],
-    tests: [test(T_PROTOCOL, 'the close frame (code and reason) is the last output, and further input is ignored'), test(E_RSV, 'a valid message BEFORE the bad frame is echoed first, then 1002')],
+    tests: [test(T_PROTOCOL, 'the close frame (code and reason) is the last output, and further input is ignored'), test(E_RSV, 'a valid message BEFORE the bad frame is echoed first, then 1002'), test(T_CLOSE_STATE, 'the peer breaks a rule: FAILED, our close carries the code')],
   },
   {
     id: '6455-7.1.7-stop-processing',
@@ -888,21 +917,21 @@ export const RFC6455: Requirement[] = [
     id: '6455-7.2.1-transport-lost',
     rfc: 6455, section: '7.2.1', keyword: 'MUST', roles: 'client',
     text: '"If at any point the underlying transport layer connection is unexpectedly lost, the client MUST _Fail the WebSocket Connection_." — reported as 1006, not clean.',
-    code: [code(CONNECTION, 'const code = core.closeReceived ? core.peerCloseCode : CloseCode.ABNORMAL_CLOSURE;')],
-    tests: [test(E_CLIENT_WIRE, 'the server drops TCP without a close frame → 1006'), test(E_CLIENT_HS, 'the server closes before its answer is complete → HS_ERR_NO_RESPONSE')],
+    code: [code(CONNECTION, 'this.core.transportClosed();'), code(CLOSE_STATE, 'code: received !== null ? received.code : CloseCode.ABNORMAL_CLOSURE,')],
+    tests: [test(E_CLIENT_WIRE, 'the server drops TCP without a close frame → 1006'), test(E_CLIENT_HS, 'the server closes before its answer is complete → HS_ERR_NO_RESPONSE'), test(T_CLOSE_STATE, 'TCP ends without a close frame: TERMINATED, started by the peer, 1006, not clean')],
   },
   {
     id: '6455-7.2.1-handshake-failure',
     rfc: 6455, section: '7.2.1', keyword: 'MUST', roles: 'client',
     text: '"Certain algorithms, in particular during the opening handshake, require the client to _Fail the WebSocket Connection_. To do so, the client MUST _Fail the WebSocket Connection_ as defined in Section 7.1.7." — before the connection is established there is no close frame to send: TCP is dropped and connect() rejects.',
-    code: [code(CONNECT, 'const fail = (error: unknown): void => {')],
+    code: [code(CONNECT, '#fail = (error: unknown): void => {'), code(CONNECT, 'this.#socket.destroy();')],
     tests: [test(E_CLIENT_HS, 'wrong Sec-WebSocket-Accept → HS_ERR_ACCEPT_MISMATCH'), test(E_CLIENT_HS, 'no answer in time → HS_ERR_CONNECT_TIMEOUT, and the socket is dropped')],
   },
   {
     id: '6455-7.2.2-abort',
     rfc: 6455, section: '7.2.2', keyword: 'MUST', roles: 'server',
     text: 'To _Abort the WebSocket Connection_ during the opening handshake, "the server MUST simply _Close the WebSocket Connection_".',
-    code: [code(SERVER, 'socket.end(error.status === 500 ?')],
+    code: [SERVER_WRITES_REFUSAL, code(HS_SOCKET, 'setTimeout(() => socket.destroy(), REJECTION_LINGER_MS).unref();')],
     tests: [test(E_ROBUST, 'binary garbage instead of a request → 400 and closed'), test(E_HANDSHAKE, 'an unknown path → 404 and the socket is closed')],
   },
   {
@@ -955,14 +984,14 @@ export const RFC6455: Requirement[] = [
     id: '6455-8.1-invalid-utf8-fails',
     rfc: 6455, section: '8.1', keyword: 'MUST', roles: 'both',
     text: '"When an endpoint is to interpret a byte stream as UTF-8 but finds that the byte stream is not, in fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket Connection_." — text messages fail with 1007 at the first invalid byte.',
-    code: [code(PROTOCOL, "return new ProtocolError('WS_ERR_INVALID_UTF8'"), code(PROTOCOL, 'if (this.messageOpcode === Opcode.TEXT && !this.messageCompressed && !this.utf8.write(data, start, end)) throw invalidUtf8();')],
+    code: [code(PROTOCOL, "return protocolError('WS_ERR_INVALID_UTF8'"), code(PROTOCOL, 'if (this.messageOpcode === Opcode.TEXT && !this.messageCompressed && !this.utf8.write(data, start, end)) throw invalidUtf8();')],
     tests: [test(E_UTF8, '${name}: in one final frame'), test(E_UTF8, 'an invalid byte in the second of three fragments: 1007 before the third is sent'), test(E_CLIENT_WIRE, 'invalid UTF-8 fails at the first bad byte')],
   },
   {
     id: '6455-8.1-close-reason-utf8',
     rfc: 6455, section: '8.1', keyword: 'MUST', roles: 'both',
     text: 'The same rule for the close reason, which §5.5.1 defines as UTF-8.',
-    code: [code(CLOSE_PAYLOAD, "new ProtocolError('WS_ERR_INVALID_CLOSE_REASON'")],
+    code: [code(CLOSE_PAYLOAD, "throw protocolError('WS_ERR_INVALID_CLOSE_REASON'")],
     tests: [test(E_CLOSE, 'a close reason that is not valid UTF-8 fails with 1007'), test(T_CLOSE_PAYLOAD, 'a reason that is not UTF-8 → 1007')],
   },
   {
@@ -985,21 +1014,21 @@ export const RFC6455: Requirement[] = [
     id: '6455-9-no-unrequested-extension',
     rfc: 6455, section: '9', keyword: 'MUST NOT', roles: 'server',
     text: '"A server MUST NOT respond with any extension not requested by the client."',
-    code: [code(SERVER, 'const agreement = negotiateDeflate(parseExtensionHeader(request.extensions), policy);')],
-    tests: [test(E_DEFLATE, 'no Sec-WebSocket-Extensions header → no extension'), test(T_PMD, 'negotiation table (RFC 7692 §7.1)')],
+    code: [code(SERVER_NEG, 'const accepted = negotiateDeflate(parseExtensionHeader(offer), deflate);'), code(DEFLATE_NEG, 'if (offer.name !== PERMESSAGE_DEFLATE) continue;')],
+    tests: [test(E_DEFLATE, 'no Sec-WebSocket-Extensions header → no extension'), test(T_PMD, 'negotiation table (RFC 7692 §7.1)'), test(T_SERVER_HS, 'extensions: permessage-deflate accepted when enabled')],
   },
   {
     id: '6455-9-parameters-per-spec',
     rfc: 6455, section: '9', keyword: 'MUST', roles: 'both',
     text: '"If extension parameters are included in negotiations between the client and the server, those parameters MUST be chosen in accordance with the specification of the extension to which the parameters apply." (RFC 7692 §7 for permessage-deflate)',
-    code: [code(DEFLATE, 'const agreement = acceptOffer(offer, policy);')],
+    code: [code(DEFLATE_NEG, 'const accepted = acceptOffer(offer, settings);'), code(CLIENT_HS, 'const agreement = acceptDeflateResponse(parseExtensionHeader(accepted.extensions), this.#deflate, head);')],
     tests: [test(T_PMD, 'negotiation table (RFC 7692 §7.1)')],
   },
   {
     id: '6455-9.1-malformed-fails',
     rfc: 6455, section: '9.1', keyword: 'MUST', roles: 'both',
     text: '"If a value is received by either the client or the server during negotiation that does not conform to the ABNF below, the recipient of such malformed data MUST immediately _Fail the WebSocket Connection_."',
-    code: [code(EXT_HEADER, 'export function parseExtensionHeader('), code(RESPONSE, "`the server's Sec-WebSocket-Extensions is malformed: ${detail}`")],
+    code: [code(EXT_HEADER, 'export function parseExtensionHeader('), code(CLIENT_NEG, "`the server's Sec-WebSocket-Extensions is malformed: ${detail}`")],
     tests: [test(E_DEFLATE, 'malformed header ${JSON.stringify(header)} → 400'), test(T_EXT_HEADER, 'syntax errors are HandshakeError 400'), test(E_CLIENT_HS, 'a malformed answer fails')],
   },
   {
@@ -1020,8 +1049,8 @@ export const RFC6455: Requirement[] = [
     id: '6455-9.1-client-uses-only-accepted',
     rfc: 6455, section: '9.1', keyword: 'MUST NOT', roles: 'client',
     text: '"the client is only offering to use any advertised extensions and MUST NOT use them unless the server indicates that it wishes to use the extension."',
-    code: [code(CONNECT, 'connectionOptions = { ...connectionOptions, extension: clientDeflateCodec(agreement, plan.deflate) };')],
-    tests: [test(E_REQUIREMENTS, 'an offered extension the server did not accept is not used'), test(E_CLIENT_OURS, 'permessage-deflate: offered, negotiated, compressed both ways')],
+    code: [code(CLIENT_HS, 'if (this.#deflate !== undefined && accepted.extensionNames.includes(PERMESSAGE_DEFLATE)) {'), code(CONNECT, 'accepted.extension === null ? plan.connection : { ...plan.connection, extension: accepted.extension },')],
+    tests: [test(E_REQUIREMENTS, 'an offered extension the server did not accept is not used'), test(E_CLIENT_OURS, 'permessage-deflate: offered, negotiated, compressed both ways'), test(T_CLIENT_HS, 'permessage-deflate accepted: the codec is built for the agreed parameters')],
   },
 
   // ------------------------------------------------------------------ §10
@@ -1029,8 +1058,8 @@ export const RFC6455: Requirement[] = [
     id: '6455-10.2-verify-origin',
     rfc: 6455, section: '10.2', keyword: 'SHOULD', roles: 'server',
     text: '"Servers that are not intended to process input from any web page but only for certain sites SHOULD verify the |Origin| field is an origin they expect. If the origin indicated is unacceptable to the server, then it SHOULD respond to the WebSocket handshake with a reply containing HTTP 403 Forbidden status code."',
-    code: [code(SERVER, 'if (checkOrigin && !(await checkOrigin(request.origin, request))) {')],
-    tests: [test(E_HANDSHAKE, 'an Origin the hook rejects → 403'), test(E_HANDSHAKE, 'an Origin the hook allows is accepted')],
+    code: [code(SERVER_NEG, 'if (checkOrigin && !(await checkOrigin(request.origin, request))) {')],
+    tests: [test(E_HANDSHAKE, 'an Origin the hook rejects → 403'), test(E_HANDSHAKE, 'an Origin the hook allows is accepted'), test(T_SERVER_HS, 'checkOrigin false → 403 HS_ERR_ORIGIN')],
     why: 'Which origins to expect is the application\'s to say, through the checkOrigin option; the server answers 403 for any it refuses.',
   },
   {
@@ -1038,27 +1067,27 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '10.3', keyword: 'MUST', roles: 'client',
     text: '"Clients MUST choose a new masking key for each frame, using an algorithm that cannot be predicted by end applications that provide data."',
     code: [FRESH_KEY, CSPRNG],
-    tests: [test(T_PROTOCOL, 'takes a fresh key for each frame'), test(E_CLIENT_WIRE, 'by default every frame gets a fresh key from the CSPRNG')],
+    tests: [test(T_PROTOCOL, 'takes a fresh key for each frame'), test(E_CLIENT_WIRE, 'by default every frame gets a fresh key from the CSPRNG'), test(T_FRAME_WRITER, 'a client draws a fresh masking key for every frame; a server draws none')],
   },
   {
     id: '6455-10.3-payload-frozen',
     rfc: 6455, section: '10.3', keyword: 'MUST NOT', roles: 'client',
     text: '"once the transmission of a frame from a client has begun, the payload (application-supplied data) of that frame must not be capable of being modified by the application." (lower-case must) — a client masks into its own copy when it queues the frame.',
-    code: [code(PROTOCOL, 'copyWithMask(payload, 0, length, copy, 0, this.maskKey, 0);')],
-    tests: [test(E_REQUIREMENTS, 'cannot be changed by the application'), test(T_PROTOCOL, 'never modifies the caller')],
+    code: [code(WRITER, 'copyWithMask(payload, 0, length, copy, 0, maskKey, 0);'), code(WRITER, 'target.set(data, payloadStart);')],
+    tests: [test(E_REQUIREMENTS, 'cannot be changed by the application'), test(T_PROTOCOL, 'never modifies the caller'), test(T_FRAME_WRITER, 'a client masks a copy of the caller')],
   },
   {
     id: '6455-10.4-protect-limits',
     rfc: 6455, section: '10.4', keyword: 'MUST', roles: 'both',
     text: 'Implementations with limits on frame size or total message size "MUST protect themselves against exceeding those limits" — checked against the declared length, before the payload is buffered.',
-    code: [code(PROTOCOL, "new ProtocolError('WS_ERR_MESSAGE_TOO_BIG'"), code(PARSER, "new ProtocolError('WS_ERR_FRAME_TOO_BIG'")],
+    code: [code(PROTOCOL, 'if (this.messageSize + length > '), code(PARSER, "throw protocolError('WS_ERR_FRAME_TOO_BIG'")],
     tests: [test(E_LIMITS, 'a header declaring 1001 bytes fails with 1009 before any payload is sent'), test(E_ROBUST, 'a frame header claiming 2^62 bytes'), test(E_CLIENT_WIRE, 'maxMessageSize: at the limit passes, one over → 1009')],
   },
   {
     id: '6455-10.4-impose-limits',
     rfc: 6455, section: '10.4', keyword: 'SHOULD', roles: 'both',
     text: '"Such an implementation SHOULD impose a limit on frame sizes and the total message size after reassembly from multiple frames." — maxFrameSize, maxMessageSize and maxFragments (a long stream of small frames).',
-    code: [code(PROTOCOL, "new ProtocolError('WS_ERR_TOO_MANY_FRAGMENTS'"), code(PARSER, 'if (length > this.maxFrameSize && (bytes[pos] & 0x08) === 0) {')],
+    code: [code(PROTOCOL, "throw protocolError('WS_ERR_TOO_MANY_FRAGMENTS'"), code(PARSER, 'if (length > this.maxFrameSize && (')],
     tests: [test(E_LIMITS, 'a single frame of 101 bytes fails with 1009'), test(E_LIMITS, '5 fragments (one over maxFragments) fail with 1009'), test(T_PROTOCOL, 'maxFragments: a message in exactly that many frames passes')],
   },
   {
@@ -1073,7 +1102,7 @@ export const RFC6455: Requirement[] = [
     rfc: 6455, section: '10.4', keyword: 'MUST', roles: 'both',
     text: 'The same protection for the opening handshake: the request or response head is bounded in bytes, line length and header count.',
     code: [code('src/handshake/http-head-parser.ts', 'throw new HandshakeError(Code.HEAD_TOO_LARGE, 431')],
-    tests: [test(E_HANDSHAKE, '64 KiB of headers → 431'), test(T_HTTP_HEAD, 'maxHeadBytes: a head of exactly the limit passes, one byte more → 431'), test(T_HTTP_HEAD, 'maxHeaderCount: exactly N fields pass'), test(E_CLIENT_HS, 'a response head over the limit fails without buffering it all')],
+    tests: [test(E_HANDSHAKE, '64 KiB of headers → 431'), test(T_HTTP_HEAD, 'maxHeadBytes: a head of exactly the limit passes, one byte more → 431'), test(T_HTTP_HEAD, 'maxHeaderCount: exactly N fields pass'), test(E_CLIENT_HS, 'a response head over the limit fails without buffering it all'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
   {
     id: '6455-10.6-tls',
@@ -1087,22 +1116,29 @@ export const RFC6455: Requirement[] = [
     id: '6455-10.7-validate-input',
     rfc: 6455, section: '10.7', keyword: 'MUST', roles: 'both',
     text: '"Incoming data MUST always be validated by both clients and servers." — anything that is not a valid frame fails the connection; compressed data that does not inflate fails with 1007.',
-    code: [code(PROTOCOL, 'this.failWith(error);', 2), code(DEFLATE, "return new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA'")],
-    tests: [test(T_PROTOCOL, 'random bytes after valid traffic never throw out of receiveData'), test(E_ROBUST, 'of seeded random garbage'), test(E_DEFLATE, 'corrupt deflate data (${what}) → 1007')],
+    code: [code(PROTOCOL, 'const consumed = this.parser.push(chunk);'), code(DEFLATE, "return new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA'")],
+    tests: [test(T_PROTOCOL, 'random bytes after valid traffic never throw out of receiveData'), test(E_ROBUST, 'of seeded random garbage'), test(E_DEFLATE, 'corrupt deflate data (${what}) → 1007'), test(T_DIFFERENTIAL, 'fuzzed streams, random chunking: same frames, same partial frame, same close code')],
   },
   {
     id: '6455-10.7-close-on-invalid',
     rfc: 6455, section: '10.7', keyword: 'SHOULD', roles: 'both',
     text: '"If the invalid data was received after a successful WebSocket handshake, the endpoint SHOULD send a Close frame with an appropriate status code (Section 7.4) before proceeding to _Close the WebSocket Connection_."',
     code: [FAIL_SENDS_CLOSE],
-    tests: [test(E_ROBUST, 'of seeded random garbage'), test(T_PROTOCOL, 'per-frame rules reach the listener as ProtocolErrors with their close codes')],
+    tests: [test(E_ROBUST, 'of seeded random garbage'), test(T_PROTOCOL, 'per-frame rules reach the listener as ProtocolErrors with their close codes'), test(T_ERROR_CODES, 'protocolError() takes the close code and section from the table')],
+  },
+  {
+    id: '6455-10.7-internal-error-1011',
+    rfc: 6455, section: '10.7', keyword: 'SHOULD', roles: 'both',
+    text: 'The same "SHOULD send a Close frame with an appropriate status code (Section 7.4)" when what fails on the input is our own side (a bug, an extension that cannot handle the data, an event listener that throws): 1011, "an unexpected condition that prevented it from fulfilling the request" (§7.4.1). The connection fails; the error is reported on the \'error\' event and never reaches the socket\'s handlers.',
+    code: [code(PROTOCOL, 'return error instanceof ProtocolError || error instanceof InternalError ? error : new InternalError(error);'), code(ERRORS, 'readonly closeCode: number = CloseCode.INTERNAL_ERROR;'), code(CONNECTION, 'const error = thrown instanceof InternalError ? thrown : new InternalError(thrown);')],
+    tests: [test(E_INTERNAL, 'decoding a message: the connection fails with 1011'), test(E_INTERNAL, 'encoding a message sent by the application: send() does not throw, the connection fails with 1011'), test(E_INTERNAL, 'a message listener throws and so does the server'), test(T_CLOSE_STATE, 'a listener that throws while input is processed: FAILED with an InternalError (1011)'), test(T_CLOSE_STATE, 'an extension that throws, receiving or sending: FAILED with an InternalError (1011)')],
   },
   {
     id: '6455-10.7-http-status',
     rfc: 6455, section: '10.7', keyword: 'SHOULD', roles: 'server',
     text: '"If the invalid data is sent during the WebSocket handshake, the server SHOULD return an appropriate HTTP [RFC2616] status code."',
-    code: [SERVER_REJECTS],
-    tests: [test(E_ROBUST, 'a WebSocket frame instead of a request → 400 and closed'), test(T_HANDSHAKE, 'rejectionFor answers parser errors too')],
+    code: [SERVER_REJECTS_HEAD, SERVER_REJECTS_UPGRADE, SERVER_WRITES_REFUSAL],
+    tests: [test(E_ROBUST, 'a WebSocket frame instead of a request → 400 and closed'), test(T_HANDSHAKE, 'rejectionFor answers parser errors too'), test(T_SERVER_HS, '${c.status} ${c.code}, whatever the cut')],
   },
 
   // ------------------------------------------------------------------ §11.3
@@ -1131,7 +1167,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-11.3.4-one-protocol-response',
     rfc: 6455, section: '11.3.4', keyword: 'MUST NOT', roles: 'both',
     text: '"the |Sec-WebSocket-Protocol| header field MUST NOT appear more than once in an HTTP response." — the server writes at most one; the client refuses more than one subprotocol.',
-    code: [code(RESPONSE, 'if (selected.length !== 1) {')],
+    code: [code(CLIENT_NEG, 'if (selected.length !== 1) {'), code(SERVER_HS, 'protocol: protocol || undefined')],
     tests: [test(E_CLIENT_HS, 'more than one subprotocol selected → HS_ERR_PROTOCOL_NOT_OFFERED')],
   },
   {

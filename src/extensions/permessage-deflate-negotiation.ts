@@ -116,7 +116,7 @@ export interface AcceptedDeflateOffer extends DeflateAgreement {
  * Pick the first acceptable permessage-deflate offer (§5: "the server ...
  * accepts [offers] in order of the client's preference") and work out the
  * agreed parameters. An offer with an unknown parameter, a duplicate one, or
- * an invalid value is declined (§7.1: "MUST decline"), and the next is tried.
+ * an invalid value is declined (§7: "MUST decline"), and the next is tried.
  * Returns undefined when no offer is acceptable.
  */
 export function negotiateDeflate(offers: readonly ExtensionOffer[], options: PerMessageDeflateOptions | true = {}): AcceptedDeflateOffer | undefined {
@@ -137,7 +137,7 @@ function acceptOffer(offer: ExtensionOffer, settings: DeflateSettings): Accepted
   let clientBitsOffered = false;
   let offeredClientBits: number | undefined;
   for (const [name, value] of offer.params) {
-    if (seen.has(name)) return undefined; // §7.1: a parameter must not repeat
+    if (seen.has(name)) return undefined; // §7: "multiple extension parameters with the same name" decline the offer
     seen.add(name);
     switch (name) {
       case 'server_no_context_takeover':

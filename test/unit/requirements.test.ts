@@ -103,6 +103,13 @@ describe('the checker fails when a reference no longer holds', () => {
     assert.deepEqual(check(entry('na-ok', { status: 'not-applicable', why: 'binds intermediaries' })), []);
   });
 
+  it('a deviation whose status was dropped (a why, no references) is named as such', () => {
+    const problems = check(entry('lost', { why: 'connect() does not serialize handshakes per address' }));
+    assert.equal(problems.length, 2);
+    for (const problem of problems) assert.match(problem, /was its `status: 'deviation'` or 'not-applicable' dropped\?/);
+    assert.doesNotMatch(check(entry('bare', {}))[0], /dropped/);
+  });
+
   it('cleans up', () => {
     rmSync(root, { recursive: true, force: true });
   });
