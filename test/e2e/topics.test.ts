@@ -214,6 +214,25 @@ test("slow subscribers: the policy applies ('skip' here), the others get every m
   assert.equal(stuckSide.readyState, ReadyState.OPEN);
 });
 
+test('with permessage-deflate negotiated, a published frame goes uncompressed (RSV1 clear, RFC 7692 §6), in step with compressed sends', async (t) => {
+  const { server, port } = await start({ perMessageDeflate: true });
+  t.after(() => server.close());
+  const deflating = await listener(`ws://127.0.0.1:${port}/?t=d`);
+  t.after(() => deflating.ws.terminate());
+  assert.match(deflating.ws.extensions, /permessage-deflate/);
+  const raw = await RawClient.connect(port, { path: '/?t=d' }); // no extension offered: plain frames
+  t.after(() => raw.destroy());
+  await until(() => server.topics.subscribers('d').size === 2, 'two subscribers');
+  const side = serverSide(server, deflating.ws);
+  side.send('a'.repeat(4096)); // compressed, through the connection's own context
+  assert.deepEqual(server.publish('d', 'b'.repeat(4096)), { sent: 2, skipped: 0, closed: 0 });
+  side.send('c'.repeat(4096)); // the context is still in step
+  await until(() => deflating.messages.length === 3, 'three messages');
+  assert.deepEqual(deflating.messages, ['a'.repeat(4096), 'b'.repeat(4096), 'c'.repeat(4096)]);
+  const frame = await raw.nextFrame(3000);
+  assert.equal(frame.payload.toString(), 'b'.repeat(4096), 'the same message to a subscriber without deflate');
+});
+
 test('broadcast() to any iterable of connections (a list the application keeps), besides the filter form', async (t) => {
   const { server, url } = await start();
   t.after(() => server.close());
