@@ -243,7 +243,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     if (filterOrReceivers === undefined || typeof filterOrReceivers === 'function') {
       return broadcastFrame(this.liveConnections, encodeMessage(message), this.broadcastPolicy, filterOrReceivers);
     }
-    if (typeof (filterOrReceivers as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') {
+    if (typeof filterOrReceivers !== 'object' || filterOrReceivers === null || typeof (filterOrReceivers as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') {
       throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'broadcast() takes a filter function or an iterable of connections');
     }
     return broadcastFrame(filterOrReceivers, encodeMessage(message), this.broadcastPolicy);

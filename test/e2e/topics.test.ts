@@ -244,6 +244,7 @@ test('broadcast() to any iterable of connections (a list the application keeps),
   assert.deepEqual(server.broadcast('from a set', new Set([s2])), { sent: 1, skipped: 0, closed: 0 });
   assert.deepEqual(server.broadcast('filtered', (c) => c === s0), { sent: 1, skipped: 0, closed: 0 });
   assert.throws(() => server.broadcast('x', 42 as unknown as []), { code: 'WS_ERR_INVALID_ARGUMENT' });
+  assert.throws(() => server.broadcast('x', null as unknown as []), { code: 'WS_ERR_INVALID_ARGUMENT' });
   await until(() => clients[0].messages.length === 2 && clients[2].messages.length === 2, 'deliveries');
   assert.deepEqual(clients[0].messages, ['some', 'filtered']);
   assert.deepEqual(clients[1].messages, []);
