@@ -38,6 +38,7 @@ import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
 import { ReadyState } from '../protocol/ready-state.js';
 import { awaitTurn, currentEpoch } from './turn-scheduler.js';
+import { checkTopicName, ReadonlySetView, type TopicRegistry } from '../server/topics.js';
 
 /** A message as delivered: text as a string, binary as a Buffer. */
 export type Message = string | Buffer;
@@ -90,7 +91,13 @@ export interface ConnectionRequest {
   extensions?: string;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
+  /** What the server's route matched: `:name` parameters, and `'*'` for a trailing wildcard (src/server/router.ts). */
+  params?: Readonly<Record<string, string>>;
 }
+
+/** A connection without route parameters (client connections, exact routes, the default handler). */
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_TOPICS: ReadonlySet<string> = new ReadonlySetView(new Set<string>());
 
 export interface ConnectionOptions extends MessageLimits {
   /** Which end of the connection this is (§5.1 masking, §7.1.1 who closes TCP first). */
@@ -206,6 +213,10 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private iterating = false;
   private waiting: ((result: IteratorResult<Message>) => void) | null = null;
 
+  // Topics (src/server/topics.ts): the ones this connection is in, and their read-only view.
+  private topicNames: Set<string> | null = null;
+  private topicView: ReadonlySet<string> | null = null;
+
   /** @internal Built by the server (and by ClientConnection); applications get it from their handler or connect(). */
   constructor(
     socket: Socket,
@@ -288,6 +299,71 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   get remoteAddress(): string | undefined {
     return this.request.remoteAddress;
+  }
+
+  /**
+   * What the server's route matched in the path, percent-decoded: one entry
+   * per `:name` of the pattern, and `'*'` for the rest of the path under a
+   * trailing wildcard (`/files/*` on `/files/a/b.txt`: `{ '*': 'a/b.txt' }`).
+   * Empty on client connections and for exact routes.
+   */
+  get params(): Readonly<Record<string, string>> {
+    return this.request.params ?? NO_PARAMS;
+  }
+
+  // ---------------------------------------------------------------- topics
+
+  /**
+   * Join `topic`: `server.publish(topic, ...)` reaches this connection until
+   * it unsubscribes or closes. Returns false if it was already subscribed.
+   * Server connections only. Throws LocalError WS_ERR_INVALID_TOPIC (not a
+   * string of 1 to 256 UTF-8 bytes), WS_ERR_TOO_MANY_TOPICS (past the
+   * server's `maxTopicsPerConnection`), WS_ERR_NO_TOPICS (a client
+   * connection), ConnectionClosedError once the connection is closed.
+   */
+  subscribe(topic: string): boolean {
+    const topics = this.topicHooks();
+    checkTopicName(topic);
+    if (this.socketClosed) throw new ConnectionClosedError(this.closeInfo?.code, this.closeInfo?.reason);
+    let names = this.topicNames;
+    if (names === null) names = this.topicNames = new Set();
+    if (names.has(topic)) return false;
+    if (names.size >= topics.maxPerConnection) {
+      throw new LocalError('WS_ERR_TOO_MANY_TOPICS', `a connection may be in at most ${topics.maxPerConnection} topics (maxTopicsPerConnection)`);
+    }
+    names.add(topic);
+    topics.registry.subscribe(topic, this as WebSocketConnection<unknown>);
+    return true;
+  }
+
+  /** Leave `topic`. Returns false if this connection was not subscribed to it. */
+  unsubscribe(topic: string): boolean {
+    const topics = this.topicHooks();
+    checkTopicName(topic);
+    if (this.topicNames === null || !this.topicNames.delete(topic)) return false;
+    topics.registry.unsubscribe(topic, this as WebSocketConnection<unknown>);
+    return true;
+  }
+
+  /** The topics this connection is subscribed to (a read-only view: use subscribe()/unsubscribe()). */
+  get topics(): ReadonlySet<string> {
+    if (this.topicNames === null) return NO_TOPICS;
+    return (this.topicView ??= new ReadonlySetView(this.topicNames));
+  }
+
+  private topicHooks(): NonNullable<ConnectionHooks['topics']> {
+    const topics = this.hooks?.topics;
+    if (topics === undefined) throw new LocalError('WS_ERR_NO_TOPICS', 'topics are a server feature: this connection has no topic registry');
+    return topics;
+  }
+
+  /** TCP closed: the connection leaves every topic it was in. */
+  private leaveTopics(): void {
+    const names = this.topicNames;
+    const registry = this.hooks?.topics?.registry;
+    if (names === null || registry === undefined) return;
+    for (const topic of names) registry.unsubscribe(topic, this as WebSocketConnection<unknown>);
+    names.clear();
   }
 
   /** Bytes accepted by send() and not yet handed to the kernel. */
@@ -544,6 +620,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     const info = this.core.closeInfo;
     this.closeInfo = info;
     this.resolveClosed?.(info);
+    this.leaveTopics();
     this.hooks?.closed(this as WebSocketConnection<unknown>);
     this.safeEmit('close', info.code, info.reason, info);
   }
@@ -914,6 +991,8 @@ export interface ConnectionHooks {
   closed(connection: WebSocketConnection<unknown>): void;
   /** The server's memory budget: told what each connection holds (`delta` since its last report, `held` now). */
   budget?: { change(connection: WebSocketConnection<unknown>, delta: number, held: number): void };
+  /** The server's topics: where subscribe()/unsubscribe() go, and how many one connection may join. */
+  topics?: { registry: TopicRegistry<WebSocketConnection<unknown>>; maxPerConnection: number };
 }
 
 const kConnection = Symbol('wsrfc.connection');

@@ -63,6 +63,8 @@ export const HandshakeErrorCode = {
   TIMEOUT: 'HS_ERR_TIMEOUT',
   /** 404. No handler for the request path (`route()`, `path`): the server does not serve that resource (§4.2.1 item 2). */
   NOT_FOUND: 'HS_ERR_NOT_FOUND',
+  /** 400. A path segment the router reads has malformed or non-UTF-8 percent-escapes (RFC 3986 §2.1): the path cannot be matched. */
+  PATH_ENCODING: 'HS_ERR_PATH_ENCODING',
   /** 403. The `checkOrigin` hook refused the Origin header (§4.2.2 item 4, §10.2). */
   ORIGIN: 'HS_ERR_ORIGIN',
   /** The status the `authorize` hook chose (401, 403, ...): the server may refuse any handshake (§4.2.2). */

@@ -73,6 +73,8 @@ export const SERVER_OPTION_RULES: OptionRules<ServerOptions<unknown>> = {
   http: httpServer,
   broadcastLimit: limit(0),
   slowReceiver: choice('close', 'skip'),
+  maxTopicsPerConnection: limit(1, 'topics'),
+  topicRegistry: hook,
   handshakeTimeout: milliseconds(1),
   memoryBudget: limit(1),
   checkOrigin: hook,

@@ -18,6 +18,11 @@
  *   next message replaces: positions, prices, presence).
  * Either way a receiver never holds more than the limit plus one message, and
  * one stuck peer never delays the others.
+ *
+ * The receivers are any iterable of server connections: every open
+ * connection, those a filter accepts, a list the application keeps (as
+ * python-websockets' `broadcast(connections, message)`), or the subscribers
+ * of a topic (src/server/topics.ts, `server.publish`).
  */
 import { ConnectionClosedError, LocalError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
@@ -48,6 +53,11 @@ export interface BroadcastPolicy {
 /** The close reason a slow receiver gets with its 1008. */
 export const SLOW_RECEIVER_REASON = 'too slow: broadcast backlog over the limit';
 
+/** Is `message` something send(), broadcast() and publish() take: a string, or bytes? */
+export function isSendData(message: unknown): message is SendData {
+  return typeof message === 'string' || message instanceof ArrayBuffer || ArrayBuffer.isView(message);
+}
+
 /** One unmasked frame for `message`: a string as TEXT (UTF-8), bytes as BINARY. */
 export function encodeMessage(message: SendData): Buffer {
   if (typeof message === 'string') return encodeFrame(Opcode.TEXT, Buffer.from(message, 'utf8'));
@@ -57,7 +67,10 @@ export function encodeMessage(message: SendData): Buffer {
   throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'broadcast() takes a string, a Buffer, a typed array or an ArrayBuffer');
 }
 
-/** Queue `frame` on every open receiver that `filter` accepts, applying the slow-receiver policy. */
+/**
+ * Queue `frame` on every open receiver that `filter` accepts, applying the
+ * slow-receiver policy. A receiver listed twice gets the frame twice.
+ */
 export function broadcastFrame<Data>(
   receivers: Iterable<WebSocketConnection<Data>>,
   frame: Buffer,

@@ -8,6 +8,7 @@
  * plain HTTP request, to node:http. Every decision is the machine's or the
  * server's; the state is the machine's.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { HandshakeErrorCode } from '../handshake/error-codes.js';
@@ -22,6 +23,9 @@ import type {
   NeedMore,
 } from '../handshake/server-handshake.js';
 import type { HandshakeRequest } from './options.js';
+
+/** The route parameters of a request until its route is matched (none for exact routes). */
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** How long a rejected client has to read our HTTP answer before its socket is dropped. */
 const REJECTION_LINGER_MS = 2_000;
@@ -46,6 +50,8 @@ export interface HandshakeHost<Decision extends AcceptDecisions> {
 
 export class HandshakeSocket<Decision extends AcceptDecisions> {
   #timer: NodeJS.Timeout | undefined;
+  /** The node:http request this upgrade came with (handleUpgrade), for the hooks. */
+  #incoming: IncomingMessage | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -66,8 +72,9 @@ export class HandshakeSocket<Decision extends AcceptDecisions> {
     if (head.length > 0) this.#onData(head);
   }
 
-  /** Take a request node:http has already read (`rest`: the bytes after it). */
-  takeHead(head: HttpRequestHead, rest: Buffer): void {
+  /** Take a request node:http has already read (`rest`: the bytes after it; `incoming`: node:http's request, passed on to the hooks). */
+  takeHead(head: HttpRequestHead, rest: Buffer, incoming?: IncomingMessage): void {
+    this.#incoming = incoming;
     this.#step(this.machine.receiveHead(head, rest));
   }
 
@@ -120,7 +127,8 @@ export class HandshakeSocket<Decision extends AcceptDecisions> {
 
   async #decide(upgrade: UpgradeRequested['request']): Promise<void> {
     const { socket, machine, host } = this;
-    const request: HandshakeRequest = { ...upgrade, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
+    const request: HandshakeRequest = { ...upgrade, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, params: NO_PARAMS };
+    if (this.#incoming !== undefined) request.incoming = this.#incoming;
     let decision: Decision;
     try {
       decision = await host.decide(request);

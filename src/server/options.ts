@@ -2,7 +2,7 @@
  * Server options, their defaults, and the hooks a server may pass in. The
  * rule each option obeys, and the check, are in src/options/option-tables.ts.
  */
-import type { RequestListener, Server as HttpServer } from 'node:http';
+import type { IncomingMessage, RequestListener, Server as HttpServer } from 'node:http';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { UpgradeRequest } from '../handshake/upgrade-request.js';
@@ -12,11 +12,25 @@ import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.j
 import { DEFAULT_TURN_BUDGET } from '../protocol/protocol.js';
 import type { WebSocketConnection } from '../connection/websocket-connection.js';
 import type { SlowReceiverPolicy } from './broadcast.js';
+import type { TopicDelivery, TopicRegistry } from './topics.js';
 
 /** The upgrade request as hooks see it: the validated request plus where it came from. */
 export interface HandshakeRequest extends UpgradeRequest {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
+  /**
+   * What the route matched in the path (`route('/rooms/:id')` on
+   * `/rooms/42`: `{ id: '42' }`; `'*'` for a trailing wildcard), decoded.
+   * Set before `checkOrigin` and `authorize` run; empty for exact routes.
+   */
+  params: Readonly<Record<string, string>>;
+  /**
+   * The node:http request, when the upgrade came through `handleUpgrade()`
+   * or `attach()`: whatever the application attached to it (a session, a
+   * user parsed by middleware) reaches `authorize` here. Undefined when the
+   * server read the request itself.
+   */
+  incoming?: IncomingMessage;
 }
 
 /** What an `authorize` hook decides. Returning nothing accepts with no data. */
@@ -61,6 +75,16 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
   broadcastLimit?: number;
   /** broadcast(): what happens to a slow receiver: 'close' with 1008 (default) or 'skip' the message. */
   slowReceiver?: SlowReceiverPolicy;
+  /** Topics one connection may be subscribed to at once; subscribe() beyond throws WS_ERR_TOO_MANY_TOPICS. Default 1000. */
+  maxTopicsPerConnection?: number;
+  /**
+   * Where topic subscriptions live. Default: `(deliver) => new
+   * LocalTopicRegistry(deliver)`, this process's subscribers in memory. A
+   * registry shared by many processes (a broker, a backplane) wraps a
+   * LocalTopicRegistry built on `deliver`, which queues a message, encoded
+   * once, on local subscribers with the slow-receiver policy.
+   */
+  topicRegistry?: (deliver: TopicDelivery<WebSocketConnection<Data>>) => TopicRegistry<WebSocketConnection<Data>>;
 
   /** ms a client has to send its complete upgrade request. Default 10 000. */
   handshakeTimeout?: number;
@@ -123,4 +147,5 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   memoryBudget: 1024 * 1024 * 1024,
   broadcastLimit: 1024 * 1024,
   slowReceiver: 'close' as SlowReceiverPolicy,
+  maxTopicsPerConnection: 1000,
 });

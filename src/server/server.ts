@@ -29,7 +29,9 @@ import { ReadyState } from '../protocol/ready-state.js';
 import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type SendData } from '../connection/websocket-connection.js';
 import { HttpHandOff } from '../http/http-hand-off.js';
 import { requestHeadFromIncoming } from '../http/request-head.js';
-import { broadcastFrame, encodeMessage, type BroadcastPolicy, type BroadcastResult } from './broadcast.js';
+import { broadcastFrame, encodeMessage, isSendData, type BroadcastPolicy, type BroadcastResult } from './broadcast.js';
+import { Router, RouteMatchError } from './router.js';
+import { checkTopicName, LocalTopicRegistry, type TopicDelivery, type TopicRegistry } from './topics.js';
 import { resolveServerOptions } from '../options/option-tables.js';
 import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -47,6 +49,12 @@ export interface ServerEvents<Data> {
 /** Seconds a client refused with 503 (memory budget exceeded) is asked to wait. */
 const OVERLOAD_RETRY_AFTER_S = 5;
 
+/** What `publish()` may leave out. */
+export interface PublishOptions<Data> {
+  /** This connection does not get the message (the publisher itself, typically). */
+  except?: WebSocketConnection<Data>;
+}
+
 /** What the server decided for one valid upgrade request: who serves it, and what was negotiated. */
 interface UpgradeDecision<Data> extends NegotiatedUpgrade<Data> {
   handler: ConnectionHandler<Data>;
@@ -56,7 +64,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   readonly options: Readonly<ServerOptions<Data>>;
   private readonly netServer: NetServer;
   private readonly defaultHandler: ConnectionHandler<Data> | undefined;
-  private readonly routes = new Map<string, ConnectionHandler<Data>>();
+  private readonly router = new Router<ConnectionHandler<Data>>();
   private readonly connectionOptions: ConnectionOptions;
   private readonly liveConnections = new Set<WebSocketConnection<Data>>();
   /** Error reports, bookkeeping and the memory budget, one object for all connections (no closure per connection). */
@@ -73,6 +81,12 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   /** node:http/https servers whose `upgrade` event we serve. */
   private readonly attachedServers = new Set<HttpServer | HttpsServer>();
   private readonly broadcastPolicy: BroadcastPolicy;
+  /**
+   * Who is subscribed to what (`ws.subscribe()`), behind the TopicRegistry
+   * interface: the `topicRegistry` option's, by default this process's
+   * subscribers in memory. `topics.subscribers(name)` lists a topic's.
+   */
+  readonly topics: TopicRegistry<WebSocketConnection<Data>>;
 
   constructor(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>) {
     super();
@@ -99,10 +113,16 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       () => this.liveConnections as Set<WebSocketConnection<unknown>>,
       this.connectionOptions.sendStallTimeout,
     );
+    this.broadcastPolicy = { limit: settings.broadcastLimit, slowReceiver: settings.slowReceiver };
+    const policy = this.broadcastPolicy;
+    const deliver: TopicDelivery<WebSocketConnection<Data>> = (receivers, message, except) =>
+      broadcastFrame(receivers, encodeMessage(message), policy, except === undefined ? undefined : (connection) => connection !== except);
+    this.topics = settings.topicRegistry ? settings.topicRegistry(deliver) : new LocalTopicRegistry(deliver);
     this.connectionHooks = {
       reportError: (error, connection) => this.reportError(error, connection as WebSocketConnection<Data>),
       closed: (connection) => this.liveConnections.delete(connection as WebSocketConnection<Data>),
       budget: this.memoryBudget,
+      topics: { registry: this.topics as TopicRegistry<WebSocketConnection<unknown>>, maxPerConnection: settings.maxTopicsPerConnection },
     };
     this.handshakeHost = {
       isClosing: () => this.closing !== undefined,
@@ -112,7 +132,6 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       forget: (handshake) => this.handshaking.delete(handshake),
       reportError: (error) => this.reportError(error),
     };
-    this.broadcastPolicy = { limit: settings.broadcastLimit, slowReceiver: settings.slowReceiver };
     if (options.http !== undefined) {
       this.httpHandOff = new HttpHandOff(options.http);
       // A later request on a kept-alive HTTP connection may be an upgrade: node:http raises it as 'upgrade'.
@@ -139,10 +158,18 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     this.netServer.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
   }
 
-  /** Serve `path` (exact match on the path, query excluded) with `handler`. */
-  route(path: string, handler: ConnectionHandler<Data>): this {
-    if (!path.startsWith('/')) throw new LocalError('WS_ERR_INVALID_ROUTE', `route paths start with '/': ${path}`);
-    this.routes.set(path, handler);
+  /**
+   * Serve the paths `pattern` matches (query excluded) with `handler`:
+   * `/chat` exactly, `/rooms/:id` with `ws.params.id`, `/files/*` with the
+   * rest of the path in `ws.params['*']`. The most specific route wins,
+   * segment by segment from the left: a literal beats a parameter beats a
+   * wildcard (src/server/router.ts says it all). A path no route matches
+   * goes to the default handler (if any, and `options.path` allows it), else
+   * 404. Routing the same pattern again replaces its handler. Throws
+   * LocalError WS_ERR_INVALID_ROUTE for a malformed pattern.
+   */
+  route(pattern: string, handler: ConnectionHandler<Data>): this {
+    this.router.add(pattern, handler);
     return this;
   }
 
@@ -193,7 +220,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     tcp.setTimeout(0);
     tcp.setNoDelay(true);
     tcp.pause();
-    this.startHandshake(tcp).takeHead(requestHeadFromIncoming(request), head);
+    this.startHandshake(tcp).takeHead(requestHeadFromIncoming(request), head, request);
   }
 
   private onHttpUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -201,13 +228,39 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   };
 
   /**
-   * Send `message` to every open connection (or each one `filter` accepts),
-   * encoded once. A receiver with more than `broadcastLimit` bytes still
-   * waiting to be written is slow: per `slowReceiver` it is closed with 1008
-   * (default) or skips this message. See src/server/broadcast.ts.
+   * Send `message` to every open connection, to each one `filter` accepts,
+   * or to each of `receivers` (any iterable of this server's connections:
+   * an array, a Set the application keeps; one listed twice gets it twice;
+   * those not open are passed over), encoded once. A receiver with more than
+   * `broadcastLimit` bytes still waiting to be written is slow: per
+   * `slowReceiver` it is closed with 1008 (default) or skips this message.
+   * With permessage-deflate the frame goes uncompressed (RFC 7692 §6
+   * allows it). See src/server/broadcast.ts.
    */
-  broadcast(message: SendData, filter?: (connection: WebSocketConnection<Data>) => boolean): BroadcastResult {
-    return broadcastFrame(this.liveConnections, encodeMessage(message), this.broadcastPolicy, filter);
+  broadcast(message: SendData, filter?: (connection: WebSocketConnection<Data>) => boolean): BroadcastResult;
+  broadcast(message: SendData, receivers: Iterable<WebSocketConnection<Data>>): BroadcastResult;
+  broadcast(message: SendData, filterOrReceivers?: ((connection: WebSocketConnection<Data>) => boolean) | Iterable<WebSocketConnection<Data>>): BroadcastResult {
+    if (filterOrReceivers === undefined || typeof filterOrReceivers === 'function') {
+      return broadcastFrame(this.liveConnections, encodeMessage(message), this.broadcastPolicy, filterOrReceivers);
+    }
+    if (typeof filterOrReceivers !== 'object' || filterOrReceivers === null || typeof (filterOrReceivers as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') {
+      throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'broadcast() takes a filter function or an iterable of connections');
+    }
+    return broadcastFrame(filterOrReceivers, encodeMessage(message), this.broadcastPolicy);
+  }
+
+  /**
+   * Send `message` to every subscriber of `topic` (`ws.subscribe(topic)`)
+   * but `options.except`, encoded once, with the same slow-receiver policy
+   * and result as broadcast(). Costs in the topic's subscribers, not in the
+   * server's connections. Throws LocalError WS_ERR_INVALID_TOPIC for a name
+   * that is not 1 to 256 UTF-8 bytes, WS_ERR_INVALID_ARGUMENT for a message
+   * that is neither a string nor bytes.
+   */
+  publish(topic: string, message: SendData, options: PublishOptions<Data> = {}): BroadcastResult {
+    checkTopicName(topic);
+    if (!isSendData(message)) throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'publish() takes a string, a Buffer, a typed array or an ArrayBuffer');
+    return this.topics.publish(topic, message, options.except);
   }
 
   address(): AddressInfo | null {
@@ -269,7 +322,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     if (this.memoryBudget.isExceeded) {
       throw new HandshakeError(HandshakeErrorCode.OVERLOADED, 503, 'the server is over its memory budget: try again later', { 'Retry-After': String(OVERLOAD_RETRY_AFTER_S) });
     }
-    const handler = this.findHandler(request.path);
+    const handler = this.findHandler(request);
     return { ...(await negotiate<Data>(request, this.options)), handler };
   }
 
@@ -286,6 +339,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
         extensions: accepted.extensions,
         remoteAddress: request.remoteAddress,
         remotePort: request.remotePort,
+        params: request.params,
       },
       decision.data as Data,
       decision.extension === null ? this.connectionOptions : { ...this.connectionOptions, extension: decision.extension },
@@ -303,9 +357,20 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     connection.start(accepted.rest);
   }
 
-  private findHandler(path: string): ConnectionHandler<Data> {
-    const routed = this.routes.get(path);
-    if (routed) return routed;
+  /** The handler for the request's path; the route's parameters go on the request, for the hooks and the connection. */
+  private findHandler(request: HandshakeRequest): ConnectionHandler<Data> {
+    const { path } = request;
+    let routed;
+    try {
+      routed = this.router.match(path);
+    } catch (error) {
+      if (!(error instanceof RouteMatchError)) throw error;
+      throw new HandshakeError(HandshakeErrorCode.PATH_ENCODING, 400, `cannot route ${path}: ${error.message}`);
+    }
+    if (routed !== null) {
+      request.params = routed.params;
+      return routed.value;
+    }
     const { path: onlyPath } = this.options;
     if (this.defaultHandler && (onlyPath === undefined || onlyPath === path)) return this.defaultHandler;
     throw new HandshakeError(HandshakeErrorCode.NOT_FOUND, 404, `no WebSocket endpoint at ${path}`);

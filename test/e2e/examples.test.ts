@@ -59,6 +59,13 @@ async function client(url: string, protocols?: string | string[], options?: WebS
   };
 }
 
+async function waitForSubscribers(server: { topics: { subscribers(topic: string): ReadonlySet<unknown> } }, topic: string, count: number): Promise<void> {
+  for (let i = 0; server.topics.subscribers(topic).size !== count; i++) {
+    assert.ok(i < 500, `${count} subscribers of ${topic}`);
+    await delay(10);
+  }
+}
+
 // ─── 1. echo ────────────────────────────────────────────────────────────────
 
 test('echo: the page over HTTP, and text and binary echoed on the same port', async (t) => {
@@ -115,30 +122,49 @@ test('chat: joins and leaves are announced, messages go to everyone else, names 
 
 // ─── 3. pub/sub ─────────────────────────────────────────────────────────────
 
-test('pub/sub: GET /notify?msg=… reaches every subscriber on /ws, including the terminal subscriber script', async (t) => {
+test('pub/sub: a topic per path; POST /publish/<topic> and GET /notify reach that topic\'s subscribers only, the terminal subscriber script included', async (t) => {
   const server = createHub();
   const url = await serve(server);
   t.after(() => server.close());
-  const terminal = startScript('example:subscribe', [`${url.ws}/ws`]);
+  const terminal = startScript('example:subscribe', [`${url.ws}/ws/news`]);
   t.after(() => terminal.stop());
-  await terminal.waitFor(/subscribed to ws:\/\/127\.0\.0\.1:\d+\/ws/);
-  const browserLike = await client(`${url.ws}/ws`);
+  await terminal.waitFor(/subscribed to news at ws:\/\/127\.0\.0\.1:\d+\/ws\/news/);
+  const browserLike = await client(`${url.ws}/ws/news`);
+  const sport = await client(`${url.ws}/ws?topic=sport&topic=news`);
+  const general = await client(`${url.ws}/ws`);
+  await waitForSubscribers(server, 'news', 3);
 
-  const published = await fetch(`${url.http}/notify?msg=${encodeURIComponent('héllo wörld & more')}`);
-  assert.equal(published.status, 200);
-  assert.equal(await published.text(), 'delivered to 2 subscribers\n');
+  const posted = await fetch(`${url.http}/publish/news`, { method: 'POST', body: 'héllo wörld & more' });
+  assert.equal(posted.status, 200);
+  assert.equal(await posted.text(), 'delivered to 3 subscribers of news\n');
   assert.equal(await browserLike.next(), 'héllo wörld & more');
+  assert.equal(await sport.next(), 'héllo wörld & more');
   await terminal.waitFor(/^message: héllo wörld & more$/m);
+
+  const notified = await fetch(`${url.http}/notify?topic=sport&msg=${encodeURIComponent('goal!')}`);
+  assert.equal(await notified.text(), 'delivered to 1 subscriber of sport\n');
+  assert.equal(await sport.next(), 'goal!');
+  assert.equal(await (await fetch(`${url.http}/notify?msg=hi`)).text(), 'delivered to 1 subscriber of general\n', 'no topic: general');
+  assert.equal(await general.next(), 'hi');
+  assert.equal(await (await fetch(`${url.http}/publish/nobody`, { method: 'POST', body: 'x' })).text(), 'delivered to 0 subscribers of nobody\n');
 
   assert.equal((await fetch(`${url.http}/notify`)).status, 404, 'no msg parameter');
   assert.equal((await fetch(`${url.http}/other`)).status, 404);
-  const wrongPath = new WebSocket(`${url.ws}/elsewhere`);
-  const [, response] = await once(wrongPath, 'unexpected-response');
-  assert.equal(response.statusCode, 404);
-  response.resume();
-  wrongPath.on('error', () => {});
+  assert.equal((await fetch(`${url.http}/publish/news`)).status, 404, 'publishing is a POST');
+  assert.equal((await fetch(`${url.http}/publish/${'x'.repeat(257)}`, { method: 'POST', body: 'x' })).status, 400, 'topic too long');
+  assert.equal((await fetch(`${url.http}/publish/news`, { method: 'POST', body: Buffer.alloc(64 * 1024 + 1) })).status, 413);
+  for (const [path, status] of [['/elsewhere', 404], [`/ws/${'x'.repeat(257)}`, 400]] as const) {
+    const refused = new WebSocket(`${url.ws}${path}`);
+    refused.on('error', () => {});
+    const [, response] = await once(refused, 'unexpected-response');
+    assert.equal(response.statusCode, status, path);
+    response.resume();
+  }
   browserLike.ws.close();
-
+  sport.ws.close();
+  general.ws.close();
+  // Closed subscribers leave their topics.
+  await waitForSubscribers(server, 'sport', 0);
   await terminal.stop();
   assert.match(terminal.output(), /closed \(1000/);
 });
@@ -446,7 +472,7 @@ test('every example runs from its npm script, answers, and exits cleanly on SIGT
   const scripts: Array<[script: string, path: string, expect: RegExp]> = [
     ['example:echo', '/', /<h1>Echo<\/h1>/],
     ['example:chat', '/', /<h1>Chat<\/h1>/],
-    ['example:pubsub', '/notify?msg=hi', /^delivered to 0 subscribers/],
+    ['example:pubsub', '/notify?topic=news&msg=hi', /^delivered to 0 subscribers of news/],
     ['example:files', '/', /<h1>Files and paths<\/h1>/],
     ['example:for-await', '/', /for await/],
     ['example:inspector', '/', /<h1>Frame inspector<\/h1>/],

@@ -251,6 +251,7 @@ describe('server negotiation: the decisions, apart from HTTP/1.1', () => {
     headers: new HttpHeaders([]),
     remoteAddress: '127.0.0.1',
     remotePort: 1234,
+    params: {},
     ...fields,
   });
 
