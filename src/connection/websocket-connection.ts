@@ -37,6 +37,7 @@ import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
 import { ReadyState } from '../protocol/ready-state.js';
+import { MessageQueue } from './message-queue.js';
 import { awaitTurn, currentEpoch } from './turn-scheduler.js';
 
 /** A message as delivered: text as a string, binary as a Buffer. */
@@ -121,10 +122,6 @@ const EMPTY = Buffer.alloc(0);
 
 /** Reading pauses while more than this many bytes wait to be written to a peer that does not read. */
 const WRITE_PAUSE_THRESHOLD = 1024 * 1024;
-/** Reading pauses while more than this many message bytes wait in the for-await queue... */
-const QUEUE_PAUSE_BYTES = 1024 * 1024;
-/** ...or this many messages. */
-const QUEUE_PAUSE_COUNT = 1024;
 
 export class WebSocketConnection<Data = undefined> extends EventEmitter<ConnectionEvents> implements ProtocolListener, AsyncIterable<Message> {
   /**
@@ -187,17 +184,19 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   // Flow control: reasons reading is paused.
   private pausedForWrites = false;
   private pausedForQueue = false;
+  /** A streamed message's consumer has not taken its chunks (message-stream.ts). */
+  private pausedForStream = false;
   /** The core kept input back (turn budget used up, or a message being inflated). */
   private pausedForTurn = false;
   /** The server's memory budget is exceeded and this connection is among the heaviest. */
   private pausedForBudget = false;
 
-  // The for-await queue (filled only when no 'message' listener, or an iterator, is there).
-  private queue: Message[] = [];
-  private queueHead = 0;
-  private queuedBytes = 0;
+  /**
+   * The queue receive() and for-await take from (filled when there is no
+   * 'message' listener, or a for-await loop, or a receive() waiting).
+   */
+  private readonly queue = new MessageQueue<Message>((paused) => this.setPausedForQueue(paused));
   private iterating = false;
-  private waiting: ((result: IteratorResult<Message>) => void) | null = null;
 
   constructor(
     socket: Socket,
@@ -241,7 +240,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** Feed the bytes that arrived right behind the upgrade request, then start reading. */
   start(initialBytes: Buffer): void {
-    if (initialBytes.length > 0) this.receive(initialBytes);
+    if (initialBytes.length > 0) this.receiveBytes(initialBytes);
     this.updateReading();
   }
 
@@ -350,12 +349,39 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.socket.destroy();
   }
 
-  /** Messages in arrival order; ends when the connection closes. One iterator at a time. */
+  /**
+   * The next message, in arrival order. Cancellation-safe: a `timeout`
+   * (rejects with LocalError `WS_ERR_RECEIVE_TIMEOUT`) or an aborted
+   * `signal` (rejects with its reason) gives up the wait, never a message,
+   * which stays queued for the next taker. Concurrent calls are served in
+   * call order. Once the connection is closing and the messages that came
+   * before the peer's close are taken, rejects with ConnectionClosedError
+   * (its `info` says how the connection ended).
+   *
+   * receive() and `for await` take from one queue: both may be used, each
+   * message goes to exactly one of them, in the order they asked. With a
+   * 'message' listener (and no loop), a message is queued for receive() only
+   * while a receive() waits; the listener sees every message regardless.
+   */
+  // (The options are spelled out, not named ReceiveOptions, until the entry points export that type.)
+  receive(options?: { timeout?: number; signal?: AbortSignal }): Promise<Message> {
+    this.endQueueIfFinished();
+    return this.queue.take(options);
+  }
+
+  /**
+   * Messages in arrival order; ends when the connection closes (after the
+   * messages that came before). One loop at a time; shares its queue with
+   * receive().
+   */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     if (this.iterating) throw new LocalError('WS_ERR_ALREADY_ITERATING', 'a connection can be iterated by one loop at a time');
     this.iterating = true;
     return {
-      next: () => this.nextMessage(),
+      next: () => {
+        this.endQueueIfFinished();
+        return this.queue.next();
+      },
       return: async () => {
         this.iterating = false;
         return { value: undefined, done: true };
@@ -391,13 +417,17 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   onCloseFrame(): void {
     // The core queued our answer; afterProtocolActivity() flushes it and closes TCP.
+    // No message comes after the peer's close (§5.5.1): receive() callers waiting now learn it.
+    this.endQueue();
   }
 
   onProtocolError(error: ProtocolError): void {
+    this.endQueue();
     if (this.listenerCount('error') > 0) this.safeEmit('error', error);
   }
 
   onInternalError(error: InternalError): void {
+    this.endQueue();
     // The core failed the connection with 1011; the bug is worth a report.
     this.report(error);
   }
@@ -426,7 +456,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   // ---------------------------------------------------------------- socket
 
   /** @internal Bytes from the socket. */
-  receive(chunk: Buffer): void {
+  receiveBytes(chunk: Buffer): void {
     if (this.wireTap !== null) this.wireTap('read', chunk);
     const epoch = currentEpoch();
     if (epoch !== this.epoch) {
@@ -520,9 +550,9 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     clearTimeout(this.stallTimer);
     this.core.transportClosed();
     this.reportHeld(0);
-    this.finishIteration();
     const info = this.core.closeInfo;
     this.closeInfo = info;
+    this.endQueue();
     this.resolveClosed?.(info);
     this.hooks?.closed(this as WebSocketConnection<unknown>);
     this.safeEmit('close', info.code, info.reason, info);
@@ -701,7 +731,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** What this connection holds in memory now: input being assembled or kept, output not yet taken by the kernel, messages queued for `for await`. */
   private heldBytes(): number {
-    return this.core.bufferedInputBytes + this.core.pendingOutputBytes + this.socket.writableLength + this.queuedBytes;
+    return this.core.bufferedInputBytes + this.core.pendingOutputBytes + this.socket.writableLength + this.queue.queuedBytes;
   }
 
   /** Tell the server's memory budget what this connection holds now. */
@@ -737,6 +767,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.socket.end();
     // Keep reading (and dropping) so unread input cannot turn our close into a reset.
     this.pausedForQueue = false;
+    this.pausedForStream = false;
     this.pausedForWrites = false;
     this.pausedForTurn = false;
     this.pausedForBudget = false;
@@ -762,62 +793,38 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
         this.handlerFailed(error);
       }
     }
-    if (this.iterating || !listening) this.enqueue(message, size);
+    if (this.iterating || !listening || this.queue.hasTakers) this.queue.push(message, size);
   }
 
-  private enqueue(message: Message, size: number): void {
-    const waiting = this.waiting;
-    if (waiting !== null) {
-      this.waiting = null;
-      waiting({ value: message, done: false });
-      return;
-    }
-    this.queue.push(message);
-    this.queuedBytes += size;
-    if (!this.pausedForQueue && (this.queuedBytes > QUEUE_PAUSE_BYTES || this.queue.length - this.queueHead > QUEUE_PAUSE_COUNT)) {
-      this.pausedForQueue = true;
-      this.updateReading();
-    }
-  }
-
-  private nextMessage(): Promise<IteratorResult<Message>> {
-    if (this.queueHead < this.queue.length) {
-      const message = this.queue[this.queueHead];
-      this.queue[this.queueHead++] = '';
-      this.queuedBytes -= message.length;
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      }
-      if (this.pausedForQueue && this.queuedBytes <= QUEUE_PAUSE_BYTES / 2 && this.queue.length - this.queueHead <= QUEUE_PAUSE_COUNT / 2) {
-        this.pausedForQueue = false;
-        this.updateReading();
-      }
-      return Promise.resolve({ value: message, done: false });
-    }
-    if (this.socketClosed || !this.moreMessagesMayArrive()) {
-      return Promise.resolve({ value: undefined, done: true });
-    }
-    return new Promise((resolve) => (this.waiting = resolve));
+  private setPausedForQueue(paused: boolean): void {
+    // (Once TCP is ending, reading goes on regardless: see endTransport().)
+    if (this.pausedForQueue === paused || (paused && this.transportEnding)) return;
+    this.pausedForQueue = paused;
+    this.updateReading();
   }
 
   /** Before the peer's close frame, a failure or the end of input, messages may still come (also after our own close frame). */
   private moreMessagesMayArrive(): boolean {
+    if (this.socketClosed) return false;
     const phase = this.core.closeState.phase;
     return phase === ClosePhase.ACTIVE || phase === ClosePhase.CLOSED_BY_US;
   }
 
-  private finishIteration(): void {
-    const waiting = this.waiting;
-    if (waiting !== null) {
-      this.waiting = null;
-      waiting({ value: undefined, done: true });
-    }
+  private endQueueIfFinished(): void {
+    if (this.queue.length === 0 && !this.moreMessagesMayArrive()) this.endQueue();
+  }
+
+  /** No more messages will arrive: receive() rejects (a for-await loop ends) once the queue is drained. */
+  private endQueue(): void {
+    this.queue.end(() => {
+      const info = this.closeInfo ?? this.core.closeInfo;
+      return new ConnectionClosedError(info.code, info.reason, info);
+    });
   }
 
   private updateReading(): void {
     if (this.socketClosed) return;
-    if (this.pausedForWrites || this.pausedForQueue || this.pausedForTurn || this.pausedForBudget) this.socket.pause();
+    if (this.pausedForWrites || this.pausedForQueue || this.pausedForStream || this.pausedForTurn || this.pausedForBudget) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -900,7 +907,7 @@ type OwnedSocket = Socket & { [kConnection]: WebSocketConnection<unknown> };
 
 // Socket listeners and timer callbacks, shared by every connection.
 function socketData(this: OwnedSocket, chunk: Buffer): void {
-  this[kConnection].receive(chunk);
+  this[kConnection].receiveBytes(chunk);
 }
 function socketEnd(this: OwnedSocket): void {
   this[kConnection].peerEnded();
