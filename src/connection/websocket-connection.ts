@@ -38,6 +38,7 @@ import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
 import { ReadyState } from '../protocol/ready-state.js';
 import { MessageQueue } from './message-queue.js';
+import { MessageStream } from './message-stream.js';
 import { awaitTurn, currentEpoch } from './turn-scheduler.js';
 
 /** A message as delivered: text as a string, binary as a Buffer. */
@@ -47,7 +48,14 @@ export type Message = string | Buffer;
 export type SendData = string | Buffer | Uint8Array | ArrayBuffer | ArrayBufferView;
 
 export interface ConnectionEvents {
+  /** A whole message. (A streamed message comes whole here when no 'stream' listener is there: see streamMessagesAbove.) */
   message: [data: Message];
+  /**
+   * A message above `streamMessagesAbove`, as it starts: read its chunks
+   * from the MessageStream (to its end, or discard() it: unread, it stops
+   * the connection's input).
+   */
+  stream: [stream: MessageStream];
   ping: [payload: Buffer];
   pong: [payload: Buffer];
   /**
@@ -93,7 +101,9 @@ export interface ConnectionRequest {
   remotePort: number | undefined;
 }
 
-export interface ConnectionOptions extends MessageLimits {
+export interface ConnectionOptions extends Omit<MessageLimits, 'streamMessagesAbove'> {
+  /** Messages larger than this arrive as a MessageStream (default Infinity: never). */
+  streamMessagesAbove?: number;
   /** Which end of the connection this is (§5.1 masking, §7.1.1 who closes TCP first). */
   role: 'server' | 'client';
   /** Client only: masking keys (default: CSPRNG). */
@@ -195,8 +205,15 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    * The queue receive() and for-await take from (filled when there is no
    * 'message' listener, or a for-await loop, or a receive() waiting).
    */
-  private readonly queue = new MessageQueue<Message>((paused) => this.setPausedForQueue(paused));
+  private readonly queue = new MessageQueue<Message | MessageStream>((paused) => this.setPausedForQueue(paused));
   private iterating = false;
+
+  // The message being streamed (streamMessagesAbove): as a MessageStream, and/or assembled for 'message' listeners.
+  private stream: MessageStream | null = null;
+  private assembling: Array<string | Buffer> | null = null;
+  private assemblingBinary = false;
+  /** streamMessagesAbove is set: the queue may hold MessageStreams. */
+  private readonly streamsMessages: boolean;
 
   constructor(
     socket: Socket,
@@ -211,12 +228,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.data = data;
     this.options = options;
     this.hooks = hooks;
+    this.streamsMessages = (options.streamMessagesAbove ?? Infinity) !== Infinity;
     this.core = new WebSocketProtocol(this, {
       role: options.role,
       maskKeySource: options.maskKeySource,
       maxMessageSize: options.maxMessageSize,
       maxFrameSize: options.maxFrameSize,
       maxFragments: options.maxFragments,
+      streamMessagesAbove: options.streamMessagesAbove,
       logger: options.logger,
       extension: options.extension,
       turnBudget: options.turnBudget,
@@ -364,9 +383,17 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    * while a receive() waits; the listener sees every message regardless.
    */
   // (The options are spelled out, not named ReceiveOptions, until the entry points export that type.)
-  receive(options?: { timeout?: number; signal?: AbortSignal }): Promise<Message> {
+  receive(options?: { timeout?: number; signal?: AbortSignal; streams?: false }): Promise<Message>;
+  /**
+   * With `streams: true`, a message above `streamMessagesAbove` comes as
+   * the MessageStream itself (read its chunks as they arrive); without, it
+   * comes whole (assembled, bounded by maxMessageSize).
+   */
+  receive(options: { timeout?: number; signal?: AbortSignal; streams: true }): Promise<Message | MessageStream>;
+  receive(options?: { timeout?: number; signal?: AbortSignal; streams?: boolean }): Promise<Message | MessageStream> {
     this.endQueueIfFinished();
-    return this.queue.take(options);
+    const taken = this.queue.take(options);
+    return options?.streams === true || !this.streamsMessages ? taken : taken.then(whole);
   }
 
   /**
@@ -380,7 +407,10 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     return {
       next: () => {
         this.endQueueIfFinished();
-        return this.queue.next();
+        const next = this.queue.next() as Promise<IteratorResult<Message>>;
+        if (!this.streamsMessages) return next;
+        // A streamed message is assembled for the loop (use receive({ streams: true }) to read it as it comes).
+        return next.then(async (result) => (result.done === true ? result : { value: await whole(result.value), done: false }));
       },
       return: async () => {
         this.iterating = false;
@@ -415,18 +445,73 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.listenerCount('pong') > 0) this.safeEmit('pong', payload);
   }
 
+  onMessageStart(binary: boolean): void {
+    const streamListeners = this.listenerCount('stream') > 0;
+    const messageListeners = this.listenerCount('message') > 0;
+    const queued = this.iterating || this.queue.hasTakers || (!streamListeners && !messageListeners);
+    if (streamListeners || queued) {
+      const stream = new MessageStream(binary, (paused) => this.setPausedForStream(paused));
+      this.stream = stream;
+      if (streamListeners) this.safeEmit('stream', stream);
+      if (queued) this.queue.push(stream, 0); // (its chunks are bounded by the stream itself)
+    }
+    if (messageListeners && !streamListeners) {
+      // 'message' listeners get it whole, when it ends, in order with the other messages.
+      this.assembling = [];
+      this.assemblingBinary = binary;
+    }
+  }
+
+  onMessageChunk(chunk: string | Buffer): void {
+    this.stream?.push(chunk);
+    this.assembling?.push(chunk);
+  }
+
+  onMessageEnd(): void {
+    this.stream?.end();
+    this.stream = null;
+    const parts = this.assembling;
+    if (parts !== null) {
+      this.assembling = null;
+      const message = this.assemblingBinary ? Buffer.concat(parts as Buffer[]) : (parts as string[]).join('');
+      try {
+        this.emit('message', message);
+      } catch (error) {
+        this.handlerFailed(error);
+      }
+    }
+  }
+
+  /** The message being streamed will not be completed: its reader gets `error` after the chunks that came. */
+  private abandonStream(error: unknown): void {
+    this.assembling = null;
+    const stream = this.stream;
+    if (stream === null) return;
+    this.stream = null;
+    stream.fail(error);
+  }
+
+  /** A ConnectionClosedError for the connection as it stands. */
+  private closedError(): ConnectionClosedError {
+    const info = this.closeInfo ?? this.core.closeInfo;
+    return new ConnectionClosedError(info.code, info.reason, info);
+  }
+
   onCloseFrame(): void {
     // The core queued our answer; afterProtocolActivity() flushes it and closes TCP.
     // No message comes after the peer's close (§5.5.1): receive() callers waiting now learn it.
+    this.abandonStream(this.closedError());
     this.endQueue();
   }
 
   onProtocolError(error: ProtocolError): void {
+    this.abandonStream(error);
     this.endQueue();
     if (this.listenerCount('error') > 0) this.safeEmit('error', error);
   }
 
   onInternalError(error: InternalError): void {
+    this.abandonStream(error);
     this.endQueue();
     // The core failed the connection with 1011; the bug is worth a report.
     this.report(error);
@@ -552,6 +637,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.reportHeld(0);
     const info = this.core.closeInfo;
     this.closeInfo = info;
+    this.abandonStream(this.closedError());
     this.endQueue();
     this.resolveClosed?.(info);
     this.hooks?.closed(this as WebSocketConnection<unknown>);
@@ -816,10 +902,13 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** No more messages will arrive: receive() rejects (a for-await loop ends) once the queue is drained. */
   private endQueue(): void {
-    this.queue.end(() => {
-      const info = this.closeInfo ?? this.core.closeInfo;
-      return new ConnectionClosedError(info.code, info.reason, info);
-    });
+    this.queue.end(() => this.closedError());
+  }
+
+  private setPausedForStream(paused: boolean): void {
+    if (this.pausedForStream === paused || (paused && this.transportEnding)) return;
+    this.pausedForStream = paused;
+    this.updateReading();
   }
 
   private updateReading(): void {
@@ -883,6 +972,11 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       this.reporting = false;
     }
   }
+}
+
+/** A message as a whole: a MessageStream is read to its end and assembled. */
+function whole(message: Message | MessageStream): Message | Promise<Message> {
+  return message instanceof MessageStream ? message.collect() : message;
 }
 
 function toBytes(data: Exclude<SendData, string>): Uint8Array {
