@@ -92,8 +92,9 @@ export class MessageStream implements AsyncIterable<string | Buffer> {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    // Nothing more will come: what is buffered is bounded already, input may go on.
-    this.release();
+    // Input stays paused until the consumer has taken what is buffered (down
+    // to half the bound): unread streams cannot pile up behind each other.
+    if (this.bytes <= STREAM_PAUSE_BYTES / 2) this.release();
     this.settleWaiter();
   }
 
@@ -102,6 +103,7 @@ export class MessageStream implements AsyncIterable<string | Buffer> {
     if (this.ended) return;
     this.error = error;
     this.end();
+    this.release(); // (the connection is ending: nothing to hold back)
   }
 
   private next(): Promise<IteratorResult<string | Buffer, undefined>> {
