@@ -2,7 +2,9 @@
  * One upgraded WebSocket connection, server or client side: the shell that
  * joins a socket to the sans-I/O protocol core. It owns what the core must not: the socket, timers
  * (closing handshake, idle, keepalive), events, flow control, and the queue
- * behind `for await (const message of connection)`.
+ * behind `receive()` and `for await (const message of connection)`
+ * (message-queue.ts: cancellation-safe, one queue for both), and the
+ * MessageStreams of messages above `streamMessagesAbove` (message-stream.ts).
  *
  * Writes are batched: everything the core produces while handling one read
  * (or during one turn of the event loop, for sends made elsewhere) leaves in
@@ -16,6 +18,9 @@
  *   served;
  * - while a message is inflated off the event loop, reading pauses until it
  *   is delivered;
+ * - messages nobody takes: reading pauses past the queue's bounds, and past
+ *   a MessageStream's bound while its consumer lags (memory stays bounded
+ *   for a streamed message of any size);
  * - a peer that does not read: reading pauses past WRITE_PAUSE_THRESHOLD;
  *   `sendStallTimeout` closes it (1008) when bytes above the high-water mark
  *   make no progress; `maxPendingPongs` closes it (1008) rather than queue
