@@ -6,6 +6,7 @@
  * "log and move on" from "fix your code".
  */
 import { CloseCode } from './framing/close-codes.js';
+import type { CloseInfo } from './protocol/close-state.js';
 
 /** Base class of every error this library throws or reports. */
 export class WebSocketError extends Error {
@@ -97,10 +98,13 @@ export class ConnectionClosedError extends LocalError {
   /** Close code of the connection (1006 if it ended without a handshake). */
   readonly closeCode: number;
   readonly reason: string;
+  /** How the connection ended (or stands), when known: set on the errors receive() rejects with. */
+  readonly info: CloseInfo | undefined;
 
-  constructor(closeCode: number = CloseCode.ABNORMAL_CLOSURE, reason = '') {
+  constructor(closeCode: number = CloseCode.ABNORMAL_CLOSURE, reason = '', info?: CloseInfo) {
     super('WS_ERR_CONNECTION_CLOSED', `WebSocket connection is closed (${closeCode}${reason ? ` ${reason}` : ''})`);
     this.closeCode = closeCode;
     this.reason = reason;
+    this.info = info;
   }
 }

@@ -96,6 +96,7 @@ function planConnection(url: string | URL, options: ClientOptions): Plan {
       maxMessageSize: settings.maxMessageSize,
       maxFrameSize: settings.maxFrameSize,
       maxFragments: settings.maxFragments,
+      streamMessagesAbove: settings.streamMessagesAbove,
       closeTimeout: settings.closeTimeout,
       idleTimeout: settings.idleTimeout,
       pingInterval: settings.pingInterval,

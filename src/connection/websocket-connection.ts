@@ -2,7 +2,9 @@
  * One upgraded WebSocket connection, server or client side: the shell that
  * joins a socket to the sans-I/O protocol core. It owns what the core must not: the socket, timers
  * (closing handshake, idle, keepalive), events, flow control, and the queue
- * behind `for await (const message of connection)`.
+ * behind `receive()` and `for await (const message of connection)`
+ * (message-queue.ts: cancellation-safe, one queue for both), and the
+ * MessageStreams of messages above `streamMessagesAbove` (message-stream.ts).
  *
  * Writes are batched: everything the core produces while handling one read
  * (or during one turn of the event loop, for sends made elsewhere) leaves in
@@ -16,6 +18,9 @@
  *   served;
  * - while a message is inflated off the event loop, reading pauses until it
  *   is delivered;
+ * - messages nobody takes: reading pauses past the queue's bounds, and past
+ *   a MessageStream's bound while its consumer lags (memory stays bounded
+ *   for a streamed message of any size);
  * - a peer that does not read: reading pauses past WRITE_PAUSE_THRESHOLD;
  *   `sendStallTimeout` closes it (1008) when bytes above the high-water mark
  *   make no progress; `maxPendingPongs` closes it (1008) rather than queue
@@ -37,6 +42,8 @@ import type { FrameLogger } from '../protocol/frame-log.js';
 import type { MessageLimits } from '../protocol/limits.js';
 import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.js';
 import { ReadyState } from '../protocol/ready-state.js';
+import { MessageQueue } from './message-queue.js';
+import { MessageStream } from './message-stream.js';
 import { awaitTurn, currentEpoch } from './turn-scheduler.js';
 import { checkTopicName, ReadonlySetView, type TopicRegistry } from '../server/topics.js';
 
@@ -47,7 +54,14 @@ export type Message = string | Buffer;
 export type SendData = string | Buffer | Uint8Array | ArrayBuffer | ArrayBufferView;
 
 export interface ConnectionEvents {
+  /** A whole message. (A streamed message comes whole here when no 'stream' listener is there: see streamMessagesAbove.) */
   message: [data: Message];
+  /**
+   * A message above `streamMessagesAbove`, as it starts: read its chunks
+   * from the MessageStream (to its end, or discard() it: unread, it stops
+   * the connection's input).
+   */
+  stream: [stream: MessageStream];
   ping: [payload: Buffer];
   pong: [payload: Buffer];
   /**
@@ -99,7 +113,9 @@ export interface ConnectionRequest {
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_TOPICS: ReadonlySet<string> = new ReadonlySetView(new Set<string>());
 
-export interface ConnectionOptions extends MessageLimits {
+export interface ConnectionOptions extends Omit<MessageLimits, 'streamMessagesAbove'> {
+  /** Messages larger than this arrive as a MessageStream (default Infinity: never). */
+  streamMessagesAbove?: number;
   /** Which end of the connection this is (§5.1 masking, §7.1.1 who closes TCP first). */
   role: 'server' | 'client';
   /** Client only: masking keys (default: CSPRNG). */
@@ -128,10 +144,6 @@ const EMPTY = Buffer.alloc(0);
 
 /** Reading pauses while more than this many bytes wait to be written to a peer that does not read. */
 const WRITE_PAUSE_THRESHOLD = 1024 * 1024;
-/** Reading pauses while more than this many message bytes wait in the for-await queue... */
-const QUEUE_PAUSE_BYTES = 1024 * 1024;
-/** ...or this many messages. */
-const QUEUE_PAUSE_COUNT = 1024;
 
 /*
  * The connection is its core's ProtocolListener (the core is given `this`:
@@ -201,17 +213,26 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   // Flow control: reasons reading is paused.
   private pausedForWrites = false;
   private pausedForQueue = false;
+  /** A streamed message's consumer has not taken its chunks (message-stream.ts). */
+  private pausedForStream = false;
   /** The core kept input back (turn budget used up, or a message being inflated). */
   private pausedForTurn = false;
   /** The server's memory budget is exceeded and this connection is among the heaviest. */
   private pausedForBudget = false;
 
-  // The for-await queue (filled only when no 'message' listener, or an iterator, is there).
-  private queue: Message[] = [];
-  private queueHead = 0;
-  private queuedBytes = 0;
+  /**
+   * The queue receive() and for-await take from (filled when there is no
+   * 'message' listener, or a for-await loop, or a receive() waiting).
+   */
+  private readonly queue = new MessageQueue<Message | MessageStream>((paused) => this.setPausedForQueue(paused));
   private iterating = false;
-  private waiting: ((result: IteratorResult<Message>) => void) | null = null;
+
+  // The message being streamed (streamMessagesAbove): as a MessageStream, and/or assembled for 'message' listeners.
+  private stream: MessageStream | null = null;
+  private assembling: Array<string | Buffer> | null = null;
+  private assemblingBinary = false;
+  /** streamMessagesAbove is set: the queue may hold MessageStreams. */
+  private readonly streamsMessages: boolean;
 
   // Topics (src/server/topics.ts): the ones this connection is in, and their read-only view.
   private topicNames: Set<string> | null = null;
@@ -231,6 +252,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.data = data;
     this.options = options;
     this.hooks = hooks;
+    this.streamsMessages = (options.streamMessagesAbove ?? Infinity) !== Infinity;
     const listener: ProtocolListener = this; // the callbacks below, "ProtocolListener (core)"
     this.core = new WebSocketProtocol(listener, {
       role: options.role,
@@ -238,6 +260,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       maxMessageSize: options.maxMessageSize,
       maxFrameSize: options.maxFrameSize,
       maxFragments: options.maxFragments,
+      streamMessagesAbove: options.streamMessagesAbove,
       logger: options.logger,
       extension: options.extension,
       turnBudget: options.turnBudget,
@@ -261,7 +284,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** @internal Feed the bytes that arrived right behind the upgrade request, then start reading. */
   start(initialBytes: Buffer): void {
-    if (initialBytes.length > 0) this.receive(initialBytes);
+    if (initialBytes.length > 0) this.receiveBytes(initialBytes);
     this.updateReading();
   }
 
@@ -436,12 +459,50 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.socket.destroy();
   }
 
-  /** Messages in arrival order; ends when the connection closes. One iterator at a time. */
+  /**
+   * The next message, in arrival order. Cancellation-safe: a `timeout`
+   * (rejects with LocalError `WS_ERR_RECEIVE_TIMEOUT`) or an aborted
+   * `signal` (rejects with its reason) gives up the wait, never a message,
+   * which stays queued for the next taker. Concurrent calls are served in
+   * call order. Once the connection is closing and the messages that came
+   * before the peer's close are taken, rejects with ConnectionClosedError
+   * (its `info` says how the connection ended).
+   *
+   * receive() and `for await` take from one queue: both may be used, each
+   * message goes to exactly one of them, in the order they asked. With a
+   * 'message' listener (and no loop), a message is queued for receive() only
+   * while a receive() waits; the listener sees every message regardless.
+   */
+  // (The options are spelled out, not named ReceiveOptions, until the entry points export that type.)
+  receive(options?: { timeout?: number; signal?: AbortSignal; streams?: false }): Promise<Message>;
+  /**
+   * With `streams: true`, a message above `streamMessagesAbove` comes as
+   * the MessageStream itself (read its chunks as they arrive); without, it
+   * comes whole (assembled, bounded by maxMessageSize).
+   */
+  receive(options: { timeout?: number; signal?: AbortSignal; streams: true }): Promise<Message | MessageStream>;
+  receive(options?: { timeout?: number; signal?: AbortSignal; streams?: boolean }): Promise<Message | MessageStream> {
+    this.endQueueIfFinished();
+    const taken = this.queue.take(options);
+    return options?.streams === true || !this.streamsMessages ? taken : taken.then(whole);
+  }
+
+  /**
+   * Messages in arrival order; ends when the connection closes (after the
+   * messages that came before). One loop at a time; shares its queue with
+   * receive().
+   */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     if (this.iterating) throw new LocalError('WS_ERR_ALREADY_ITERATING', 'a connection can be iterated by one loop at a time');
     this.iterating = true;
     return {
-      next: () => this.nextMessage(),
+      next: () => {
+        this.endQueueIfFinished();
+        const next = this.queue.next() as Promise<IteratorResult<Message>>;
+        if (!this.streamsMessages) return next;
+        // A streamed message is assembled for the loop (use receive({ streams: true }) to read it as it comes).
+        return next.then(async (result) => (result.done === true ? result : { value: await whole(result.value), done: false }));
+      },
       return: async () => {
         this.iterating = false;
         return { value: undefined, done: true };
@@ -481,17 +542,79 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   }
 
   /** @internal */
+  onMessageStart(binary: boolean): void {
+    const streamListeners = this.listenerCount('stream') > 0;
+    const messageListeners = this.listenerCount('message') > 0;
+    const queued = this.iterating || this.queue.hasTakers || (!streamListeners && !messageListeners);
+    if (streamListeners || queued) {
+      const stream = new MessageStream(binary, (paused) => this.setPausedForStream(paused));
+      this.stream = stream;
+      if (streamListeners) this.safeEmit('stream', stream);
+      if (queued) this.queue.push(stream, 0); // (its chunks are bounded by the stream itself)
+    }
+    if (messageListeners && !streamListeners) {
+      // 'message' listeners get it whole, when it ends, in order with the other messages.
+      this.assembling = [];
+      this.assemblingBinary = binary;
+    }
+  }
+
+  /** @internal */
+  onMessageChunk(chunk: string | Buffer): void {
+    this.stream?.push(chunk);
+    this.assembling?.push(chunk);
+  }
+
+  /** @internal */
+  onMessageEnd(): void {
+    this.stream?.end();
+    this.stream = null;
+    const parts = this.assembling;
+    if (parts !== null) {
+      this.assembling = null;
+      const message = this.assemblingBinary ? Buffer.concat(parts as Buffer[]) : (parts as string[]).join('');
+      try {
+        this.emit('message', message);
+      } catch (error) {
+        this.handlerFailed(error);
+      }
+    }
+  }
+
+  /** The message being streamed will not be completed: its reader gets `error` after the chunks that came. */
+  private abandonStream(error: unknown): void {
+    this.assembling = null;
+    const stream = this.stream;
+    if (stream === null) return;
+    this.stream = null;
+    stream.fail(error);
+  }
+
+  /** A ConnectionClosedError for the connection as it stands. */
+  private closedError(): ConnectionClosedError {
+    const info = this.closeInfo ?? this.core.closeInfo;
+    return new ConnectionClosedError(info.code, info.reason, info);
+  }
+
+  /** @internal */
   onCloseFrame(): void {
     // The core queued our answer; afterProtocolActivity() flushes it and closes TCP.
+    // No message comes after the peer's close (§5.5.1): receive() callers waiting now learn it.
+    this.abandonStream(this.closedError());
+    this.endQueue();
   }
 
   /** @internal */
   onProtocolError(error: ProtocolError): void {
+    this.abandonStream(error);
+    this.endQueue();
     if (this.listenerCount('error') > 0) this.safeEmit('error', error);
   }
 
   /** @internal */
   onInternalError(error: InternalError): void {
+    this.abandonStream(error);
+    this.endQueue();
     // The core failed the connection with 1011; the bug is worth a report.
     this.report(error);
   }
@@ -522,7 +645,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   // ---------------------------------------------------------------- socket
 
   /** @internal Bytes from the socket. */
-  receive(chunk: Buffer): void {
+  receiveBytes(chunk: Buffer): void {
     if (this.wireTap !== null) this.wireTap('read', chunk);
     const epoch = currentEpoch();
     if (epoch !== this.epoch) {
@@ -616,9 +739,10 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     clearTimeout(this.stallTimer);
     this.core.transportClosed();
     this.reportHeld(0);
-    this.finishIteration();
     const info = this.core.closeInfo;
     this.closeInfo = info;
+    this.abandonStream(this.closedError());
+    this.endQueue();
     this.resolveClosed?.(info);
     this.leaveTopics();
     this.hooks?.closed(this as WebSocketConnection<unknown>);
@@ -798,7 +922,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** What this connection holds in memory now: input being assembled or kept, output not yet taken by the kernel, messages queued for `for await`. */
   private heldBytes(): number {
-    return this.core.bufferedInputBytes + this.core.pendingOutputBytes + this.socket.writableLength + this.queuedBytes;
+    return this.core.bufferedInputBytes + this.core.pendingOutputBytes + this.socket.writableLength + this.queue.queuedBytes;
   }
 
   /** Tell the server's memory budget what this connection holds now. */
@@ -834,6 +958,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.socket.end();
     // Keep reading (and dropping) so unread input cannot turn our close into a reset.
     this.pausedForQueue = false;
+    this.pausedForStream = false;
     this.pausedForWrites = false;
     this.pausedForTurn = false;
     this.pausedForBudget = false;
@@ -859,62 +984,41 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
         this.handlerFailed(error);
       }
     }
-    if (this.iterating || !listening) this.enqueue(message, size);
+    if (this.iterating || !listening || this.queue.hasTakers) this.queue.push(message, size);
   }
 
-  private enqueue(message: Message, size: number): void {
-    const waiting = this.waiting;
-    if (waiting !== null) {
-      this.waiting = null;
-      waiting({ value: message, done: false });
-      return;
-    }
-    this.queue.push(message);
-    this.queuedBytes += size;
-    if (!this.pausedForQueue && (this.queuedBytes > QUEUE_PAUSE_BYTES || this.queue.length - this.queueHead > QUEUE_PAUSE_COUNT)) {
-      this.pausedForQueue = true;
-      this.updateReading();
-    }
-  }
-
-  private nextMessage(): Promise<IteratorResult<Message>> {
-    if (this.queueHead < this.queue.length) {
-      const message = this.queue[this.queueHead];
-      this.queue[this.queueHead++] = '';
-      this.queuedBytes -= message.length;
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      }
-      if (this.pausedForQueue && this.queuedBytes <= QUEUE_PAUSE_BYTES / 2 && this.queue.length - this.queueHead <= QUEUE_PAUSE_COUNT / 2) {
-        this.pausedForQueue = false;
-        this.updateReading();
-      }
-      return Promise.resolve({ value: message, done: false });
-    }
-    if (this.socketClosed || !this.moreMessagesMayArrive()) {
-      return Promise.resolve({ value: undefined, done: true });
-    }
-    return new Promise((resolve) => (this.waiting = resolve));
+  private setPausedForQueue(paused: boolean): void {
+    // (Once TCP is ending, reading goes on regardless: see endTransport().)
+    if (this.pausedForQueue === paused || (paused && this.transportEnding)) return;
+    this.pausedForQueue = paused;
+    this.updateReading();
   }
 
   /** Before the peer's close frame, a failure or the end of input, messages may still come (also after our own close frame). */
   private moreMessagesMayArrive(): boolean {
+    if (this.socketClosed) return false;
     const phase = this.core.closeState.phase;
     return phase === ClosePhase.ACTIVE || phase === ClosePhase.CLOSED_BY_US;
   }
 
-  private finishIteration(): void {
-    const waiting = this.waiting;
-    if (waiting !== null) {
-      this.waiting = null;
-      waiting({ value: undefined, done: true });
-    }
+  private endQueueIfFinished(): void {
+    if (this.queue.length === 0 && !this.moreMessagesMayArrive()) this.endQueue();
+  }
+
+  /** No more messages will arrive: receive() rejects (a for-await loop ends) once the queue is drained. */
+  private endQueue(): void {
+    this.queue.end(() => this.closedError());
+  }
+
+  private setPausedForStream(paused: boolean): void {
+    if (this.pausedForStream === paused || (paused && this.transportEnding)) return;
+    this.pausedForStream = paused;
+    this.updateReading();
   }
 
   private updateReading(): void {
     if (this.socketClosed) return;
-    if (this.pausedForWrites || this.pausedForQueue || this.pausedForTurn || this.pausedForBudget) this.socket.pause();
+    if (this.pausedForWrites || this.pausedForQueue || this.pausedForStream || this.pausedForTurn || this.pausedForBudget) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -976,6 +1080,11 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   }
 }
 
+/** A message as a whole: a MessageStream is read to its end and assembled. */
+function whole(message: Message | MessageStream): Message | Promise<Message> {
+  return message instanceof MessageStream ? message.collect() : message;
+}
+
 function toBytes(data: Exclude<SendData, string>): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -1000,7 +1109,7 @@ type OwnedSocket = Socket & { [kConnection]: WebSocketConnection<unknown> };
 
 // Socket listeners and timer callbacks, shared by every connection.
 function socketData(this: OwnedSocket, chunk: Buffer): void {
-  this[kConnection].receive(chunk);
+  this[kConnection].receiveBytes(chunk);
 }
 function socketEnd(this: OwnedSocket): void {
   this[kConnection].peerEnded();

@@ -50,6 +50,7 @@ const CONNECTION_RULES = {
   maxMessageSize: limit(1),
   maxFrameSize: limit(1),
   maxFragments: limit(1, 'frames'),
+  streamMessagesAbove: limit(0),
   closeTimeout: milliseconds(1),
   idleTimeout: milliseconds(0),
   pingInterval: milliseconds(0),

@@ -11,6 +11,15 @@ export interface MessageLimits {
   maxFrameSize: number;
   /** Most frames one message may be split into. Over it: close 1009. */
   maxFragments: number;
+  /**
+   * A message larger than this many bytes arrives as a MessageStream (its
+   * chunks as they come, in bounded memory) instead of whole. Default
+   * Infinity: never. maxMessageSize still bounds streamed messages: raise it
+   * to receive larger ones; messages up to this size are still assembled
+   * whole. Compressed (permessage-deflate) messages are never streamed: with
+   * streaming on they are refused (1009) above this size.
+   */
+  streamMessagesAbove: number;
 }
 
 export const DEFAULT_MESSAGE_LIMITS: Readonly<MessageLimits> = Object.freeze({
@@ -22,4 +31,5 @@ export const DEFAULT_MESSAGE_LIMITS: Readonly<MessageLimits> = Object.freeze({
   // memory (see MessageBuffer); the limit bounds the work one message can
   // cause with empty or tiny fragments.
   maxFragments: 262_144,
+  streamMessagesAbove: Infinity,
 });

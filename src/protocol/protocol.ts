@@ -58,6 +58,7 @@
  * the close frame sent after it (control frames go ahead: §5.4 lets them be
  * injected anywhere), and onOutputReady() says when they are queued.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { CloseCode } from '../framing/close-codes.js';
 import { buildClosePayload, parseClosePayload } from '../framing/close-payload.js';
 import { FrameParser, type FrameSink } from '../framing/frame-parser.js';
@@ -113,6 +114,24 @@ export interface ProtocolListener {
   onInputReady?(): void;
   /** Output was queued outside any call (a message compressed off the event loop): takeOutput() has it. */
   onOutputReady?(): void;
+  /**
+   * Streaming (`streamMessagesAbove`): a message larger than that starts.
+   * Its payload follows as onMessageChunk() calls and ends with
+   * onMessageEnd(); onText()/onBinary() are not called for it. A message
+   * started and not ended is abandoned when onProtocolError(),
+   * onInternalError() or onCloseFrame() is called, or the transport closes.
+   * Required when `streamMessagesAbove` is set.
+   */
+  onMessageStart?(binary: boolean): void;
+  /**
+   * A piece of the streamed message: text decoded to a string (UTF-8
+   * validated up to here; a character split between pieces comes whole in
+   * the next one), binary as a view into the input chunk (the caller's to
+   * keep). Pieces follow TCP reads and frames, never empty.
+   */
+  onMessageChunk?(chunk: string | Buffer): void;
+  /** The streamed message is complete (text: it ended on a whole character, §8.1). */
+  onMessageEnd?(): void;
 }
 
 export interface ProtocolOptions extends Partial<MessageLimits> {
@@ -126,6 +145,14 @@ export interface ProtocolOptions extends Partial<MessageLimits> {
   logger?: FrameLogger | null;
   /** Work units one receiveData()/resumeInput() call may do before it stops and keeps the rest (default DEFAULT_TURN_BUDGET). */
   turnBudget?: number;
+  /**
+   * A message larger than this many bytes is streamed (onMessageStart /
+   * onMessageChunk / onMessageEnd) instead of assembled; default Infinity
+   * (never). maxMessageSize still bounds streamed messages. Compressed
+   * messages are never streamed: with streaming on they are held to this
+   * size, compressed and inflated (no message is assembled whole above it).
+   */
+  streamMessagesAbove?: number;
 }
 
 /** Default work per call: ordinary reads never reach it, and no call holds the event loop much past a millisecond (bench/RESULTS.md, "Turn budget"). */
@@ -181,6 +208,14 @@ export class WebSocketProtocol {
   private messageCompressed = false;
   private readonly message: MessageBuffer;
   private readonly utf8 = new Utf8Validator();
+  /** Messages above this size are streamed (Infinity: never). */
+  private readonly streamAbove: number;
+  /** The largest message assembled whole when it is compressed (compressed messages are not streamed). */
+  private readonly wholeMessageLimit: number;
+  /** The message in progress is streamed to the listener rather than assembled. */
+  private streaming = false;
+  /** Decodes a streamed text message's pieces (already validated) into strings, keeping a character split between pieces. */
+  private streamDecoder: StringDecoder | null = null;
 
   // The frame being received.
   private frameOpcode = 0;
@@ -226,6 +261,11 @@ export class WebSocketProtocol {
     this.listener = listener;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MESSAGE_LIMITS.maxMessageSize;
     this.maxFragments = options.maxFragments ?? DEFAULT_MESSAGE_LIMITS.maxFragments;
+    this.streamAbove = options.streamMessagesAbove ?? Infinity;
+    this.wholeMessageLimit = Math.min(this.maxMessageSize, this.streamAbove);
+    if (this.streamAbove !== Infinity && (listener.onMessageStart === undefined || listener.onMessageChunk === undefined || listener.onMessageEnd === undefined)) {
+      throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'streamMessagesAbove needs a listener with onMessageStart, onMessageChunk and onMessageEnd');
+    }
     const maxFrameSize = Math.min(options.maxFrameSize ?? DEFAULT_MESSAGE_LIMITS.maxFrameSize, this.maxMessageSize);
     this.extension = options.extension ?? null;
     // §5.2: RSV bits are a protocol error unless an extension gave them a meaning.
@@ -386,6 +426,7 @@ export class WebSocketProtocol {
   private dropInput(): void {
     this.parser.halt();
     this.message.reset();
+    this.stopStreaming();
     this.inbox.length = 0;
     this.inboxHead = 0;
     this.decoding = false;
@@ -455,9 +496,13 @@ export class WebSocketProtocol {
     }
     // §10.4: implementations "MUST protect themselves against exceeding those
     // limits": checked against the declared length, before the payload is read.
-    if (this.messageSize + length > this.maxMessageSize) {
-      throw protocolError('WS_ERR_MESSAGE_TOO_BIG', `message exceeds the limit of ${this.maxMessageSize} bytes`);
+    // (A compressed message is assembled whole, never streamed: with
+    // streaming on, it is held to the streaming threshold.)
+    const limit = this.messageCompressed ? this.wholeMessageLimit : this.maxMessageSize;
+    if (this.messageSize + length > limit) {
+      throw protocolError('WS_ERR_MESSAGE_TOO_BIG', `message exceeds the limit of ${limit} bytes`);
     }
+    if (this.messageSize + length > this.streamAbove && !this.streaming && !this.messageCompressed) this.startStreaming();
     this.frameOpcode = opcode;
     this.frameFin = fin;
     this.frameLength = length;
@@ -473,7 +518,7 @@ export class WebSocketProtocol {
    * kept in place in the chunk instead (see framePayload).
    */
   payloadDestination(length: number): Buffer | null {
-    if (this.frameOpcode >= Opcode.CLOSE || this.arrivesWhole(length)) return null;
+    if (this.frameOpcode >= Opcode.CLOSE || this.streaming || this.arrivesWhole(length)) return null;
     return this.message.reserve(length, this.expectedMessageTotal());
   }
 
@@ -492,6 +537,10 @@ export class WebSocketProtocol {
       return;
     }
     const size = end - start;
+    if (this.streaming) {
+      this.streamPayload(data, start, end);
+      return;
+    }
     if (this.arrivesWhole(size)) {
       // Fast path: an unfragmented message that arrived in one read.
       // (A whole message at once: checking it in one go is failing as early as possible.)
@@ -539,13 +588,17 @@ export class WebSocketProtocol {
     // interpreted as belonging to a new WebSocket message."
     const messageOpcode = this.messageOpcode;
     this.messageOpcode = 0;
+    if (this.streaming) {
+      this.endStreaming(messageOpcode);
+      return;
+    }
     const whole = this.wholeData;
     let message: string | Buffer;
     if (this.messageCompressed) {
       this.messageCompressed = false;
       const compressed = whole !== null ? whole.subarray(this.wholeStart, this.wholeEnd) : this.message.take();
       this.wholeData = null;
-      const inflated = this.extension!.decode(compressed, this.maxMessageSize, this.decodeDone);
+      const inflated = this.extension!.decode(compressed, this.wholeMessageLimit, this.decodeDone);
       if (inflated === undefined) {
         // Inflating off the event loop: nothing after this message is
         // processed until decodeFinished() (messages stay in order).
@@ -571,6 +624,57 @@ export class WebSocketProtocol {
     if (this.log !== null) this.log(describeFrame('<', messageOpcode, message));
     if (typeof message === 'string') this.listener.onText(message);
     else this.listener.onBinary(message);
+  }
+
+  // ------------------------------------------------ streaming receive
+
+  /** The message grows past `streamAbove`: from now on its payload goes to the listener as it arrives. */
+  private startStreaming(): void {
+    this.streaming = true;
+    const binary = this.messageOpcode === Opcode.BINARY;
+    this.streamDecoder = binary ? null : new StringDecoder('utf8');
+    if (this.log !== null) this.log(`< ${binary ? 'BINARY' : 'TEXT'} (streamed, above ${this.streamAbove} bytes)`);
+    this.listener.onMessageStart!(binary);
+    // What earlier fragments gathered (UTF-8 already checked) is the first piece.
+    if (this.message.length > 0) this.emitPiece(this.message.take());
+  }
+
+  /** A payload piece of a streamed message: checked (text, §8.1: at the first bad byte), counted, handed on. */
+  private streamPayload(data: Buffer, start: number, end: number): void {
+    const size = end - start;
+    if (this.streamDecoder !== null && !this.utf8.write(data, start, end)) throw invalidUtf8();
+    this.spend(size / PAYLOAD_BYTES_PER_UNIT);
+    this.frameReceived += size;
+    this.messageSize += size;
+    if (size > 0) this.emitPiece(data.subarray(start, end));
+  }
+
+  private emitPiece(bytes: Buffer): void {
+    const decoder = this.streamDecoder;
+    if (decoder === null) {
+      this.listener.onMessageChunk!(bytes);
+      return;
+    }
+    const text = decoder.write(bytes);
+    if (text.length > 0) this.listener.onMessageChunk!(text);
+  }
+
+  private endStreaming(opcode: number): void {
+    if (opcode === Opcode.TEXT) {
+      // §8.1: a text message must not end inside a UTF-8 sequence.
+      if (!this.utf8.isComplete()) throw invalidUtf8();
+      const rest = this.streamDecoder!.end();
+      if (rest.length > 0) this.listener.onMessageChunk!(rest);
+    }
+    if (this.log !== null) this.log(`< ${opcode === Opcode.TEXT ? 'TEXT' : 'BINARY'} (streamed) end [${this.messageSize} bytes]`);
+    this.stopStreaming();
+    this.listener.onMessageEnd!();
+  }
+
+  /** No message is being streamed (any longer). */
+  private stopStreaming(): void {
+    this.streaming = false;
+    this.streamDecoder = null;
   }
 
   /** Deliver a message the extension inflated (compressed text is checked for UTF-8 here, whole). */
@@ -640,6 +744,7 @@ export class WebSocketProtocol {
     // sends data after the close; it is ignored.)
     this.parser.halt();
     this.message.reset();
+    this.stopStreaming();
     this.messageOpcode = 0;
     if (this.close.phase === ClosePhase.CLOSED_BY_PEER) {
       // §5.5.1: "If an endpoint receives a Close frame and did not previously

@@ -99,6 +99,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       maxMessageSize: settings.maxMessageSize,
       maxFrameSize: settings.maxFrameSize,
       maxFragments: settings.maxFragments,
+      streamMessagesAbove: settings.streamMessagesAbove,
       closeTimeout: settings.closeTimeout,
       idleTimeout: settings.idleTimeout,
       pingInterval: settings.pingInterval,
