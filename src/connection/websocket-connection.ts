@@ -386,6 +386,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     const core = this.core;
     let opcode: typeof Opcode.TEXT | typeof Opcode.BINARY | 0 = options.binary === undefined ? 0 : options.binary ? Opcode.BINARY : Opcode.TEXT;
     let started = false;
+    /** This message's number among the connection's data messages (whenWritten()). */
+    let message = 0;
     // Text given as bytes is checked across chunk boundaries (§8.1: the whole message must be UTF-8).
     let utf8: Utf8Validator | null = null;
     // A high surrogate that ended a string chunk: joined to the next chunk, so that a pair split across chunks stays one character.
@@ -411,11 +413,13 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
         }
         if (data.length === 0) continue;
         core.sendFragment(started ? Opcode.CONTINUATION : opcode, data, false);
+        if (!started) message = core.messagesSent;
         started = true;
         await this.streamBackpressure();
       }
       if (utf8 !== null && !utf8.isComplete()) throw invalidUtf8ToSend();
       core.sendFragment(started ? Opcode.CONTINUATION : opcode === 0 ? Opcode.BINARY : opcode, surrogate, true);
+      if (!started) message = core.messagesSent;
     } catch (error) {
       if (started && !(error instanceof ConnectionClosedError)) {
         // The fragments already out cannot be taken back (RFC 6455 has no way
@@ -428,7 +432,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       this.streaming = false;
     }
     this.scheduleFlush();
-    return this.whenWritten(core.messagesSent);
+    return this.whenWritten(message);
   }
 
   /** Write the fragments queued so far, and wait while the socket holds sendHighWaterMark bytes or more. */
@@ -450,7 +454,17 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   /** A promise for the `message`th data message being handed to the kernel (see flush()). */
   private whenWritten(message: number): Promise<void> {
     if (this.socketClosed) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => this.writeWaiters.push({ message, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const waiters = this.writeWaiters;
+      waiters.push({ message, resolve, reject });
+      // Kept in message order: a streamed message, numbered at its first
+      // fragment, asks only at its end, after the messages sent meanwhile.
+      for (let i = waiters.length - 1; i > this.writeWaitersHead && waiters[i - 1].message > message; i--) {
+        const later = waiters[i - 1];
+        waiters[i - 1] = waiters[i];
+        waiters[i] = later;
+      }
+    });
   }
 
   /** The socket's write callback for a write that carried data messages up to the `queued`th. */

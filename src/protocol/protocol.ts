@@ -210,7 +210,7 @@ export class WebSocketProtocol implements FrameSink {
   private deferred: DeferredSend[] = [];
   private deferredBytes = 0;
 
-  /** Data messages accepted by the send methods so far (a fragmented one counts at its final fragment). */
+  /** Data messages accepted by the send methods so far (a fragmented one counts at its first fragment). */
   private messagesAccepted = 0;
   /** Data messages whose final frame reached the outbound queue (takeOutput()) so far: always in the order accepted. */
   private queuedCount = 0;
@@ -700,6 +700,8 @@ export class WebSocketProtocol implements FrameSink {
         this.fragmenting ? 'a fragmented message is open: its next frame is a CONTINUATION (RFC 6455 §5.4)' : 'a CONTINUATION frame needs a fragmented message to continue (RFC 6455 §5.4)',
       );
     }
+    // The message is numbered at its first frame: the messages sent while it is open come after it.
+    if (opcode !== Opcode.CONTINUATION) this.messagesAccepted++;
     if (this.holdingSends) this.hold(opcode, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, fin, false, false, typeof data === 'string');
     else if (typeof data === 'string') this.encodeText(opcode, data, fin);
     else this.encodeBytes(opcode, data, fin);
@@ -707,7 +709,6 @@ export class WebSocketProtocol implements FrameSink {
       this.fragmenting = true;
       return;
     }
-    this.messagesAccepted++;
     this.fragmenting = false;
     this.releaseDeferredSends();
   }
@@ -719,7 +720,7 @@ export class WebSocketProtocol implements FrameSink {
 
   /**
    * Data messages accepted by the send methods so far (a fragmented message
-   * counts once, at its final fragment). With `messagesQueued`, a transport
+   * counts once, at its first fragment). With `messagesQueued`, a transport
    * learns when a given message has reached takeOutput(): message n has once
    * messagesQueued >= n (data messages never pass one another).
    */

@@ -112,6 +112,8 @@ test('binary from an async generator and from a Readable; an empty source sends 
 test('a ping goes between fragments; a send() made meanwhile waits for the end of the message', { timeout: 10_000 }, async (t) => {
   const { pair } = await start(t);
   const { peer, ws } = await pair();
+  const settled: string[] = [];
+  let other: Promise<void> | undefined;
   const streamed = ws.sendStream(
     gated(['one', 'two', 'three'], async (i) => {
       if (i === 0) return;
@@ -120,13 +122,18 @@ test('a ping goes between fragments; a send() made meanwhile waits for the end o
         await peer.until((f) => f.length === 1, 'the first fragment');
         peer.write(ping('mid'));
         await peer.until((f) => f.length === 2, 'the pong');
-        assert.equal(ws.send('other message'), true);
+        other = ws.sent('other message').then(() => void settled.push('other'));
         ws.ping('ours');
       }
       await delay(20);
     }),
   );
-  await withTimeout(streamed, { what: 'sendStream' });
+  await withTimeout(
+    streamed.then(() => void settled.push('stream')),
+    { what: 'sendStream' },
+  );
+  await withTimeout(other!, { what: 'sent() of the message that waited' });
+  assert.deepEqual(settled.sort(), ['other', 'stream']);
   await peer.until((f) => f.length === 7, 'seven frames');
   assert.deepEqual(
     peer.frames.map((f) => [f.opcode, f.fin, f.payload!.toString()]),

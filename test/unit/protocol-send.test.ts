@@ -118,11 +118,12 @@ describe('message counters (what sent() is built on)', () => {
     assert.equal(p.messagesSent, 2);
     assert.equal(p.messagesQueued, 2);
     p.sendFragment(OP.TEXT, 'x', false);
+    assert.equal(p.messagesSent, 3, 'a fragmented message is numbered at its first fragment');
     p.sendText('waits');
-    assert.equal(p.messagesSent, 3);
+    assert.equal(p.messagesSent, 4);
     assert.equal(p.messagesQueued, 2, 'neither the open message nor the one behind it is out');
     p.sendFragment(OP.CONT, 'y', true);
-    assert.equal(p.messagesSent, 4); // (the fragmented message counts at its final fragment, after the one that waited)
+    assert.equal(p.messagesSent, 4);
     assert.equal(p.messagesQueued, 4);
   });
 
