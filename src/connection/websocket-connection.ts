@@ -392,8 +392,12 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     let utf8: Utf8Validator | null = null;
     // A high surrogate that ended a string chunk: joined to the next chunk, so that a pair split across chunks stays one character.
     let surrogate = '';
+    const chunks = new StreamSourceReader(source, this.closed);
     try {
-      for await (const chunk of source as AsyncIterable<unknown>) {
+      for (;;) {
+        const chunk = await chunks.next();
+        if (chunk === SOURCE_DONE) break;
+        if (chunk === CONNECTION_CLOSED) throw this.closedError();
         let data = streamChunk(chunk);
         if (opcode === 0) opcode = typeof data === 'string' ? Opcode.TEXT : Opcode.BINARY;
         if (typeof data === 'string') {
@@ -427,6 +431,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
         core.fail(new InternalError(error));
         this.afterProtocolActivity();
       }
+      chunks.close();
       throw error;
     } finally {
       this.streaming = false;
@@ -1090,6 +1095,67 @@ interface WriteWaiter {
   message: number;
   resolve: () => void;
   reject: (error: Error) => void;
+}
+
+const SOURCE_DONE = Symbol('source done');
+const CONNECTION_CLOSED = Symbol('connection closed');
+
+/**
+ * sendStream()'s source, read chunk by chunk: a sync iterable at once, an
+ * async one raced against the connection's close (a source that waits
+ * forever must not keep sendStream() waiting once the connection is gone).
+ */
+class StreamSourceReader {
+  private readonly iterator: Iterator<unknown> | AsyncIterator<unknown>;
+  private readonly async: boolean;
+  private readonly closed: Promise<typeof CONNECTION_CLOSED>;
+  private finished = false;
+
+  constructor(
+    private readonly source: SendStreamSource,
+    closed: Promise<unknown>,
+  ) {
+    const asyncIterable = (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+    this.async = typeof asyncIterable === 'function';
+    this.iterator = this.async ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (source as Iterable<unknown>)[Symbol.iterator]();
+    this.closed = closed.then(() => CONNECTION_CLOSED);
+  }
+
+  async next(): Promise<unknown> {
+    let step: unknown;
+    if (this.async) {
+      const pending = (this.iterator as AsyncIterator<unknown>).next();
+      pending.catch(() => {}); // (if the close wins the race, a later failure of the source is nobody's to handle)
+      step = await Promise.race([pending, this.closed]);
+    } else {
+      step = (this.iterator as Iterator<unknown>).next();
+    }
+    if (step === CONNECTION_CLOSED) return CONNECTION_CLOSED;
+    const result = step as IteratorResult<unknown>;
+    if (result.done === true) {
+      this.finished = true;
+      return SOURCE_DONE;
+    }
+    return result.value;
+  }
+
+  /** Tell the source we stop early (a Readable is destroyed); what its return() says or throws is ignored. */
+  close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    // An async iterator's return() waits behind a pending next(): a stream is destroyed directly.
+    const stream = this.source as { destroy?: unknown };
+    if (typeof stream.destroy === 'function') {
+      (stream.destroy as () => void).call(stream);
+      return;
+    }
+    try {
+      const returned = this.iterator.return?.();
+      if (returned instanceof Promise) returned.catch(() => {});
+    } catch {
+      // the source's own failure, already on its way to the caller
+    }
+  }
 }
 
 /** A chunk of sendStream()'s source as a string or bytes. */

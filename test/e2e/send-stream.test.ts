@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 
 import WebSocket from 'ws';
 
-import { connect, createServer, LocalError, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
+import { connect, ConnectionClosedError, createServer, LocalError, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
 import { OP, ping } from '../helpers/frames.js';
 import { RawPeer, type RawPeerOptions } from '../helpers/raw-peer.js';
 import { waitFor, withTimeout } from '../helpers/wait-for.js';
@@ -196,6 +196,26 @@ test('a source that throws mid-message fails the connection with 1011; before it
       ],
     );
   }
+});
+
+test('the connection closing while the source waits rejects sendStream() with ConnectionClosedError and closes the source', { timeout: 10_000 }, async (t) => {
+  const { pair } = await start(t);
+  const { peer, ws } = await pair();
+  const source = Readable.from(
+    (async function* () {
+      yield 'first';
+      await new Promise(() => {}); // never more
+    })(),
+  );
+  const streamed = ws.sendStream(source);
+  await peer.until((f) => f.length === 1, 'the first fragment');
+  peer.destroy();
+  await assert.rejects(
+    withTimeout(streamed, { what: 'sendStream to settle' }),
+    (e: unknown) => e instanceof ConnectionClosedError,
+  );
+  // (Readable.from() never emits 'close' here: its destroy waits for the generator, which waits forever.)
+  await waitFor(() => source.destroyed, { what: 'the source to be destroyed' });
 });
 
 test('text given as bytes is checked as UTF-8 across chunks: split characters pass, an invalid byte is never sent', { timeout: 10_000 }, async (t) => {
