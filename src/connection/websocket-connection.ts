@@ -8,6 +8,14 @@
  * (or during one turn of the event loop, for sends made elsewhere) leaves in
  * one socket write.
  *
+ * Sending, three ways: send() (a boolean: below the high-water mark or not),
+ * sent() (a promise: the message was handed to the kernel, from the socket's
+ * write callback; the callback is asked for only while someone waits, so a
+ * plain send() allocates nothing for it), sendStream() (one message as
+ * fragments as its chunks come, pulling the next chunk only while the socket
+ * holds less than sendHighWaterMark). duplex-stream.ts builds a node:stream
+ * Duplex on send() and the for-await queue.
+ *
  * Fairness and budgets (every connection shares one event loop):
  * - the core does a bounded amount of work per turn of the event loop; when
  *   it keeps input back, reading pauses and the connection waits in the turn

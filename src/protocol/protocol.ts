@@ -33,6 +33,10 @@
  * way out, a message compressed off the loop holds back the data frames and
  * the close frame sent after it (control frames go ahead: §5.4 lets them be
  * injected anywhere), and onOutputReady() says when they are queued.
+ * Likewise our own fragmented message (sendFragment()) holds the data
+ * messages sent while it is open until its final fragment (§5.4). Data
+ * messages never pass one another: `messagesSent` and `messagesQueued` let
+ * the transport tell when a given message has reached takeOutput().
  */
 import { CloseCode } from '../framing/close-codes.js';
 import { buildClosePayload, parseClosePayload } from '../framing/close-payload.js';
