@@ -233,6 +233,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private writeWaitersHead = 0;
   /** A sendStream() is sending: another one is refused (one message at a time, §5.4). */
   private streaming = false;
+  /** sendStream() waits for a message compressed off the event loop to be queued (onOutputReady) or for TCP to close. */
+  private outputReadyWaiter: (() => void) | null = null;
 
   // The for-await queue (filled only when no 'message' listener, or an iterator, is there).
   private queue: Message[] = [];
@@ -452,6 +454,11 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private async streamBackpressure(): Promise<void> {
     this.flush();
     const socket = this.socket;
+    if (this.core.heldOutputBytes >= this.options.sendHighWaterMark && !socket.destroyed) {
+      // The fragments wait behind a message being compressed off the event loop: pull no more until it is out.
+      await new Promise<void>((resolve) => (this.outputReadyWaiter = resolve));
+      return this.streamBackpressure();
+    }
     if (socket.destroyed || socket.writableLength < this.options.sendHighWaterMark || !socket.writableNeedDrain) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -462,6 +469,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       socket.on('drain', done);
       socket.on('close', done);
     });
+  }
+
+  private wakeStream(): void {
+    const waiter = this.outputReadyWaiter;
+    if (waiter !== null) {
+      this.outputReadyWaiter = null;
+      waiter();
+    }
   }
 
   /** A promise for the `message`th data message being handed to the kernel (see flush()). */
@@ -625,6 +640,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   onOutputReady(): void {
     // A message compressed off the event loop, and what waited behind it, is queued.
     this.afterProtocolActivity();
+    this.wakeStream();
     // send() may have answered false because of bytes held for compression:
     // the 'drain' it promised comes once everything is written, even if the
     // compressed bytes were too few to make the socket itself report a drain.
@@ -733,6 +749,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.reportHeld(0);
     this.finishIteration();
     this.rejectWriteWaiters();
+    this.wakeStream();
     const info = this.core.closeInfo;
     this.closeInfo = info;
     this.resolveClosed?.(info);

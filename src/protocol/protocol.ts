@@ -816,6 +816,11 @@ export class WebSocketProtocol implements FrameSink {
     return this.frames.bytes + this.heldBytes + this.encodingBytes + this.deferredBytes;
   }
 
+  /** Of pendingOutputBytes, those held behind a message being compressed off the event loop (not yet in takeOutput()). */
+  get heldOutputBytes(): number {
+    return this.heldBytes + this.encodingBytes;
+  }
+
   /** Everything queued for the transport, in order (usually one buffer). */
   takeOutput(): Buffer[] {
     return this.frames.take();

@@ -285,6 +285,26 @@ test('with permessage-deflate, a streamed message goes uncompressed (RSV1 clear 
   assert.deepEqual(messages, [chunk + chunk, chunk]);
 });
 
+test('a stream behind a message compressed off the event loop waits for it, then goes in order', { timeout: 15_000 }, async (t) => {
+  const { pair } = await start(t, { perMessageDeflate: true });
+  const { peer, ws } = await pair({ extensions: 'permessage-deflate', keepPayloads: false });
+  ws.send('compress me on the thread pool '.repeat(64 * 1024)); // ~2 MiB: deflated off the event loop
+  const CHUNK = 64 * 1024;
+  let mostBuffered = 0;
+  function* chunks(): Generator<Buffer> {
+    for (let i = 0; i < 256; i++) {
+      mostBuffered = Math.max(mostBuffered, ws.bufferedAmount);
+      yield Buffer.alloc(CHUNK, i);
+    }
+  }
+  await withTimeout(ws.sendStream(chunks()), { what: 'sendStream', timeout: 10_000 });
+  await peer.until((f) => f.length === 258, 'the compressed message and 257 fragments', 10_000);
+  assert.deepEqual([peer.frames[0].opcode, peer.frames[0].rsv, peer.frames[0].fin], [OP.TEXT, 4, true]);
+  assert.ok(peer.frames.slice(1).every((f, i) => f.rsv === 0 && f.opcode === (i === 0 ? OP.BINARY : OP.CONT) && f.fin === (i === 256)));
+  // The 2 MiB being compressed, plus about a high-water mark of fragments (not the 16 MiB of the whole stream).
+  assert.ok(mostBuffered < 4 * 1024 * 1024, `up to ${mostBuffered} bytes waited while the source was pulled`);
+});
+
 test('our client streams to the server too (masked fragments)', { timeout: 10_000 }, async (t) => {
   const { url, accepted } = await start(t);
   const client = await connect(url);
