@@ -392,6 +392,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   async sendStream(source: SendStreamSource, options: SendStreamOptions = {}): Promise<void> {
     if (this.streaming) throw new LocalError('WS_ERR_STREAM_IN_PROGRESS', 'sendStream(): another message is being streamed on this connection');
     if (this.core.readyState !== ReadyState.OPEN) throw this.closedError();
+    const chunks = new StreamSourceReader(source, this.closed); // (a TypeError for a source that is not iterable)
     this.streaming = true;
     const core = this.core;
     let opcode: typeof Opcode.TEXT | typeof Opcode.BINARY | 0 = options.binary === undefined ? 0 : options.binary ? Opcode.BINARY : Opcode.TEXT;
@@ -402,7 +403,6 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     let utf8: Utf8Validator | null = null;
     // A high surrogate that ended a string chunk: joined to the next chunk, so that a pair split across chunks stays one character.
     let surrogate = '';
-    const chunks = new StreamSourceReader(source, this.closed);
     try {
       for (;;) {
         const chunk = await chunks.next();

@@ -158,6 +158,7 @@ test('a second sendStream() while one is sending throws WS_ERR_STREAM_IN_PROGRES
   await assert.rejects(ws.sendStream(['x']), (e: unknown) => e instanceof LocalError && e.code === 'WS_ERR_STREAM_IN_PROGRESS');
   release();
   await first;
+  await assert.rejects(ws.sendStream(42 as unknown as string[]), TypeError); // not iterable: refused, nothing held
   await ws.sendStream(['c']); // free again
   await peer.until((f) => f.length === 5, 'five frames');
 });
