@@ -10,6 +10,14 @@
  * (or during one turn of the event loop, for sends made elsewhere) leaves in
  * one socket write.
  *
+ * Sending, three ways: send() (a boolean: below the high-water mark or not),
+ * sent() (a promise: the message was handed to the kernel, from the socket's
+ * write callback; the callback is asked for only while someone waits, so a
+ * plain send() allocates nothing for it), sendStream() (one message as
+ * fragments as its chunks come, pulling the next chunk only while the socket
+ * holds less than sendHighWaterMark). duplex-stream.ts builds a node:stream
+ * Duplex on send() and the for-await queue.
+ *
  * Fairness and budgets (every connection shares one event loop):
  * - the core does a bounded amount of work per turn of the event loop; when
  *   it keeps input back, reading pauses and the connection waits in the turn
@@ -33,6 +41,8 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { CloseCode } from '../framing/close-codes.js';
 import { ConnectionClosedError, InternalError, LocalError, type ProtocolError } from '../errors.js';
+import { Opcode } from '../framing/opcodes.js';
+import { Utf8Validator } from '../utf8/utf8-validator.js';
 import type { HttpHeaders } from '../handshake/http-head-parser.js';
 import type { MaskKeySource } from '../framing/mask-key.js';
 import type { MessageExtension } from '../extensions/extension.js';
@@ -52,6 +62,32 @@ export type Message = string | Buffer;
 
 /** Data accepted by send(): strings go as text, bytes as binary. */
 export type SendData = string | Buffer | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/** Options of one send() or sent(). */
+export interface SendOptions {
+  /**
+   * With permessage-deflate negotiated: true compresses this message whatever
+   * its size, false sends it uncompressed (RSV1 clear; RFC 7692 §6 lets any
+   * message go as it is). Default: compressed from the `threshold` up.
+   * Without an extension it changes nothing. Messages stay in order either way.
+   */
+  compress?: boolean;
+}
+
+/** One chunk of a message sent with sendStream(): a string (sent as UTF-8) or bytes. */
+export type SendStreamChunk = string | Uint8Array;
+
+/** What sendStream() reads the chunks of one message from: an array or generator, an async generator, a node:stream Readable. */
+export type SendStreamSource = Iterable<SendStreamChunk> | AsyncIterable<SendStreamChunk>;
+
+export interface SendStreamOptions {
+  /**
+   * Send a binary message (true) or a text message (false). Default: text if
+   * the first chunk is a string, binary if it is bytes (binary for a source
+   * with no chunks). Text bytes are checked as UTF-8 before they are sent.
+   */
+  binary?: boolean;
+}
 
 export interface ConnectionEvents {
   /** A whole message. (A streamed message comes whole here when no 'stream' listener is there: see streamMessagesAbove.) */
@@ -219,6 +255,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private pausedForTurn = false;
   /** The server's memory budget is exceeded and this connection is among the heaviest. */
   private pausedForBudget = false;
+
+  /** sent() callers waiting for their message to be handed to the kernel, in message order (from writeWaitersHead on). */
+  private writeWaiters: WriteWaiter[] = [];
+  private writeWaitersHead = 0;
+  /** A sendStream() is sending: another one is refused (one message at a time, §5.4). */
+  private streaming = false;
+  /** sendStream() waits for a message compressed off the event loop to be queued (onOutputReady) or for TCP to close. */
+  private outputReadyWaiter: (() => void) | null = null;
 
   /**
    * The queue receive() and for-await take from (filled when there is no
@@ -401,11 +445,187 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    * connection is closing or closed. Buffers over 16 KiB are sent without a
    * copy: do not modify them until 'drain' (or bufferedAmount is 0).
    */
-  send(data: SendData): boolean {
-    if (typeof data === 'string') this.core.sendText(data);
-    else this.core.sendBinary(toBytes(data));
+  send(data: SendData, options?: SendOptions): boolean {
+    const compress = options === undefined ? undefined : options.compress;
+    if (typeof data === 'string') this.core.sendText(data, compress);
+    else this.core.sendBinary(toBytes(data), compress);
     this.scheduleFlush();
     return this.belowHighWaterMark();
+  }
+
+  /**
+   * send(), and learn the outcome: resolves once the message's last byte was
+   * handed to the kernel (the socket's write callback; not a sign that the
+   * peer received it), rejects with ConnectionClosedError if the connection
+   * ends first (or with the socket's error if the write failed), and at once
+   * for what send() would throw. Backpressure is not applied: check
+   * `bufferedAmount`, or await each sent() in turn (which bounds what waits
+   * to one message). A plain send() pays nothing for this.
+   */
+  sent(data: SendData, options?: SendOptions): Promise<void> {
+    try {
+      this.send(data, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.whenWritten(this.core.messagesSent);
+  }
+
+  /**
+   * Send one message made of the chunks of `source`, as they come, as
+   * fragments (§5.4): the first frame TEXT or BINARY with FIN clear, then
+   * CONTINUATION frames, then an empty final CONTINUATION with FIN once the
+   * source ends (a source with no chunks makes an empty message). Memory
+   * stays bounded: after each chunk, while `sendHighWaterMark` bytes wait
+   * for the kernel, the next chunk is not pulled from the source. Resolves
+   * when the last frame was handed to the kernel.
+   *
+   * - Pings, pongs and a close may go between the fragments (§5.4: control
+   *   frames "MAY be injected in the middle of a fragmented message").
+   * - send() meanwhile is accepted but waits, in order, for the end of the
+   *   message (its fragments "MUST NOT be interleaved" with another
+   *   message's); a second sendStream() meanwhile throws LocalError
+   *   WS_ERR_STREAM_IN_PROGRESS.
+   * - A message cannot be taken back once a fragment is out: if the source
+   *   throws (or text bytes are not UTF-8, WS_ERR_SEND_INVALID_UTF8), the
+   *   connection is failed with 1011 and the promise rejects with that
+   *   error. Before the first fragment nothing is sent and the connection
+   *   carries on. If the connection closes meanwhile, it rejects with
+   *   ConnectionClosedError and the source is closed (return()).
+   * - Streamed messages are never compressed (RSV1 clear; RFC 7692 §6
+   *   allows it): the deflate codec works on whole messages.
+   * - Bytes over 16 KiB are sent without a copy: a chunk must not change
+   *   once the source handed it over (a Readable's never do).
+   */
+  async sendStream(source: SendStreamSource, options: SendStreamOptions = {}): Promise<void> {
+    if (this.streaming) throw new LocalError('WS_ERR_STREAM_IN_PROGRESS', 'sendStream(): another message is being streamed on this connection');
+    if (this.core.readyState !== ReadyState.OPEN) throw this.closedError();
+    const chunks = new StreamSourceReader(source, this.closed); // (a TypeError for a source that is not iterable)
+    this.streaming = true;
+    const core = this.core;
+    let opcode: typeof Opcode.TEXT | typeof Opcode.BINARY | 0 = options.binary === undefined ? 0 : options.binary ? Opcode.BINARY : Opcode.TEXT;
+    let started = false;
+    /** This message's number among the connection's data messages (whenWritten()). */
+    let message = 0;
+    // Text given as bytes is checked across chunk boundaries (§8.1: the whole message must be UTF-8).
+    let utf8: Utf8Validator | null = null;
+    // A high surrogate that ended a string chunk: joined to the next chunk, so that a pair split across chunks stays one character.
+    let surrogate = '';
+    try {
+      for (;;) {
+        const chunk = await chunks.next();
+        if (chunk === SOURCE_DONE) break;
+        if (chunk === CONNECTION_CLOSED) throw this.closedError();
+        let data = streamChunk(chunk);
+        if (opcode === 0) opcode = typeof data === 'string' ? Opcode.TEXT : Opcode.BINARY;
+        if (typeof data === 'string') {
+          if (utf8 !== null && !utf8.isComplete()) throw invalidUtf8ToSend();
+          if (surrogate !== '') data = surrogate + data;
+          const last = data.charCodeAt(data.length - 1);
+          surrogate = last >= 0xd800 && last <= 0xdbff ? data.slice(-1) : '';
+          if (surrogate !== '') data = data.slice(0, -1);
+        } else if (surrogate !== '') {
+          // A lone high surrogate before bytes: encoded as UTF-8 encodes it (U+FFFD) in a binary message; never valid in a text one.
+          if (opcode === Opcode.TEXT) throw invalidUtf8ToSend();
+          data = Buffer.concat([Buffer.from(surrogate, 'utf8'), data]);
+          surrogate = '';
+        } else if (opcode === Opcode.TEXT) {
+          utf8 ??= new Utf8Validator();
+          if (!utf8.write(data)) throw invalidUtf8ToSend();
+        }
+        if (data.length === 0) continue;
+        core.sendFragment(started ? Opcode.CONTINUATION : opcode, data, false);
+        if (!started) message = core.messagesSent;
+        started = true;
+        await this.streamBackpressure();
+      }
+      if (utf8 !== null && !utf8.isComplete()) throw invalidUtf8ToSend();
+      core.sendFragment(started ? Opcode.CONTINUATION : opcode === 0 ? Opcode.BINARY : opcode, surrogate, true);
+      if (!started) message = core.messagesSent;
+    } catch (error) {
+      if (started && !(error instanceof ConnectionClosedError)) {
+        // The fragments already out cannot be taken back (RFC 6455 has no way
+        // to cancel a message): fail the connection, as for an error of ours.
+        core.fail(new InternalError(error));
+        this.afterProtocolActivity();
+      }
+      chunks.close();
+      throw error;
+    } finally {
+      this.streaming = false;
+    }
+    this.scheduleFlush();
+    return this.whenWritten(message);
+  }
+
+  /** Write the fragments queued so far, and wait while the socket holds sendHighWaterMark bytes or more. */
+  private async streamBackpressure(): Promise<void> {
+    this.flush();
+    const socket = this.socket;
+    if (this.core.heldOutputBytes >= this.options.sendHighWaterMark && !socket.destroyed) {
+      // The fragments wait behind a message being compressed off the event loop: pull no more until it is out.
+      await new Promise<void>((resolve) => (this.outputReadyWaiter = resolve));
+      return this.streamBackpressure();
+    }
+    if (socket.destroyed || socket.writableLength < this.options.sendHighWaterMark || !socket.writableNeedDrain) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  private wakeStream(): void {
+    const waiter = this.outputReadyWaiter;
+    if (waiter !== null) {
+      this.outputReadyWaiter = null;
+      waiter();
+    }
+  }
+
+  /** A promise for the `message`th data message being handed to the kernel (see flush()). */
+  private whenWritten(message: number): Promise<void> {
+    if (this.socketClosed) return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => {
+      const waiters = this.writeWaiters;
+      waiters.push({ message, resolve, reject });
+      // Kept in message order: a streamed message, numbered at its first
+      // fragment, asks only at its end, after the messages sent meanwhile.
+      for (let i = waiters.length - 1; i > this.writeWaitersHead && waiters[i - 1].message > message; i--) {
+        const later = waiters[i - 1];
+        waiters[i - 1] = waiters[i];
+        waiters[i] = later;
+      }
+    });
+  }
+
+  /** The socket's write callback for a write that carried data messages up to the `queued`th. */
+  private messagesWritten(queued: number, error: Error | null | undefined): void {
+    const waiters = this.writeWaiters;
+    while (this.writeWaitersHead < waiters.length && waiters[this.writeWaitersHead].message <= queued) {
+      const waiter = waiters[this.writeWaitersHead];
+      waiters[this.writeWaitersHead++] = undefined as unknown as WriteWaiter;
+      if (error) waiter.reject(error);
+      else waiter.resolve();
+    }
+    if (this.writeWaitersHead === waiters.length) {
+      this.writeWaiters = [];
+      this.writeWaitersHead = 0;
+    }
+  }
+
+  /** TCP closed: the messages not yet handed to the kernel never will be. */
+  private rejectWriteWaiters(): void {
+    const waiters = this.writeWaiters;
+    if (this.writeWaitersHead === waiters.length) return;
+    const error = this.closedError();
+    for (let i = this.writeWaitersHead; i < waiters.length; i++) waiters[i].reject(error);
+    this.writeWaiters = [];
+    this.writeWaitersHead = 0;
   }
 
   /**
@@ -633,6 +853,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   onOutputReady(): void {
     // A message compressed off the event loop, and what waited behind it, is queued.
     this.afterProtocolActivity();
+    this.wakeStream();
     // send() may have answered false because of bytes held for compression:
     // the 'drain' it promised comes once everything is written, even if the
     // compressed bytes were too few to make the socket itself report a drain.
@@ -739,6 +960,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     clearTimeout(this.stallTimer);
     this.core.transportClosed();
     this.reportHeld(0);
+    this.rejectWriteWaiters();
+    this.wakeStream();
     const info = this.core.closeInfo;
     this.closeInfo = info;
     this.abandonStream(this.closedError());
@@ -839,10 +1062,11 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.wireTap !== null) for (const chunk of chunks) this.wireTap('write', chunk);
     const pongs = this.pongsUnflushed;
     this.pongsUnflushed = 0;
+    // Only pongs and sent() callers need to hear that the write is done: a plain send() allocates nothing here.
+    const done = pongs === 0 && this.writeWaitersHead === this.writeWaiters.length ? undefined : this.afterWrite(pongs);
     if (chunks.length === 1) {
       this.bytesFlushed += chunks[0].length;
-      if (pongs === 0) socket.write(chunks[0]);
-      else this.writeWithPongs(chunks[0], pongs);
+      socket.write(chunks[0], done);
     } else {
       socket.cork();
       const last = chunks.length - 1;
@@ -851,8 +1075,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
         socket.write(chunks[i]);
       }
       this.bytesFlushed += chunks[last].length;
-      if (pongs === 0) socket.write(chunks[last]);
-      else this.writeWithPongs(chunks[last], pongs);
+      socket.write(chunks[last], done);
       socket.uncork();
     }
     if (this.stallTimer === undefined && this.options.sendStallTimeout > 0 && socket.writableLength > this.options.sendHighWaterMark) {
@@ -870,12 +1093,20 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     }
   }
 
-  /** Write the chunk that carries `pongs` pongs, counting them as pending until the kernel took it. */
-  private writeWithPongs(chunk: Buffer, pongs: number): void {
+  /**
+   * The write callback of a flush that carries `pongs` pongs (pending until
+   * the kernel took them) or the last frame of a message a sent() caller
+   * waits for. Socket writes complete in order, so every data message the
+   * core had queued by now (`messagesQueued`) is in this write or an earlier one.
+   */
+  private afterWrite(pongs: number): (error?: Error | null) => void {
     this.pongsPending += pongs;
-    this.socket.write(chunk, () => {
-      this.pongsPending = Math.max(0, this.pongsPending - pongs);
-    });
+    const queued = this.writeWaitersHead < this.writeWaiters.length ? this.core.messagesQueued : -1;
+    return (error) => {
+      if (pongs > 0) this.pongsPending = Math.max(0, this.pongsPending - pongs);
+      // (node:net calls back without an error for a write cancelled because the socket was destroyed.)
+      if (queued >= 0) this.messagesWritten(queued, error ?? (this.socket.destroyed ? this.closedError() : null));
+    };
   }
 
   /** Bytes the kernel has taken so far (socket.writableLength counts what it has not). */
@@ -1083,6 +1314,86 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 /** A message as a whole: a MessageStream is read to its end and assembled. */
 function whole(message: Message | MessageStream): Message | Promise<Message> {
   return message instanceof MessageStream ? message.collect() : message;
+}
+
+/** A sent() caller: the `message`th data message of the connection. */
+interface WriteWaiter {
+  message: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+const SOURCE_DONE = Symbol('source done');
+const CONNECTION_CLOSED = Symbol('connection closed');
+
+/**
+ * sendStream()'s source, read chunk by chunk: a sync iterable at once, an
+ * async one raced against the connection's close (a source that waits
+ * forever must not keep sendStream() waiting once the connection is gone).
+ */
+class StreamSourceReader {
+  private readonly iterator: Iterator<unknown> | AsyncIterator<unknown>;
+  private readonly async: boolean;
+  private readonly closed: Promise<typeof CONNECTION_CLOSED>;
+  private finished = false;
+
+  constructor(
+    private readonly source: SendStreamSource,
+    closed: Promise<unknown>,
+  ) {
+    const asyncIterable = (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+    this.async = typeof asyncIterable === 'function';
+    this.iterator = this.async ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (source as Iterable<unknown>)[Symbol.iterator]();
+    this.closed = closed.then(() => CONNECTION_CLOSED);
+  }
+
+  async next(): Promise<unknown> {
+    let step: unknown;
+    if (this.async) {
+      const pending = (this.iterator as AsyncIterator<unknown>).next();
+      pending.catch(() => {}); // (if the close wins the race, a later failure of the source is nobody's to handle)
+      step = await Promise.race([pending, this.closed]);
+    } else {
+      step = (this.iterator as Iterator<unknown>).next();
+    }
+    if (step === CONNECTION_CLOSED) return CONNECTION_CLOSED;
+    const result = step as IteratorResult<unknown>;
+    if (result.done === true) {
+      this.finished = true;
+      return SOURCE_DONE;
+    }
+    return result.value;
+  }
+
+  /** Tell the source we stop early (a Readable is destroyed); what its return() says or throws is ignored. */
+  close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    // An async iterator's return() waits behind a pending next(): a stream is destroyed directly.
+    const stream = this.source as { destroy?: unknown };
+    if (typeof stream.destroy === 'function') {
+      (stream.destroy as () => void).call(stream);
+      return;
+    }
+    try {
+      const returned = this.iterator.return?.();
+      if (returned instanceof Promise) returned.catch(() => {});
+    } catch {
+      // the source's own failure, already on its way to the caller
+    }
+  }
+}
+
+/** A chunk of sendStream()'s source as a string or bytes. */
+function streamChunk(chunk: unknown): string | Uint8Array {
+  if (typeof chunk === 'string') return chunk;
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk instanceof ArrayBuffer || ArrayBuffer.isView(chunk)) return toBytes(chunk);
+  throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'sendStream(): a chunk must be a string, a Buffer, a typed array or an ArrayBuffer');
+}
+
+function invalidUtf8ToSend(): LocalError {
+  return new LocalError('WS_ERR_SEND_INVALID_UTF8', 'sendStream(): the text message is not valid UTF-8 (RFC 6455 §8.1); the invalid bytes were not sent');
 }
 
 function toBytes(data: Exclude<SendData, string>): Uint8Array {

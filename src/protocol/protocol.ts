@@ -57,6 +57,10 @@
  * way out, a message compressed off the loop holds back the data frames and
  * the close frame sent after it (control frames go ahead: §5.4 lets them be
  * injected anywhere), and onOutputReady() says when they are queued.
+ * Likewise our own fragmented message (sendFragment()) holds the data
+ * messages sent while it is open until its final fragment (§5.4). Data
+ * messages never pass one another: `messagesSent` and `messagesQueued` let
+ * the transport tell when a given message has reached takeOutput().
  */
 import { StringDecoder } from 'node:string_decoder';
 import { CloseCode } from '../framing/close-codes.js';
@@ -163,6 +167,18 @@ const PAYLOAD_BYTES_PER_UNIT = 1024;
 /** An inflated message costs one work unit per this many bytes, on top of its frames and payload. */
 const INFLATED_BYTES_PER_UNIT = 256;
 
+/**
+ * A data message sent while a fragmented message of ours is open (§5.4: "the
+ * fragments of one message MUST NOT be interleaved between the fragments of
+ * another message"): it waits, in order, until the final fragment is out.
+ */
+interface DeferredSend {
+  /** A text message (string), a binary payload (ours to keep), or a pre-encoded frame. */
+  data: string | Uint8Array;
+  encoded: boolean;
+  compress: boolean | undefined;
+}
+
 /** A data frame held back behind a message being compressed off the event loop. */
 interface HeldSend {
   opcode: number;
@@ -255,6 +271,16 @@ export class WebSocketProtocol {
   /** A close frame to send once the held data frames are out. */
   private heldClose: { code: number | undefined; reason: string } | null = null;
   private readonly encodeDone: ExtensionCallback;
+
+  // Our fragmented message in progress (sendFragment()), and the messages sent meanwhile.
+  private fragmenting = false;
+  private deferred: DeferredSend[] = [];
+  private deferredBytes = 0;
+
+  /** Data messages accepted by the send methods so far (a fragmented one counts at its first fragment). */
+  private messagesAccepted = 0;
+  /** Data messages whose final frame reached the outbound queue (takeOutput()) so far: always in the order accepted. */
+  private queuedCount = 0;
 
   constructor(listener: ProtocolListener, options: ProtocolOptions) {
     this.role = options.role;
@@ -753,6 +779,7 @@ export class WebSocketProtocol {
       // sending a Close frame until its current message is sent": a message
       // still being compressed goes first.
       this.closeAfterHeldSends(code === CloseCode.NO_STATUS_RECEIVED ? undefined : code, '');
+      this.dropDeferredSends();
       this.close = sendCloseFrame(this.close, { code, reason: '' });
     }
     this.listener.onCloseFrame(code, reason);
@@ -801,15 +828,24 @@ export class WebSocketProtocol {
   /**
    * Queue a text message (one frame). §5.6: "the whole message MUST contain
    * valid UTF-8": a JavaScript string encodes to valid UTF-8 (a lone
-   * surrogate becomes U+FFFD).
+   * surrogate becomes U+FFFD). `compress` (with an extension such as
+   * permessage-deflate): true compresses it whatever its size, false sends
+   * it as it is (RSV1 clear: RFC 7692 §6 lets any message go uncompressed),
+   * undefined leaves it to the extension's threshold.
    */
-  sendText(text: string): void {
+  sendText(text: string, compress?: boolean): void {
     this.assertCanSendData();
+    this.messagesAccepted++;
+    if (this.fragmenting) this.defer(text, false, compress);
+    else this.queueText(text, compress);
+  }
+
+  private queueText(text: string, compress: boolean | undefined): void {
     const extension = this.extension;
     // (UTF-16 length × 3 bounds the UTF-8 length: no encoding for short strings.)
-    if (extension !== null && extension.shouldEncode(text.length * 3)) {
+    if (extension !== null && compress !== false && (compress === true || extension.shouldEncode(text.length * 3))) {
       const bytes = Buffer.from(text, 'utf8');
-      if (extension.shouldEncode(bytes.length)) {
+      if (compress === true || extension.shouldEncode(bytes.length)) {
         this.sendTransformed(Opcode.TEXT, bytes, true);
         return;
       }
@@ -821,11 +857,20 @@ export class WebSocketProtocol {
     this.encodeText(Opcode.TEXT, text, true);
   }
 
-  /** Queue a binary message (one frame). Buffers over 16 KiB are queued by reference: do not modify them until written. */
-  sendBinary(data: Uint8Array): void {
+  /**
+   * Queue a binary message (one frame). Buffers over 16 KiB are queued by
+   * reference: do not modify them until written. `compress`: as sendText().
+   */
+  sendBinary(data: Uint8Array, compress?: boolean): void {
     this.assertCanSendData();
+    this.messagesAccepted++;
+    if (this.fragmenting) this.defer(data, false, compress);
+    else this.queueBinary(data, compress);
+  }
+
+  private queueBinary(data: Uint8Array, compress: boolean | undefined): void {
     const extension = this.extension;
-    if (extension !== null && extension.shouldEncode(data.length)) {
+    if (extension !== null && compress !== false && (compress === true || extension.shouldEncode(data.length))) {
       this.sendTransformed(Opcode.BINARY, data, false);
       return;
     }
@@ -838,16 +883,59 @@ export class WebSocketProtocol {
 
   /**
    * Queue one frame of a fragmented message (§5.4): the first with TEXT or
-   * BINARY, the rest with CONTINUATION, the last with fin = true. §5.4:
-   * "Message fragments MUST be delivered to the recipient in the order sent
-   * by the sender": the caller keeps the order; text fragments must each be
-   * whole UTF-8 here.
+   * BINARY, the rest with CONTINUATION, the last with fin = true. Fragments
+   * go out uncompressed (RSV1 clear, whatever the extension: RFC 7692 §6
+   * lets any message be sent as it is). Text is checked by the caller: the
+   * whole message must be UTF-8 (§8.1), a string fragment is encoded alone.
+   *
+   * §5.4: "the fragments of one message MUST NOT be interleaved between the
+   * fragments of another message": while a fragmented message is open,
+   * sendText()/sendBinary()/sendEncodedFrame() are accepted but wait, in
+   * order, until its final fragment; control frames go at once ("Control
+   * frames MAY be injected in the middle of a fragmented message"). A close
+   * ends the message where it stands (no data frame may follow a close,
+   * §5.5.1) and drops what waited. A LocalError for a CONTINUATION with no
+   * message open, or a TEXT/BINARY inside one.
    */
   sendFragment(opcode: typeof Opcode.TEXT | typeof Opcode.BINARY | typeof Opcode.CONTINUATION, data: string | Uint8Array, fin: boolean): void {
     this.assertCanSendData();
+    if ((opcode === Opcode.CONTINUATION) !== this.fragmenting) {
+      throw new LocalError(
+        'WS_ERR_FRAGMENT_OUT_OF_ORDER',
+        this.fragmenting ? 'a fragmented message is open: its next frame is a CONTINUATION (RFC 6455 §5.4)' : 'a CONTINUATION frame needs a fragmented message to continue (RFC 6455 §5.4)',
+      );
+    }
+    // The message is numbered at its first frame: the messages sent while it is open come after it.
+    if (opcode !== Opcode.CONTINUATION) this.messagesAccepted++;
     if (this.holdingSends) this.hold(opcode, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, fin, false, false, typeof data === 'string');
     else if (typeof data === 'string') this.encodeText(opcode, data, fin);
     else this.encodeBytes(opcode, data, fin);
+    if (!fin) {
+      this.fragmenting = true;
+      return;
+    }
+    this.fragmenting = false;
+    this.releaseDeferredSends();
+  }
+
+  /** A fragmented message of ours is open (sendFragment() without fin so far): data messages wait behind it. */
+  get sendingFragments(): boolean {
+    return this.fragmenting;
+  }
+
+  /**
+   * Data messages accepted by the send methods so far (a fragmented message
+   * counts once, at its first fragment). With `messagesQueued`, a transport
+   * learns when a given message has reached takeOutput(): message n has once
+   * messagesQueued >= n (data messages never pass one another).
+   */
+  get messagesSent(): number {
+    return this.messagesAccepted;
+  }
+
+  /** Data messages whose final frame is in the outbound queue (or was taken from it) so far. */
+  get messagesQueued(): number {
+    return this.queuedCount;
   }
 
   /**
@@ -858,8 +946,18 @@ export class WebSocketProtocol {
   sendEncodedFrame(frame: Buffer): void {
     this.assertCanSendData();
     if (this.role !== 'server') throw new LocalError('WS_ERR_ENCODED_FRAME_ON_CLIENT', 'pre-encoded frames are unmasked: only a server may send them');
-    if (this.holdingSends) this.hold(0, frame, true, false, true, false);
-    else this.writeEncodedFrame(frame);
+    this.messagesAccepted++;
+    if (this.fragmenting) this.defer(frame, true, undefined);
+    else this.queueEncodedFrame(frame);
+  }
+
+  private queueEncodedFrame(frame: Buffer): void {
+    if (this.holdingSends) {
+      this.hold(0, frame, true, false, true, false);
+    } else {
+      this.writeEncodedFrame(frame);
+      this.queuedCount++;
+    }
   }
 
   /** Queue a ping (§5.5.2); the peer answers with a pong carrying the same payload (§5.5.3). */
@@ -888,6 +986,7 @@ export class WebSocketProtocol {
   sendClose(code?: number, reason = ''): void {
     if (this.close.phase !== ClosePhase.ACTIVE) return;
     this.closeAfterHeldSends(code, reason);
+    this.dropDeferredSends();
     this.close = sendCloseFrame(this.close, { code: code ?? CloseCode.NO_STATUS_RECEIVED, reason });
   }
 
@@ -924,7 +1023,12 @@ export class WebSocketProtocol {
 
   /** Bytes waiting to be written: in the outbound queue, and held behind a compression. */
   get pendingOutputBytes(): number {
-    return this.frames.bytes + this.heldBytes + this.encodingBytes;
+    return this.frames.bytes + this.heldBytes + this.encodingBytes + this.deferredBytes;
+  }
+
+  /** Of pendingOutputBytes, those held behind a message being compressed off the event loop (not yet in takeOutput()). */
+  get heldOutputBytes(): number {
+    return this.heldBytes + this.encodingBytes;
   }
 
   /** Everything queued for the transport, in order (usually one buffer). */
@@ -1008,8 +1112,10 @@ export class WebSocketProtocol {
       const send = this.held[this.heldHead];
       this.held[this.heldHead++] = undefined as unknown as HeldSend;
       this.heldBytes -= send.payload.length;
-      if (send.encoded) this.writeEncodedFrame(send.payload as Buffer); // (sendEncodedFrame() took a Buffer)
-      else if (send.transform) this.transformAndQueue(send.opcode, send.payload);
+      if (send.encoded) {
+        this.writeEncodedFrame(send.payload as Buffer); // (sendEncodedFrame() took a Buffer)
+        this.queuedCount++;
+      } else if (send.transform) this.transformAndQueue(send.opcode, send.payload);
       else this.encodeBytes(send.opcode, send.payload, send.fin, send.owned);
     }
     if (this.heldHead === this.held.length) {
@@ -1033,8 +1139,36 @@ export class WebSocketProtocol {
     }
   }
 
+  /** Keep a data message sent while our fragmented message is open; small payloads are copied (the caller may reuse them). */
+  private defer(data: string | Uint8Array, encoded: boolean, compress: boolean | undefined): void {
+    const copy = typeof data !== 'string' && !encoded && data.length <= COPY_THRESHOLD;
+    this.deferred.push({ data: copy ? Buffer.from(data) : data, encoded, compress });
+    this.deferredBytes += typeof data === 'string' ? data.length : data.length;
+  }
+
+  /** The fragmented message is complete: the messages sent meanwhile go, in order. */
+  private releaseDeferredSends(): void {
+    const deferred = this.deferred;
+    if (deferred.length === 0) return;
+    this.deferred = [];
+    this.deferredBytes = 0;
+    for (const send of deferred) {
+      if (typeof send.data === 'string') this.queueText(send.data, send.compress);
+      else if (send.encoded) this.queueEncodedFrame(send.data as Buffer);
+      else this.queueBinary(send.data, send.compress);
+    }
+  }
+
+  /** A close ends our fragmented message where it stands: no data frame may follow (§5.5.1). */
+  private dropDeferredSends(): void {
+    this.fragmenting = false;
+    this.deferred = [];
+    this.deferredBytes = 0;
+  }
+
   /** Forget the held frames and any compression under way (failing or ending the connection). */
   private dropHeldSends(): void {
+    this.dropDeferredSends();
     this.encoding = false;
     this.encodingBytes = 0;
     this.encodingPayload = null;
@@ -1078,6 +1212,7 @@ export class WebSocketProtocol {
   private encodeText(opcode: number, text: string, fin: boolean): void {
     if (this.log !== null) this.log(describeFrame('>', opcode, text, fin));
     this.frames.writeTextFrame(opcode, text, fin);
+    if (fin) this.queuedCount++; // (text frames are data frames)
   }
 
   /**
@@ -1088,6 +1223,7 @@ export class WebSocketProtocol {
   private encodeBytes(opcode: number, data: Uint8Array, fin: boolean, owned = false, rsv = 0): void {
     if (this.log !== null && rsv === 0) this.log(describeFrame('>', opcode, data, fin));
     this.frames.writeFrame(opcode, data, fin, rsv, owned);
+    if (fin && opcode < Opcode.CLOSE) this.queuedCount++; // the last frame of a data message
   }
 
   /** Queue a frame encoded beforehand (broadcast). */
