@@ -138,6 +138,8 @@ export class WebSocketProtocol implements FrameSink {
   private readonly listener: ProtocolListener;
   private readonly parser: FrameParser;
   private readonly maxMessageSize: number;
+  /** The message limit for a transformed (compressed) message's own bytes: the extension's bound of maxMessageSize. */
+  private readonly maxEncodedMessageSize: number;
   private readonly maxFragments: number;
   /** Encodes our frames (masked for a client, §5.1) and queues them for the transport. */
   private readonly frames: FrameWriter;
@@ -201,8 +203,18 @@ export class WebSocketProtocol implements FrameSink {
     const maxFrameSize = Math.min(options.maxFrameSize ?? DEFAULT_MESSAGE_LIMITS.maxFrameSize, this.maxMessageSize);
     this.extension = options.extension ?? null;
     // §5.2: RSV bits are a protocol error unless an extension gave them a meaning.
-    this.parser = new FrameParser(this, { role: options.role, maxFrameSize, allowedRsv: this.extension !== null ? this.extension.rsvBits : 0 });
-    this.message = new MessageBuffer(this.maxMessageSize);
+    // A transformed (compressed) message may arrive larger than it will be
+    // once decoded: its frames are held to the extension's bound of the
+    // limits (the limits count the decoded message, which decode() enforces).
+    const encodedSize = this.extension?.maxEncodedSize?.bind(this.extension) ?? ((size: number) => size);
+    this.maxEncodedMessageSize = Math.max(encodedSize(this.maxMessageSize), this.maxMessageSize);
+    this.parser = new FrameParser(this, {
+      role: options.role,
+      maxFrameSize,
+      maxTransformedFrameSize: encodedSize(maxFrameSize),
+      allowedRsv: this.extension !== null ? this.extension.rsvBits : 0,
+    });
+    this.message = new MessageBuffer(this.maxEncodedMessageSize);
     this.frames = new FrameWriter(options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null);
     this.log = options.logger === undefined ? environmentLogger : options.logger;
     this.turnBudget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
@@ -392,8 +404,14 @@ export class WebSocketProtocol implements FrameSink {
       throw protocolError('WS_ERR_TOO_MANY_FRAGMENTS', `message split into more than ${this.maxFragments} frames`);
     }
     // §10.4: checked against the declared length, before the payload is read.
-    if (this.messageSize + length > this.maxMessageSize) {
-      throw protocolError('WS_ERR_MESSAGE_TOO_BIG', `message exceeds the limit of ${this.maxMessageSize} bytes`);
+    const messageLimit = this.messageCompressed ? this.maxEncodedMessageSize : this.maxMessageSize;
+    if (this.messageSize + length > messageLimit) {
+      throw protocolError(
+        'WS_ERR_MESSAGE_TOO_BIG',
+        this.messageCompressed
+          ? `compressed message exceeds ${messageLimit} bytes, the most a message of ${this.maxMessageSize} bytes compresses to`
+          : `message exceeds the limit of ${this.maxMessageSize} bytes`,
+      );
     }
     this.frameOpcode = opcode;
     this.frameFin = fin;
