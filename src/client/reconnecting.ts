@@ -94,6 +94,8 @@ export function reconnecting(url: string | URL, options: ReconnectingOptions = {
  * messages are still there to read); it ends after `close()` or a close code
  * that is not retried, and throws the error when an attempt was refused or
  * the client gave up. Several loops over one client share its connections.
+ * (An application that only listens to 'connection' and never iterates has
+ * nothing queued for it.)
  */
 export class ReconnectingClient extends EventEmitter<ReconnectingEvents> implements AsyncIterable<ClientConnection> {
   /** The URL, normalized. */
@@ -109,7 +111,9 @@ export class ReconnectingClient extends EventEmitter<ReconnectingEvents> impleme
   #attemptsInRow = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   /** The attempt under way (connect() not settled yet), if any. */
-  #connecting: Promise<unknown> | null = null;
+  #connecting: Promise<void> | null = null;
+  /** An iterator was asked for: connections are queued for it. */
+  #iterated = false;
   #end: ReconnectEnd | null = null;
   #resolveStopped!: (end: ReconnectEnd) => void;
   /** Connections not yet taken by an iterator, and iterators waiting for one. */
@@ -169,26 +173,31 @@ export class ReconnectingClient extends EventEmitter<ReconnectingEvents> impleme
     this.#retryTimer = undefined;
     if (this.#end !== null) return;
     this.#attemptsInRow++;
+    // close() waits for an attempt under way, and for what it opened to close.
+    let settled!: () => void;
+    this.#connecting = new Promise<void>((resolve) => (settled = resolve));
     let connection: ClientConnection;
-    const attempt = connect(this.url, this.#clientOptions);
-    this.#connecting = attempt.catch(() => {});
     try {
-      connection = await attempt;
+      connection = await connect(this.url, this.#clientOptions);
     } catch (error) {
       this.#connecting = null;
+      settled();
       if (this.#end !== null) return;
       const verdict = retryAfterFailure(error, Date.now());
       if (!verdict.retry) this.#finish({ why: 'refused', error });
       else this.#retry({ error }, verdict.retryAfter);
       return;
     }
-    this.#connecting = null;
     if (this.#end !== null) {
       // Stopped while this attempt was under way.
       connection.close(CloseCode.NORMAL);
       await connection.closed;
+      this.#connecting = null;
+      settled();
       return;
     }
+    this.#connecting = null;
+    settled();
     this.#connection = connection;
     const lasted = setTimeout(() => (this.#attemptsInRow = 0), this.#policy.resetAfter);
     this.#deliver(connection);
@@ -227,7 +236,9 @@ export class ReconnectingClient extends EventEmitter<ReconnectingEvents> impleme
   #deliver(connection: ClientConnection): void {
     const waiter = this.#waiting.shift();
     if (waiter !== undefined) waiter.resolve({ value: connection, done: false });
-    else this.#queue.push(connection);
+    // Kept for a loop to come, unless the application takes its connections
+    // from the 'connection' event only (then nothing would ever take them).
+    else if (this.#iterated || this.listenerCount('connection') === 0) this.#queue.push(connection);
   }
 
   /** An iterator asks for a connection after the end: the error once (if any), then done. */
@@ -239,6 +250,7 @@ export class ReconnectingClient extends EventEmitter<ReconnectingEvents> impleme
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ClientConnection> {
+    this.#iterated = true;
     return {
       next: () =>
         new Promise<IteratorResult<ClientConnection>>((resolve, reject) => {

@@ -262,6 +262,28 @@ describe('reconnecting(): stopping', TIMEOUT, () => {
     assert.deepEqual(codes, [1000]);
   });
 
+  it('close() during an attempt: what it opens is closed with 1000 before close() resolves, and never handed over', async () => {
+    const codes: number[] = [];
+    let authorizing!: () => void;
+    const asked = new Promise<void>((resolve) => (authorizing = resolve));
+    const { port } = await serve((ws) => ws.on('close', (code) => codes.push(code)), {
+      authorize: async () => {
+        authorizing();
+        await delay(150);
+      },
+    });
+    const { c } = client(`ws://127.0.0.1:${port}`);
+    let handed = 0;
+    c.on('connection', () => handed++);
+    await asked;
+    await c.close();
+    assert.equal(c.connection, null);
+    assert.equal(handed, 0);
+    await delay(50);
+    assert.deepEqual(codes, [1000]);
+    assert.deepEqual(await c[Symbol.asyncIterator]().next(), { value: undefined, done: true });
+  });
+
   it('an AbortSignal stops a client waiting to retry', async () => {
     const port = await freePort();
     const controller = new AbortController();
