@@ -171,7 +171,12 @@ class EndOfInput {
 
   #restartClock(): void {
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#close(this.quietMs > 0 ? `quiet for ${this.quietMs} ms` : 'end of input'), this.quietMs);
+    this.#timer = setTimeout(() => {
+      // Messages of ours still in the send buffer: the server cannot have
+      // answered them yet, so its silence says nothing; wait on.
+      if (this.quietMs > 0 && connection.bufferedAmount > 0) this.#restartClock();
+      else this.#close(this.quietMs > 0 ? `quiet for ${this.quietMs} ms` : 'end of input');
+    }, this.quietMs);
   }
 
   #close(why: string): void {
