@@ -9,8 +9,13 @@
  *   echo hello | npx tsx src/client/cli.ts ws://127.0.0.1:9001
  *
  * Status lines (connected, closed) go to stderr, so stdout stays pipeable.
- * End of stdin closes the connection with 1000 (unless --keep-open); Ctrl-C
- * closes it too, a second Ctrl-C drops it. Exit status: 0 after a normal
+ * End of stdin closes the connection with 1000 (unless --keep-open), but not
+ * at once: a server may stop sending when it receives our Close (§5.5.1
+ * lets it), so replies still on their way would be lost, and with piped
+ * input that is every reply. The client first waits until the server has
+ * been quiet for --wait ms (default 500) after the end of input, or until
+ * --replies N messages have arrived. Ctrl-C closes at once, a second Ctrl-C
+ * drops the connection. Exit status: 0 after a normal
  * close, 1 if the connection failed or closed abnormally, 2 on a usage error.
  */
 import { readFileSync } from 'node:fs';
@@ -30,6 +35,11 @@ const USAGE = `usage: npm run client -- URL [options]        (or: npx tsx src/cl
       --ca FILE           trust this PEM certificate (a private CA, a self-signed server)
   -k, --insecure          do not verify the server's certificate (testing only)
       --keep-open         stay connected after stdin ends, until the server closes
+      --wait MS           at end of input, wait until the server has sent nothing
+                          for MS ms before closing, so that its replies are not
+                          lost (default 500; 0 closes at once)
+      --replies N         at end of input, close as soon as N messages in all
+                          have arrived (or after --wait ms of quiet, if sooner)
       --ping MS           send a keepalive ping every MS milliseconds
   -q, --quiet             no status lines on stderr
   -h, --help`;
@@ -52,6 +62,8 @@ try {
       ca: { type: 'string' },
       insecure: { type: 'boolean', short: 'k', default: false },
       'keep-open': { type: 'boolean', default: false },
+      wait: { type: 'string', default: '500' },
+      replies: { type: 'string' },
       ping: { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -74,6 +86,10 @@ for (const header of values.header ?? []) {
 }
 const pingInterval = values.ping === undefined ? 0 : Number(values.ping);
 if (!(pingInterval >= 0)) usage('--ping takes a number of milliseconds');
+const quietWait = Number(values.wait);
+if (!(Number.isSafeInteger(quietWait) && quietWait >= 0)) usage('--wait takes a number of milliseconds');
+const expectedReplies = values.replies === undefined ? Infinity : Number(values.replies);
+if (!(expectedReplies === Infinity || (Number.isSafeInteger(expectedReplies) && expectedReplies >= 0))) usage('--replies takes a number of messages');
 
 const options: ClientOptions = {
   protocols: values.protocol,
@@ -99,9 +115,16 @@ const connection = ws;
 
 status(`connected to ${connection.url}${connection.protocol ? `, subprotocol ${connection.protocol}` : ''}${connection.extensions ? `, extensions: ${connection.extensions}` : ''}`);
 
+/** Messages printed so far (--replies counts them). */
+let received = 0;
+/** Set once stdin has ended: closes the connection when the replies are in. */
+let endOfInput: EndOfInput | null = null;
+
 connection.on('message', (message) => {
+  received++;
   if (typeof message === 'string') process.stdout.write(`${message}\n`);
   else process.stdout.write(`<binary ${message.length} bytes: ${message.subarray(0, 64).toString('hex')}${message.length > 64 ? '…' : ''}>\n`);
+  endOfInput?.messageArrived();
 });
 connection.on('error', (error) => status(`error: ${error.message}`));
 
@@ -115,10 +138,54 @@ input.on('line', (line) => {
   }
 });
 input.on('close', () => {
-  if (values['keep-open']) return;
-  status('end of input: closing (1000)');
-  connection.close(CloseCode.NORMAL);
+  if (values['keep-open'] || connection.readyState !== 1) return;
+  endOfInput = new EndOfInput(quietWait, expectedReplies);
 });
+
+/**
+ * Stdin has ended: close with 1000 once the replies are in, that is once
+ * `expected` messages have arrived in all, or once the server has sent
+ * nothing for `quietMs` (the clock restarts with every message).
+ */
+class EndOfInput {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly quietMs: number,
+    private readonly expected: number,
+  ) {
+    if (this.#repliesIn()) return;
+    if (quietMs > 0) status(`end of input: closing once the server has been quiet for ${quietMs} ms${expected === Infinity ? '' : ` or ${expected} messages have arrived`}`);
+    this.#restartClock();
+  }
+
+  messageArrived(): void {
+    if (!this.#repliesIn()) this.#restartClock();
+  }
+
+  #repliesIn(): boolean {
+    if (received < this.expected) return false;
+    this.#close(`${received} message${received === 1 ? '' : 's'} received`);
+    return true;
+  }
+
+  #restartClock(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      // Messages of ours still in the send buffer: the server cannot have
+      // answered them yet, so its silence says nothing; wait on.
+      if (this.quietMs > 0 && connection.bufferedAmount > 0) this.#restartClock();
+      else this.#close(this.quietMs > 0 ? `quiet for ${this.quietMs} ms` : 'end of input');
+    }, this.quietMs);
+  }
+
+  #close(why: string): void {
+    clearTimeout(this.#timer);
+    if (connection.readyState !== 1) return;
+    status(`${why}: closing (1000)`);
+    connection.close(CloseCode.NORMAL);
+  }
+}
 
 let interrupted = false;
 process.on('SIGINT', () => {
@@ -127,6 +194,7 @@ process.on('SIGINT', () => {
     return;
   }
   interrupted = true;
+  endOfInput = null;
   status('interrupted: closing (1000); Ctrl-C again to drop the connection');
   connection.close(CloseCode.NORMAL);
 });

@@ -42,6 +42,15 @@ export interface MessageExtension {
    * The caller starts no other decode() before that.
    */
   decode(payload: Uint8Array, maxSize: number, done: ExtensionCallback): Buffer | undefined;
+  /**
+   * Optional. The largest payload a message of `size` bytes can have once
+   * transformed by a peer. The frames of a transformed message are checked
+   * against this bound of the frame and message limits, not the limits
+   * themselves (which count the message as decode() returns it), so that a
+   * message at the limit passes whichever way it is sent. Absent: the
+   * transform never makes a message larger.
+   */
+  maxEncodedSize?(size: number): number;
   /** The connection ended: drop any state; work still under way reports nothing. */
   release(): void;
 }

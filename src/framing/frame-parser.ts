@@ -46,6 +46,12 @@ export interface FrameParserOptions {
   maxFrameSize: number;
   /** RSV bits an extension negotiated (bit 0x4 = RSV1); any other set bit fails with 1002. */
   allowedRsv?: number;
+  /**
+   * Largest payload accepted in one frame of a message transformed by the
+   * extension (its first frame had RSV bits): a compressed frame may be
+   * larger than the message it carries. Default: maxFrameSize.
+   */
+  maxTransformedFrameSize?: number;
 }
 
 /**
@@ -66,7 +72,10 @@ export class FrameParser {
   private readonly sink: FrameSink;
   private readonly expectMasked: boolean;
   private readonly maxFrameSize: number;
+  private readonly maxTransformedFrameSize: number;
   allowedRsv: number;
+  /** The data message in progress had RSV bits on its first frame (its continuations are judged by it). */
+  private transformedMessage = false;
 
   /** Scratch space for a header split across chunks (allocated the first time one is). */
   private headerBytes: Uint8Array | null = null;
@@ -84,6 +93,7 @@ export class FrameParser {
     this.expectMasked = options.role === 'server';
     this.maxFrameSize = options.maxFrameSize;
     this.allowedRsv = options.allowedRsv ?? 0;
+    this.maxTransformedFrameSize = Math.max(options.maxTransformedFrameSize ?? 0, options.maxFrameSize);
   }
 
   /**
@@ -246,8 +256,15 @@ export class FrameParser {
     }
     // Checked against the declared length, before any payload is buffered
     // (§10.4). Control frames are bounded by §5.5 (125 bytes) instead.
-    if (length > this.maxFrameSize && (bytes[pos] & 0x08) === 0) {
-      throw protocolError('WS_ERR_FRAME_TOO_BIG', `frame of ${exactLength(bytes, pos, length)} bytes exceeds the limit of ${this.maxFrameSize}`);
+    const b0 = bytes[pos];
+    if (length > this.maxFrameSize && (b0 & 0x08) === 0) {
+      // A frame of a transformed (compressed) message: its own RSV bits on a
+      // first frame, the message's on a continuation.
+      const transformed = (b0 & 0x0f) === 0 ? this.transformedMessage : (b0 & 0x70) !== 0;
+      const limit = transformed ? this.maxTransformedFrameSize : this.maxFrameSize;
+      if (length > limit) {
+        throw protocolError('WS_ERR_FRAME_TOO_BIG', `frame of ${exactLength(bytes, pos, length)} bytes exceeds the limit of ${limit}`);
+      }
     }
     return length;
   }
@@ -271,6 +288,8 @@ export class FrameParser {
     }
     this.remaining = length;
     this.state = State.Payload;
+    const opcode = b0 & 0x0f;
+    if (opcode !== 0 && (b0 & 0x08) === 0) this.transformedMessage = (b0 & 0x70) !== 0;
     this.sink.frameStart((b0 & 0x80) !== 0, (b0 >> 4) & 0x7, b0 & 0x0f, length);
     if (length === 0 && this.state === State.Payload) this.endFrame();
   }

@@ -28,6 +28,8 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export type OptionRule =
   /** A whole number from `min` to `max`; Infinity too if `unlimited` ("no limit"). */
   | { readonly kind: 'integer'; readonly min: number; readonly max: number; readonly unlimited: boolean; readonly unit: string }
+  /** A finite number (not necessarily whole) from `min` to `max`: a factor, a fraction. */
+  | { readonly kind: 'number'; readonly min: number; readonly max: number }
   | { readonly kind: 'boolean' }
   /** One of a few strings. */
   | { readonly kind: 'choice'; readonly choices: readonly string[] }
@@ -68,6 +70,11 @@ export function milliseconds(min: number): OptionRule {
   return { kind: 'integer', min, max: MAX_TIMER_MS, unlimited: false, unit: 'ms' };
 }
 
+/** A finite number from `min` to `max`, fractions included (a backoff factor, a jitter fraction). */
+export function number(min: number, max: number): OptionRule {
+  return { kind: 'number', min, max };
+}
+
 export const boolean: OptionRule = { kind: 'boolean' };
 export const string: OptionRule = { kind: 'string', prefix: '' };
 export const strings: OptionRule = { kind: 'strings' };
@@ -93,6 +100,8 @@ export function describeRule(rule: OptionRule): string {
       const range = rule.max === Number.MAX_SAFE_INTEGER ? `≥ ${rule.min}` : `from ${rule.min} to ${rule.max}`;
       return `a whole number ${range}${unit}${rule.unlimited ? ', or Infinity for no limit' : ''}`;
     }
+    case 'number':
+      return `a number from ${rule.min} to ${rule.max}`;
     case 'boolean':
       return 'true or false';
     case 'choice':
@@ -118,6 +127,8 @@ function accepts(rule: OptionRule, value: unknown): boolean {
     case 'integer':
       if (value === Infinity) return rule.unlimited;
       return typeof value === 'number' && Number.isSafeInteger(value) && value >= rule.min && value <= rule.max;
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value) && value >= rule.min && value <= rule.max;
     case 'boolean':
       return typeof value === 'boolean';
     case 'choice':

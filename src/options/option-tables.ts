@@ -18,6 +18,8 @@
  */
 import type { ClientOptions } from '../client/options.js';
 import { DEFAULT_CLIENT_OPTIONS } from '../client/options.js';
+import { DEFAULT_RECONNECT_OPTIONS, type ReconnectOptions } from '../client/reconnect-policy.js';
+import type { ReconnectingOptions } from '../client/reconnecting.js';
 import { DEFAULT_DEFLATE_OPTIONS, DEFLATE_OPTION_RULES, type DeflateSettings } from '../extensions/permessage-deflate-negotiation.js';
 import { DEFAULT_HTTP_HEAD_LIMITS, type HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { ServerOptions } from '../server/options.js';
@@ -29,6 +31,7 @@ import {
   integer,
   limit,
   milliseconds,
+  number,
   object,
   resolveOptions,
   section,
@@ -94,6 +97,23 @@ export const CLIENT_OPTION_RULES: OptionRules<ClientOptions> = {
   maskKeySource: hook,
 };
 
+/** The backoff of reconnecting() (src/client/reconnect-policy.ts). */
+export const RECONNECT_OPTION_RULES: OptionRules<ReconnectOptions> = {
+  initialDelay: milliseconds(1),
+  factor: number(1, 100),
+  maxDelay: milliseconds(1),
+  maxAttempts: limit(1, 'attempts'),
+  jitter: number(0, 1),
+  resetAfter: milliseconds(0),
+};
+
+/** reconnecting(): connect()'s options, the backoff, and an AbortSignal to stop it. */
+export const RECONNECTING_OPTION_RULES: OptionRules<ReconnectingOptions> = {
+  ...CLIENT_OPTION_RULES,
+  reconnect: section(RECONNECT_OPTION_RULES, DEFAULT_RECONNECT_OPTIONS, false),
+  signal: object,
+};
+
 /** Options of either role once resolved: every limit and timer a number, the sections complete. */
 interface ResolvedSections {
   /** Never larger than maxMessageSize; by default equal to it. */
@@ -121,6 +141,14 @@ export function resolveServerOptions<Data>(options: ServerOptions<Data> = {}): R
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   const resolved = resolveOptions(CLIENT_OPTION_RULES, { ...DEFAULT_CLIENT_OPTIONS, maxFrameSize: undefined }, options);
   return { ...resolved, maxFrameSize: frameLimit(resolved) } as ResolvedClientOptions;
+}
+
+/** The options of reconnecting(), checked: the backoff complete, connect()'s options as resolveClientOptions() leaves them. Throws LocalError WS_ERR_INVALID_OPTION. */
+export function resolveReconnectingOptions(
+  options: ReconnectingOptions = {},
+): ResolvedClientOptions & { reconnect: Required<ReconnectOptions>; signal: AbortSignal | undefined } {
+  const resolved = resolveOptions(RECONNECTING_OPTION_RULES, { ...DEFAULT_CLIENT_OPTIONS, maxFrameSize: undefined, signal: undefined }, options);
+  return { ...resolved, maxFrameSize: frameLimit(resolved) } as ResolvedClientOptions & { reconnect: Required<ReconnectOptions>; signal: AbortSignal | undefined };
 }
 
 /** A frame cannot be larger than the message it belongs to; by default it may be as large. */

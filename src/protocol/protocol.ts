@@ -207,6 +207,8 @@ export class WebSocketProtocol {
   private readonly listener: ProtocolListener;
   private readonly parser: FrameParser;
   private readonly maxMessageSize: number;
+  /** The message limit for a transformed (compressed) message's own bytes: the extension's bound of maxMessageSize. */
+  private readonly maxEncodedMessageSize: number;
   private readonly maxFragments: number;
   /** Encodes our frames (masked for a client, §5.1) and queues them for the transport. */
   private readonly frames: FrameWriter;
@@ -295,9 +297,21 @@ export class WebSocketProtocol {
     const maxFrameSize = Math.min(options.maxFrameSize ?? DEFAULT_MESSAGE_LIMITS.maxFrameSize, this.maxMessageSize);
     this.extension = options.extension ?? null;
     // §5.2: RSV bits are a protocol error unless an extension gave them a meaning.
+    // A transformed (compressed) message may arrive larger than it will be
+    // once decoded: its frames are held to the extension's bound of the
+    // limits (the limits count the decoded message, which decode() enforces;
+    // with streaming on, a compressed message is held to the streaming
+    // threshold, as it is assembled whole).
+    const encodedSize = this.extension?.maxEncodedSize?.bind(this.extension) ?? ((size: number) => size);
+    this.maxEncodedMessageSize = Math.max(encodedSize(this.wholeMessageLimit), this.wholeMessageLimit);
     const sink: FrameSink = this; // frameStart() ... frameEnd(), below
-    this.parser = new FrameParser(sink, { role: options.role, maxFrameSize, allowedRsv: this.extension !== null ? this.extension.rsvBits : 0 });
-    this.message = new MessageBuffer(this.maxMessageSize);
+    this.parser = new FrameParser(sink, {
+      role: options.role,
+      maxFrameSize,
+      maxTransformedFrameSize: encodedSize(maxFrameSize),
+      allowedRsv: this.extension !== null ? this.extension.rsvBits : 0,
+    });
+    this.message = new MessageBuffer(Math.max(this.maxEncodedMessageSize, this.maxMessageSize));
     this.frames = new FrameWriter(options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null);
     this.log = options.logger === undefined ? environmentLogger : options.logger;
     this.turnBudget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
@@ -523,10 +537,15 @@ export class WebSocketProtocol {
     // §10.4: implementations "MUST protect themselves against exceeding those
     // limits": checked against the declared length, before the payload is read.
     // (A compressed message is assembled whole, never streamed: with
-    // streaming on, it is held to the streaming threshold.)
-    const limit = this.messageCompressed ? this.wholeMessageLimit : this.maxMessageSize;
-    if (this.messageSize + length > limit) {
-      throw protocolError('WS_ERR_MESSAGE_TOO_BIG', `message exceeds the limit of ${limit} bytes`);
+    // streaming on, it is held to the streaming threshold, compressed and inflated.)
+    const messageLimit = this.messageCompressed ? this.maxEncodedMessageSize : this.maxMessageSize;
+    if (this.messageSize + length > messageLimit) {
+      throw protocolError(
+        'WS_ERR_MESSAGE_TOO_BIG',
+        this.messageCompressed
+          ? `compressed message exceeds ${messageLimit} bytes, the most a message of ${this.wholeMessageLimit} bytes compresses to`
+          : `message exceeds the limit of ${this.maxMessageSize} bytes`,
+      );
     }
     if (this.messageSize + length > this.streamAbove && !this.streaming && !this.messageCompressed) this.startStreaming();
     this.frameOpcode = opcode;

@@ -21,6 +21,13 @@ before(async () => {
       setTimeout(() => ws.close(1001, 'feed over'), 50);
       return;
     }
+    if (ws.path.startsWith('/slow-echo')) {
+      // Echoes each message after a delay, and stops sending once it has the
+      // client's Close (as §5.5.1 allows: a reply not yet sent is dropped).
+      const delay = Number(new URLSearchParams(ws.query).get('delay') ?? 200);
+      ws.on('message', (m) => setTimeout(() => { if (ws.readyState === 1) ws.send(m); }, delay));
+      return;
+    }
     ws.on('message', (m) => ws.send(typeof m === 'string' ? m.toUpperCase() : m));
   });
   const { port } = await server.listen(0);
@@ -66,4 +73,27 @@ it('a failed handshake exits with status 1 and says why', async () => {
   const usage = await cli([], '');
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /usage:/);
+});
+
+it('piped input: waits for the replies of a server that stops sending on Close (--wait, default 500 ms of quiet)', async () => {
+  const { code, stdout, stderr } = await cli([`${url}/slow-echo?delay=200`], 'a\nb\n');
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout, 'a\nb\n');
+  assert.match(stderr, /quiet for 500 ms: closing \(1000\)/);
+  // --wait 0 closes at end of input: the same server then sends nothing back.
+  const atOnce = await cli([`${url}/slow-echo?delay=200`, '--wait', '0'], 'a\nb\n');
+  assert.equal(atOnce.code, 0, atOnce.stderr);
+  assert.equal(atOnce.stdout, '');
+});
+
+it('piped input: --replies N closes as soon as N messages have arrived', async () => {
+  const started = Date.now();
+  const { code, stdout, stderr } = await cli([`${url}/slow-echo?delay=800`, '--replies', '2', '--wait', '20000'], 'one\ntwo\n');
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout, 'one\ntwo\n');
+  assert.match(stderr, /2 messages received: closing \(1000\)/);
+  assert.ok(Date.now() - started < 8_000, 'did not wait for --wait');
+  const usage = await cli([`${url}/slow-echo`, '--wait', 'soon'], '');
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--wait takes a number of milliseconds/);
 });

@@ -25,7 +25,16 @@ import { DEFAULT_DEFLATE_OPTIONS, DEFLATE_OPTION_RULES, resolveDeflateOptions } 
 import { DEFAULT_HTTP_HEAD_LIMITS } from '../../src/handshake/http-head-parser.js';
 import { DEFAULT_MESSAGE_LIMITS } from '../../src/protocol/limits.js';
 import { describeRule, MAX_TIMER_MS, type OptionRule, type OptionRules } from '../../src/options/option-rules.js';
-import { CLIENT_OPTION_RULES, resolveClientOptions, resolveServerOptions, SERVER_OPTION_RULES } from '../../src/options/option-tables.js';
+import {
+  CLIENT_OPTION_RULES,
+  RECONNECTING_OPTION_RULES,
+  resolveClientOptions,
+  resolveReconnectingOptions,
+  resolveServerOptions,
+  SERVER_OPTION_RULES,
+} from '../../src/options/option-tables.js';
+import { DEFAULT_RECONNECT_OPTIONS } from '../../src/client/reconnect-policy.js';
+import type { ReconnectingOptions } from '../../src/client/reconnecting.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../../src/server/options.js';
 import { createServer } from '../../src/server/server.js';
 
@@ -42,6 +51,8 @@ function badValues(rule: OptionRule): unknown[] {
       if (!rule.unlimited) bad.push(Infinity);
       return bad;
     }
+    case 'number':
+      return [rule.min - 0.5, rule.max + 0.5, NaN, Infinity, -Infinity, String(rule.min), null];
     case 'boolean':
       return ['true', 1, null];
     case 'choice':
@@ -66,6 +77,8 @@ function goodValues(rule: OptionRule): unknown[] {
   switch (rule.kind) {
     case 'integer':
       return [rule.min, rule.max, ...(rule.unlimited ? [Infinity] : [])];
+    case 'number':
+      return [rule.min, rule.max, (rule.min + rule.max) / 2];
     case 'boolean':
       return [true, false];
     case 'choice':
@@ -282,5 +295,26 @@ describe('defaults', () => {
     const options = { perMessageDeflate: { level: 1 }, closeTimeout: undefined };
     resolveServerOptions(options);
     assert.deepEqual(options, { perMessageDeflate: { level: 1 }, closeTimeout: undefined });
+  });
+});
+
+describe('reconnecting(): its own options are checked when it is called, before any attempt', () => {
+  const reconnectRules = { reconnect: RECONNECTING_OPTION_RULES.reconnect, signal: RECONNECTING_OPTION_RULES.signal } as OptionRules<object>;
+  for (const { label, options, rule } of casesOf(reconnectRules)) {
+    it(`${label}: ${describeRule(rule)}`, TIMEOUT, () => {
+      for (const value of badValues(rule)) {
+        assert.throws(() => resolveReconnectingOptions(options(value) as ReconnectingOptions), refusal(label, rule, value));
+      }
+      for (const value of goodValues(rule)) {
+        assert.doesNotThrow(() => resolveReconnectingOptions(options(value) as ReconnectingOptions), `${label} = ${String(value)}`);
+      }
+    });
+  }
+
+  it('connect()\'s options are the same rules, and the backoff has its defaults', () => {
+    for (const [name, rule] of Object.entries(CLIENT_OPTION_RULES)) assert.deepEqual((RECONNECTING_OPTION_RULES as Record<string, OptionRule>)[name], rule, name);
+    assert.deepEqual(resolveReconnectingOptions({}).reconnect, { ...DEFAULT_RECONNECT_OPTIONS });
+    assert.throws(() => resolveReconnectingOptions({ closeTimeout: -5 }), { code: 'WS_ERR_INVALID_OPTION' });
+    assert.throws(() => resolveReconnectingOptions({ reconnect: { initalDelay: 5 } as never }), { message: /reconnect has no option "initalDelay"/ });
   });
 });
