@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `npm run client -- ws://host:port/path`: a terminal WebSocket client.
  * Every line typed on stdin goes out as a text message; every message that
@@ -25,7 +26,7 @@ import { CloseCode, describeCloseCode } from '../framing/close-codes.js';
 import { connect } from './connect.js';
 import type { ClientOptions } from './options.js';
 
-const USAGE = `usage: npm run client -- URL [options]        (or: npx tsx src/client/cli.ts URL ...)
+const USAGE = `usage: wsrfc URL [options]        (in a clone of the repository: npm run client -- URL ...)
 
   URL                     ws://host[:port]/path or wss://...
   -p, --protocol NAME     offer a subprotocol (repeatable, in order of preference)

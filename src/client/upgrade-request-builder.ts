@@ -26,6 +26,7 @@ import { isFieldValue, isToken } from '../handshake/tokens.js';
 import { WEBSOCKET_VERSION } from '../handshake/upgrade-request.js';
 import { extensionNamesOf } from '../handshake/upgrade-response.js';
 
+/** Everything a client's upgrade request carries (§4.1). */
 export interface UpgradeRequestSpec {
   /** §3 /resource name/: path and query, e.g. `/chat?room=1`. */
   resource: string;

@@ -14,6 +14,7 @@ import { HandshakeErrorCode } from '../handshake/error-codes.js';
 import { HandshakeError } from '../errors.js';
 import { isTchar } from '../handshake/tokens.js';
 
+/** One extension in a Sec-WebSocket-Extensions header: its name and parameters, in order (§9.1). */
 export interface ExtensionOffer {
   /** Extension token, lowercased: `permessage-deflate`. */
   name: string;

@@ -19,6 +19,7 @@ import type { ProtocolError } from '../errors.js';
  */
 export type ExtensionCallback = (error: ProtocolError | null, output: Buffer | null) => void;
 
+/** What the protocol core asks of a negotiated extension (§9): the RSV bits it owns, and the transform of whole messages both ways. */
 export interface MessageExtension {
   /** The extension token, e.g. `permessage-deflate`. */
   readonly name: string;

@@ -7,6 +7,7 @@ import { LocalError } from '../errors.js';
 import { protocolError } from '../protocol/error-codes.js';
 import { isValidUtf8 } from '../utf8/utf8-validator.js';
 
+/** A close frame's payload, decoded: the status code (1005 when the payload was empty) and the UTF-8 reason (§5.5.1). */
 export interface ClosePayload {
   /** The status code, or 1005 (NO_STATUS_RECEIVED) when the payload was empty. */
   code: number;

@@ -39,6 +39,7 @@ export interface FrameSink {
   frameEnd(): void;
 }
 
+/** What a FrameParser enforces: the role (masking, §5.1), the frame size limit, the RSV bits an extension owns. */
 export interface FrameParserOptions {
   /** `server`: frames must be masked (§5.1). `client`: frames must not be. */
   role: 'server' | 'client';
@@ -67,6 +68,7 @@ const enum State {
   Halted,
 }
 
+/** Incremental frame decoder (§5.2): push() bytes as they arrive, in chunks of any size; headers, payload pieces and frame ends go to a FrameSink. */
 export class FrameParser {
   private state: State = State.Header;
   private readonly sink: FrameSink;

@@ -34,6 +34,7 @@ import { OutboundQueue } from './outbound-queue.js';
  */
 export const COPY_THRESHOLD = 16 * 1024;
 
+/** Encodes one connection's outgoing frames into its outbound queue (see above); masks them when it writes for a client. */
 export class FrameWriter {
   private readonly out = new OutboundQueue();
   /** Client only: where masking keys come from (null: a server, frames unmasked). */

@@ -14,6 +14,7 @@ const POOL_SIZE = 8192;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let poolOffset = POOL_SIZE;
 
+/** The default masking key source: four bytes from the CSPRNG per frame, drawn from a pool (§5.3: "MUST be unpredictable"). */
 export const randomMaskKey: MaskKeySource = (target) => {
   if (poolOffset + 4 > POOL_SIZE) {
     randomFillSync(pool);

@@ -38,8 +38,10 @@ import { unexpectedStatus, validateUpgradeResponse } from './upgrade-response.js
 /** At most this much of a refusal's body is read, to show in the error. */
 export const MAX_REFUSAL_BODY = 4096;
 
+/** Where a ClientHandshake stands (see the diagram above). */
 export type ClientHandshakeState = 'awaiting-response' | 'reading-refusal' | 'accepted' | 'rejected';
 
+/** What the client asks for (the request's fields, a fresh key unless one is injected), the deflate settings offered, and the limits on the answer. */
 export interface ClientHandshakeOptions extends Omit<UpgradeRequestSpec, 'key'> {
   /** Sec-WebSocket-Key; default a fresh one from the CSPRNG (§4.1 item 7). Inject one only in tests. */
   key?: string;
@@ -75,6 +77,7 @@ export interface ClientHandshakeAccepted {
   rest: Buffer;
 }
 
+/** The client's opening handshake over HTTP/1.1 as a sans-I/O machine (see the diagram above). */
 export class ClientHandshake {
   /** The opening handshake to send (§4.1), once, before anything else. */
   readonly request: Buffer;

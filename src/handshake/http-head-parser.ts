@@ -71,6 +71,7 @@ export const DEFAULT_HTTP_HEAD_LIMITS: Readonly<HttpHeadLimits> = Object.freeze(
   maxLineBytes: 8 * 1024,
 });
 
+/** A parsed request head: request line and header fields. */
 export interface HttpRequestHead {
   kind: 'request';
   /** A token, case-sensitive (RFC 9110 §9.1): `GET`, not `get`. */
@@ -82,6 +83,7 @@ export interface HttpRequestHead {
   headers: HttpHeaders;
 }
 
+/** A parsed response head: status line and header fields (the client reads the server's answer into one). */
 export interface HttpResponseHead {
   kind: 'response';
   /** `major.minor`, e.g. `1.1`. */
@@ -93,7 +95,9 @@ export interface HttpResponseHead {
   headers: HttpHeaders;
 }
 
+/** Which head a parser reads: a server parses requests, a client responses. */
 export type HttpHeadKind = 'request' | 'response';
+/** The parsed head of a kind. */
 export type HttpHeadOf<K extends HttpHeadKind> = K extends 'request' ? HttpRequestHead : HttpResponseHead;
 
 /** A complete head, and the bytes that came after its empty line (a view into the last chunk, not a copy). */
@@ -104,6 +108,7 @@ export interface HttpHeadResult<K extends HttpHeadKind> {
 
 type State = 'start-line' | 'fields' | 'done' | 'failed';
 
+/** Incremental HTTP/1.1 head parser for a request or a response (RFC 9112), within HttpHeadLimits; returns the bytes after the head too. */
 export class HttpHeadParser<K extends HttpHeadKind> {
   readonly kind: K;
   readonly limits: Readonly<HttpHeadLimits>;

@@ -16,6 +16,7 @@
  */
 import { equalsIgnoreAsciiCase } from './tokens.js';
 
+/** The header fields of one HTTP message, looked up case-insensitively (see above). */
 export class HttpHeaders {
   /**
    * Names and values alternating, as sent: [name0, value0, name1, value1, ...].

@@ -42,6 +42,7 @@ export function reasonPhrase(status: number): string {
   return REASON_PHRASES[status] ?? '';
 }
 
+/** What goes into a 101 besides Sec-WebSocket-Accept: the selected subprotocol, the extension answer, extra headers (§4.2.2 item 5). */
 export interface AcceptResponseOptions {
   /** The subprotocol the server selected from the client's offers (§4.2.2 item 5.5). A token. */
   protocol?: string;

@@ -33,8 +33,10 @@ import { HttpHeadParser, type HttpHeadLimits, type HttpRequestHead } from './htt
 import { buildAcceptResponse, buildErrorResponse, rejectionFor } from './http-response.js';
 import { parseUpgradeRequest, type UpgradeRequest } from './upgrade-request.js';
 
+/** Where a ServerHandshake stands (see the diagram above). */
 export type ServerHandshakeState = 'reading' | 'deciding' | 'accepted' | 'rejected' | 'handed-off' | 'abandoned';
 
+/** Limits of a ServerHandshake, and whether a plain HTTP request may be handed off rather than refused. */
 export interface ServerHandshakeOptions {
   /** Limits on the request head (431/414 beyond them). Default DEFAULT_HTTP_HEAD_LIMITS. */
   limits?: Partial<HttpHeadLimits>;
@@ -115,6 +117,7 @@ export interface AcceptDecisions {
   headers?: Record<string, string>;
 }
 
+/** The server's opening handshake over HTTP/1.1 as a sans-I/O machine (see the diagram above). */
 export class ServerHandshake {
   #state: ServerHandshakeState = 'reading';
   readonly #parser: HttpHeadParser<'request'>;

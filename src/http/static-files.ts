@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { contentTypeFor } from './content-types.js';
 
+/** Options of serveStatic(). */
 export interface StaticFilesOptions {
   /** File served for a directory (a URL ending in `/`). Default `index.html`. */
   index?: string;

@@ -19,6 +19,7 @@
 import { CloseCode } from '../framing/close-codes.js';
 import type { ConnectionFailure } from '../errors.js';
 
+/** The phases of the closing handshake (§7), as in the diagram above. */
 export const ClosePhase = {
   /** No close frame either way: messages flow. */
   ACTIVE: 'active',
@@ -45,6 +46,7 @@ export interface CloseFrameInfo {
 /** Who started to end the connection. */
 export type CloseInitiator = 'local' | 'remote';
 
+/** Where the closing handshake of one connection stands; moved only by the transitions below. */
 export interface CloseState {
   readonly phase: ClosePhase;
   /**
@@ -146,6 +148,7 @@ export const TransportAction = {
 
 export type TransportAction = (typeof TransportAction)[keyof typeof TransportAction];
 
+/** What the transport must do with TCP now, for this role (§7.1.1: the server closes TCP first; a client waits for it). */
 export function transportActionFor(state: CloseState, role: 'server' | 'client'): TransportAction {
   switch (state.phase) {
     case ClosePhase.ACTIVE:
@@ -184,6 +187,7 @@ export interface CloseInfo {
   error: ConnectionFailure | null;
 }
 
+/** What the application is told about how the connection ended: the code, the reason, whether it was clean (§7.1.5, §7.1.6). */
 export function closeInfoOf(state: CloseState): CloseInfo {
   const { sent, received, error } = state;
   return {

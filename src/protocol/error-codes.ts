@@ -26,8 +26,10 @@
 import { CloseCode } from '../framing/close-codes.js';
 import { ProtocolError } from '../errors.js';
 
+/** The four kinds of error (see above): who is at fault, and what happens to the connection. */
 export type ErrorKind = 'protocol' | 'policy' | 'internal' | 'local';
 
+/** One row of WEBSOCKET_ERRORS. */
 export interface ErrorCodeEntry {
   readonly kind: ErrorKind;
   /** The close code the connection is failed with; null for a local error (nothing is sent). */
@@ -44,6 +46,7 @@ function entry<K extends ErrorKind, C extends number | null>(kind: K, closeCode:
 
 const { PROTOCOL_ERROR, INVALID_PAYLOAD, POLICY_VIOLATION, MESSAGE_TOO_BIG, INTERNAL_ERROR, TRY_AGAIN_LATER } = CloseCode;
 
+/** Every error code after the handshake, with its kind, close code, RFC section and meaning. */
 export const WEBSOCKET_ERRORS = {
   // --- Frames (§5.2), raised by FrameParser ---------------------------------
   WS_ERR_RESERVED_BITS: entry('protocol', PROTOCOL_ERROR, '5.2', 'An RSV bit is set that no negotiated extension defines (a continuation frame may carry none: RFC 7692 §6).'),

@@ -12,6 +12,7 @@
 import { describeCloseCode } from '../framing/close-codes.js';
 import { Opcode, opcodeName } from '../framing/opcodes.js';
 
+/** Receives one readable line per message or control frame, both ways (`TEXT 'hello' [5 bytes]`). */
 export type FrameLogger = (line: string) => void;
 
 const PREVIEW_BYTES = 24;

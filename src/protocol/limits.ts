@@ -22,6 +22,7 @@ export interface MessageLimits {
   streamMessagesAbove: number;
 }
 
+/** The default message limits, the same for the server and the client. */
 export const DEFAULT_MESSAGE_LIMITS: Readonly<MessageLimits> = Object.freeze({
   // 16 MiB: the largest message the Autobahn|Testsuite sends (cases 9.1.6,
   // 9.2.6). Memory grows with bytes received, not with what headers claim.

@@ -29,6 +29,7 @@ import type { WebSocketConnection } from '../connection/websocket-connection.js'
 /** Reading resumes and upgrades are accepted again once the total falls to this fraction of the budget. */
 const RESUME_FRACTION = 0.75;
 
+/** The bytes all of a server's connections hold, against its `memoryBudget` option (`server.memoryBudget.used`). */
 export class MemoryBudget {
   /** The budget, in bytes. */
   readonly limit: number;
