@@ -55,6 +55,23 @@ export { ReadyState } from './protocol/ready-state.js';
 export { CloseCode, describeCloseCode } from './framing/close-codes.js';
 export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js';
 
+// ─── Topics, streams, reconnecting (issue 12) ───────────────────────────────
+export { type PublishOptions } from './server/server.js';
+export { LocalTopicRegistry, MAX_TOPIC_BYTES, type TopicRegistry, type TopicListener, type TopicDelivery } from './server/topics.js';
+export { MessageStream } from './connection/message-stream.js';
+export { type ReceiveOptions } from './connection/message-queue.js';
+export { type SendOptions, type SendStreamOptions, type SendStreamSource, type SendStreamChunk } from './connection/websocket-connection.js';
+export { createWebSocketStream, type WebSocketStreamOptions } from './connection/duplex-stream.js';
+export {
+  reconnecting,
+  ReconnectingClient,
+  type ReconnectingOptions,
+  type ReconnectEnd,
+  type ReconnectRetry,
+  type ReconnectingEvents,
+} from './client/reconnecting.js';
+export { DEFAULT_RECONNECT_OPTIONS, endingCode, type ReconnectOptions } from './client/reconnect-policy.js';
+
 // ─── Types that appear in the signatures above ──────────────────────────────
 export { type HttpHeaders } from './handshake/http-headers.js';
 export { type HttpHeadLimits, type HttpResponseHead } from './handshake/http-head-parser.js';

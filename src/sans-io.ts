@@ -107,7 +107,7 @@ export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';
 // ─── Extensions (§9, RFC 7692) ──────────────────────────────────────────────
 export { type MessageExtension, type ExtensionCallback } from './extensions/extension.js';
 export { parseExtensionHeader, formatExtension, type ExtensionOffer } from './extensions/extension-header.js';
-export { PerMessageDeflate, PERMESSAGE_DEFLATE, type DeflateCodecConfig } from './extensions/permessage-deflate.js';
+export { PerMessageDeflate, PERMESSAGE_DEFLATE, deflateBound, type DeflateCodecConfig } from './extensions/permessage-deflate.js';
 export {
   negotiateDeflate,
   deflateOffer,
@@ -131,3 +131,16 @@ export {
   type ErrorCodeEntry,
   type ErrorKind,
 } from './protocol/error-codes.js';
+
+// ─── When a reconnecting client retries (pure policy) ───────────────────────
+export {
+  retryAfterFailure,
+  reconnectsAfterClose,
+  endingCode,
+  backoffDelay,
+  parseRetryAfter,
+  RECONNECT_CLOSE_CODES,
+  DEFAULT_RECONNECT_OPTIONS,
+  type FailureVerdict,
+  type ReconnectOptions,
+} from './client/reconnect-policy.js';

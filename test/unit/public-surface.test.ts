@@ -41,6 +41,12 @@ const APPLICATION_EXPORTS = [
   'ReadyState', 'CloseCode', 'describeCloseCode', 'DEFAULT_MESSAGE_LIMITS', 'MessageLimits',
   // types named by the signatures above
   'HttpHeaders', 'HttpHeadLimits', 'HttpResponseHead', 'UpgradeRequest', 'PerMessageDeflateOptions', 'FrameLogger', 'WireTap', 'MaskKeySource',
+  // topics, streams, reconnecting
+  'PublishOptions', 'LocalTopicRegistry', 'MAX_TOPIC_BYTES', 'TopicRegistry', 'TopicListener', 'TopicDelivery',
+  'MessageStream', 'ReceiveOptions', 'SendOptions', 'SendStreamOptions', 'SendStreamSource', 'SendStreamChunk',
+  'createWebSocketStream', 'WebSocketStreamOptions',
+  'reconnecting', 'ReconnectingClient', 'ReconnectingOptions', 'ReconnectEnd', 'ReconnectRetry', 'ReconnectingEvents',
+  'DEFAULT_RECONNECT_OPTIONS', 'endingCode', 'ReconnectOptions',
 ];
 
 const SANS_IO_EXPORTS = [
@@ -72,12 +78,15 @@ const SANS_IO_EXPORTS = [
   'Utf8Validator', 'isValidUtf8',
   // extensions
   'MessageExtension', 'ExtensionCallback', 'parseExtensionHeader', 'formatExtension', 'ExtensionOffer',
-  'PerMessageDeflate', 'PERMESSAGE_DEFLATE', 'DeflateCodecConfig',
+  'PerMessageDeflate', 'PERMESSAGE_DEFLATE', 'deflateBound', 'DeflateCodecConfig',
   'negotiateDeflate', 'deflateOffer', 'acceptDeflateResponse', 'deflateCodec', 'resolveDeflateOptions', 'DEFAULT_DEFLATE_OPTIONS',
   'DeflateAgreement', 'AcceptedDeflateOffer', 'DeflateSettings', 'PerMessageDeflateOptions',
   // errors
   'WebSocketError', 'ProtocolError', 'InternalError', 'HandshakeError', 'LocalError', 'ConnectionFailure',
   'WEBSOCKET_ERRORS', 'protocolError', 'WebSocketErrorCode', 'ProtocolErrorCode', 'ErrorCodeEntry', 'ErrorKind',
+  // the reconnecting client's policy
+  'retryAfterFailure', 'reconnectsAfterClose', 'endingCode', 'backoffDelay', 'parseRetryAfter', 'RECONNECT_CLOSE_CODES',
+  'DEFAULT_RECONNECT_OPTIONS', 'FailureVerdict', 'ReconnectOptions',
 ];
 
 const program = ts.createProgram({
