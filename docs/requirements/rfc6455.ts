@@ -733,7 +733,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.6-text-is-utf8',
     rfc: 6455, section: '5.6', keyword: 'MUST', roles: 'both',
     text: 'Text: "a particular text frame might include a partial UTF-8 sequence; however, the whole message MUST contain valid UTF-8."',
-    code: [code(PROTOCOL, 'if (!this.utf8.isComplete()) throw invalidUtf8();')],
+    code: [code(PROTOCOL, 'if (!this.utf8.isComplete()) throw invalidUtf8();', 1), code(PROTOCOL, 'if (!this.utf8.isComplete()) throw invalidUtf8();', 2)],
     tests: [test(T_PROTOCOL, 'a text message truncated inside a code point → 1007 at its end'), test(E_UTF8, 'a truncated sequence is not an error while the message is still open')],
   },
   {
@@ -1080,7 +1080,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-10.4-protect-limits',
     rfc: 6455, section: '10.4', keyword: 'MUST', roles: 'both',
     text: 'Implementations with limits on frame size or total message size "MUST protect themselves against exceeding those limits" — checked against the declared length, before the payload is buffered.',
-    code: [code(PROTOCOL, 'if (this.messageSize + length > '), code(PARSER, "throw protocolError('WS_ERR_FRAME_TOO_BIG'")],
+    code: [code(PROTOCOL, 'if (this.messageSize + length > messageLimit) {'), code(PARSER, "throw protocolError('WS_ERR_FRAME_TOO_BIG'")],
     tests: [test(E_LIMITS, 'a header declaring 1001 bytes fails with 1009 before any payload is sent'), test(E_ROBUST, 'a frame header claiming 2^62 bytes'), test(E_CLIENT_WIRE, 'maxMessageSize: at the limit passes, one over → 1009')],
   },
   {

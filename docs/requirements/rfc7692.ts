@@ -111,7 +111,7 @@ export const RFC7692: Requirement[] = [
     id: '7692-6.2-decompress-marked-only',
     rfc: 7692, section: '6.2', keyword: 'MUST', roles: 'both',
     text: 'A received message is decompressed when its first frame has the "Per-Message Compressed" bit set, and taken as it is otherwise; its fragments are concatenated before decompression.',
-    code: [code(PROTOCOL, 'this.messageCompressed = rsv !== 0;'), code(PROTOCOL, 'const inflated = this.extension!.decode(compressed, this.maxMessageSize, this.decodeDone);')],
+    code: [code(PROTOCOL, 'this.messageCompressed = rsv !== 0;'), code(PROTOCOL, 'const inflated = this.extension!.decode(compressed, this.wholeMessageLimit, this.decodeDone);')],
     tests: [test(T_PROTOCOL_DEFLATE, 'uncompressed messages still work on a deflate connection (RSV1 clear)'), test(E_DEFLATE, 'a compressed message in frames of ${fragment} B (RSV1 on the first only) is echoed'), test(E_DEFLATE, 'an uncompressed fragmented message is still fine with deflate agreed')],
   },
 
