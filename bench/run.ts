@@ -5,6 +5,7 @@
 // round, with the starting server rotated each round; the table shows medians.
 // D1, D2, DMEM run ours and ws with permessage-deflate on (raw does no deflate: skipped).
 // See bench/README.md.
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +36,7 @@ const USAGE = `usage: npm run bench -- [options]
   --rounds N         samples per server and scenario, alternating (default 3)
   --duration S       measured seconds per sample (default 3)
   --warmup S         warm-up seconds before measuring (default 1)
-  --only LIST        scenarios, e.g. S1,S2 (default S1,S2,S3,S4,IDLE,D1,D2,DMEM)
+  --only LIST        scenarios, e.g. S1,S2 (default S1,S2,S3,S4,IDLE,D1,D2,DMEM; also FANOUT, STREAM)
   --servers LIST     servers, e.g. ours,ws (default ours,ws,raw)
   --idle-conns N     connections in the IDLE scenario (default 10000)
   --idle-hold S      seconds to hold them before reading RSS (default 3; DMEM too)
@@ -140,6 +141,16 @@ const serversFor = (sc: Scenario): ServerName[] => (sc.deflate ? servers.filter(
 const SERVERS: readonly ServerName[] = ['ours', 'ws', 'raw'];
 
 const only = opt.only!.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+/**
+ * Scenarios with their own script (their own clients and measures), run
+ * after the echo scenarios with their default settings: FANOUT (10,000
+ * subscribers on one topic, bench/fanout.ts) and STREAM (a 256 MiB message
+ * through sendStream(), bench/stream-send.ts). Run a script directly for
+ * its options.
+ */
+const SCRIPT_SCENARIOS: Record<string, string> = { FANOUT: 'bench/fanout.ts', STREAM: 'bench/stream-send.ts' };
+const scripts = only.filter((s) => s in SCRIPT_SCENARIOS);
+only.splice(0, only.length, ...only.filter((s) => !(s in SCRIPT_SCENARIOS)));
 for (const s of only) if (!SCENARIOS.some((x) => x.id === s)) usage(`unknown scenario ${s}`);
 const scenarios = SCENARIOS.filter((s) => only.includes(s.id));
 const wanted = opt.servers!.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -406,5 +417,10 @@ async function main(): Promise<void> {
   writeFileSync(opt.json!, JSON.stringify(json, null, 2) + '\n');
 }
 
-await main();
+if (scenarios.length > 0) await main();
 killAllNow();
+for (const id of scripts) {
+  console.log(`\n${id}: ${SCRIPT_SCENARIOS[id]} (see bench/README.md)`);
+  const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, SCRIPT_SCENARIOS[id]), '--rounds', String(ROUNDS)], { stdio: 'inherit' });
+  if (run.status !== 0) process.exitCode = 1;
+}
