@@ -38,12 +38,18 @@ interface Taker<T> {
   finish(error: Error): void;
 }
 
+/**
+ * Shared empty arrays: a queue holds arrays of its own only while something
+ * is queued or waits (most connections, idle, never do). Never written to.
+ */
+const NONE: never[] = [];
+
 export class MessageQueue<T> {
-  private items: T[] = [];
+  private items: T[] = NONE;
   private head = 0;
-  private sizes: number[] = [];
+  private sizes: number[] = NONE;
   private bytes = 0;
-  private takers: Taker<T>[] = [];
+  private takers: Taker<T>[] = NONE;
   private paused = false;
   /** Set once no more messages will arrive: the error a taker that finds the queue empty gets. */
   private endError: (() => Error) | null = null;
@@ -72,6 +78,10 @@ export class MessageQueue<T> {
       taker.deliver(message);
       return;
     }
+    if (this.items === NONE) {
+      this.items = [];
+      this.sizes = [];
+    }
     this.items.push(message);
     this.sizes.push(size);
     this.bytes += size;
@@ -90,7 +100,7 @@ export class MessageQueue<T> {
     if (this.endError !== null) return;
     this.endError = error;
     const takers = this.takers;
-    this.takers = [];
+    this.takers = NONE;
     for (const taker of takers) taker.finish(error());
   }
 
@@ -132,7 +142,7 @@ export class MessageQueue<T> {
         timer = setTimeout(() => giveUp(new LocalError('WS_ERR_RECEIVE_TIMEOUT', `receive(): no message within ${timeout} ms`)), timeout);
       }
       signal?.addEventListener('abort', aborted, { once: true });
-      this.takers.push(taker);
+      this.addTaker(taker);
     });
   }
 
@@ -141,11 +151,16 @@ export class MessageQueue<T> {
     if (this.length > 0) return Promise.resolve({ value: this.shift(), done: false });
     if (this.endError !== null) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => {
-      this.takers.push({
+      this.addTaker({
         deliver: (message) => resolve({ value: message, done: false }),
         finish: () => resolve({ value: undefined, done: true }),
       });
     });
+  }
+
+  private addTaker(taker: Taker<T>): void {
+    if (this.takers === NONE) this.takers = [];
+    this.takers.push(taker);
   }
 
   private shift(): T {
@@ -155,8 +170,8 @@ export class MessageQueue<T> {
     this.head++;
     this.bytes -= size;
     if (this.head === this.items.length) {
-      this.items = [];
-      this.sizes = [];
+      this.items = NONE;
+      this.sizes = NONE;
       this.head = 0;
     }
     if (this.paused && this.bytes <= QUEUE_PAUSE_BYTES / 2 && this.length <= QUEUE_PAUSE_COUNT / 2) {

@@ -257,7 +257,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private pausedForBudget = false;
 
   /** sent() callers waiting for their message to be handed to the kernel, in message order (from writeWaitersHead on). */
-  private writeWaiters: WriteWaiter[] = [];
+  private writeWaiters: WriteWaiter[] = NO_WAITERS;
   private writeWaitersHead = 0;
   /** A sendStream() is sending: another one is refused (one message at a time, §5.4). */
   private streaming = false;
@@ -268,7 +268,9 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    * The queue receive() and for-await take from (filled when there is no
    * 'message' listener, or a for-await loop, or a receive() waiting).
    */
-  private readonly queue = new MessageQueue<Message | MessageStream>((paused) => this.setPausedForQueue(paused));
+  private queueOrNull: MessageQueue<Message | MessageStream> | null = null;
+  /** No more messages will arrive (endQueue() before the queue existed). */
+  private queueEnded = false;
   private iterating = false;
 
   // The message being streamed (streamMessagesAbove): as a MessageStream, and/or assembled for 'message' listeners.
@@ -591,6 +593,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   private whenWritten(message: number): Promise<void> {
     if (this.socketClosed) return Promise.reject(this.closedError());
     return new Promise((resolve, reject) => {
+      if (this.writeWaiters === NO_WAITERS) this.writeWaiters = []; // (idle connections hold no array)
       const waiters = this.writeWaiters;
       waiters.push({ message, resolve, reject });
       // Kept in message order: a streamed message, numbered at its first
@@ -613,7 +616,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       else waiter.resolve();
     }
     if (this.writeWaitersHead === waiters.length) {
-      this.writeWaiters = [];
+      this.writeWaiters = NO_WAITERS;
       this.writeWaitersHead = 0;
     }
   }
@@ -624,7 +627,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     if (this.writeWaitersHead === waiters.length) return;
     const error = this.closedError();
     for (let i = this.writeWaitersHead; i < waiters.length; i++) waiters[i].reject(error);
-    this.writeWaiters = [];
+    this.writeWaiters = NO_WAITERS;
     this.writeWaitersHead = 0;
   }
 
@@ -765,7 +768,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   onMessageStart(binary: boolean): void {
     const streamListeners = this.listenerCount('stream') > 0;
     const messageListeners = this.listenerCount('message') > 0;
-    const queued = this.iterating || this.queue.hasTakers || (!streamListeners && !messageListeners);
+    const queued = this.iterating || this.hasTakers() || (!streamListeners && !messageListeners);
     if (streamListeners || queued) {
       const stream = new MessageStream(binary, (paused) => this.setPausedForStream(paused));
       this.stream = stream;
@@ -1153,7 +1156,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** What this connection holds in memory now: input being assembled or kept, output not yet taken by the kernel, messages queued for `for await`. */
   private heldBytes(): number {
-    return this.core.bufferedInputBytes + this.core.pendingOutputBytes + this.socket.writableLength + this.queue.queuedBytes;
+    return this.core.bufferedInputBytes + this.core.pendingOutputBytes + this.socket.writableLength + (this.queueOrNull?.queuedBytes ?? 0);
   }
 
   /** Tell the server's memory budget what this connection holds now. */
@@ -1215,7 +1218,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
         this.handlerFailed(error);
       }
     }
-    if (this.iterating || !listening || this.queue.hasTakers) this.queue.push(message, size);
+    if (this.iterating || !listening || this.hasTakers()) this.queue.push(message, size);
   }
 
   private setPausedForQueue(paused: boolean): void {
@@ -1233,12 +1236,29 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   }
 
   private endQueueIfFinished(): void {
-    if (this.queue.length === 0 && !this.moreMessagesMayArrive()) this.endQueue();
+    if ((this.queueOrNull?.length ?? 0) === 0 && !this.moreMessagesMayArrive()) this.endQueue();
   }
 
   /** No more messages will arrive: receive() rejects (a for-await loop ends) once the queue is drained. */
   private endQueue(): void {
-    this.queue.end(() => this.closedError());
+    if (this.queueOrNull === null) this.queueEnded = true;
+    else this.queueOrNull.end(() => this.closedError());
+  }
+
+  /**
+   * The queue receive() and for-await take from, made on first use: most
+   * connections (a 'message' listener, or idle) never need one.
+   */
+  private get queue(): MessageQueue<Message | MessageStream> {
+    if (this.queueOrNull === null) {
+      this.queueOrNull = new MessageQueue<Message | MessageStream>((paused) => this.setPausedForQueue(paused));
+      if (this.queueEnded) this.queueOrNull.end(() => this.closedError());
+    }
+    return this.queueOrNull;
+  }
+
+  private hasTakers(): boolean {
+    return this.queueOrNull !== null && this.queueOrNull.hasTakers;
   }
 
   private setPausedForStream(paused: boolean): void {
@@ -1322,6 +1342,9 @@ interface WriteWaiter {
   resolve: () => void;
   reject: (error: Error) => void;
 }
+
+/** No sent() caller waits: shared and never written to (an array per idle connection is memory for nothing). */
+const NO_WAITERS: WriteWaiter[] = [];
 
 const SOURCE_DONE = Symbol('source done');
 const CONNECTION_CLOSED = Symbol('connection closed');

@@ -39,11 +39,12 @@ export class FrameWriter {
   private readonly out = new OutboundQueue();
   /** Client only: where masking keys come from (null: a server, frames unmasked). */
   private readonly maskKeySource: MaskKeySource | null;
-  /** The key of the frame being written (client only). */
-  private readonly maskKey = new Uint8Array(4);
+  /** The key of the frame being written (client only: a server holds none, which idle connections notice). */
+  private readonly maskKey: Uint8Array | null;
 
   constructor(maskKeySource: MaskKeySource | null) {
     this.maskKeySource = maskKeySource;
+    this.maskKey = maskKeySource === null ? null : new Uint8Array(4);
   }
 
   /** Bytes queued and not yet taken. */
@@ -133,7 +134,7 @@ export class FrameWriter {
 
   /** A fresh masking key for the next frame (§5.3: a new one per frame), or null for a server. */
   private nextMaskKey(): Uint8Array | null {
-    if (this.maskKeySource === null) return null;
+    if (this.maskKeySource === null || this.maskKey === null) return null;
     this.maskKeySource(this.maskKey);
     return this.maskKey;
   }

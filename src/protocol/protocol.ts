@@ -160,6 +160,14 @@ export interface ProtocolOptions extends Partial<MessageLimits> {
 }
 
 /** Default work per call: ordinary reads never reach it, and no call holds the event loop much past a millisecond (bench/RESULTS.md, "Turn budget"). */
+/**
+ * Shared empty queues for the sends held behind a compression and those
+ * deferred behind our fragmented message: a connection gets arrays of its
+ * own only while something waits (an idle one never). Never written to.
+ */
+const NOTHING_HELD: HeldSend[] = [];
+const NOTHING_DEFERRED: DeferredSend[] = [];
+
 export const DEFAULT_TURN_BUDGET = 1024;
 
 /** Payload bytes (received, or discarded after a close) per work unit. */
@@ -267,7 +275,7 @@ export class WebSocketProtocol {
   /** The message being compressed, as the frame log shows it once its frame is queued. */
   private encodingPayload: Uint8Array | null = null;
   private encodingBytes = 0;
-  private held: HeldSend[] = [];
+  private held: HeldSend[] = NOTHING_HELD;
   private heldHead = 0;
   private heldBytes = 0;
   /** A close frame to send once the held data frames are out. */
@@ -276,7 +284,7 @@ export class WebSocketProtocol {
 
   // Our fragmented message in progress (sendFragment()), and the messages sent meanwhile.
   private fragmenting = false;
-  private deferred: DeferredSend[] = [];
+  private deferred: DeferredSend[] = NOTHING_DEFERRED;
   private deferredBytes = 0;
 
   /** Data messages accepted by the send methods so far (a fragmented one counts at its first fragment). */
@@ -1103,6 +1111,7 @@ export class WebSocketProtocol {
   private hold(opcode: number, payload: Uint8Array, fin: boolean, transform: boolean, encoded: boolean, owned: boolean): void {
     // The caller's small payloads are copied (send() promises as much); large ones are the caller's to leave alone until written.
     const copy = !owned && !encoded && payload.length <= COPY_THRESHOLD;
+    if (this.held === NOTHING_HELD) this.held = [];
     this.held.push({ opcode, payload: copy ? Buffer.from(payload) : payload, fin, transform, encoded, owned: owned || copy });
     this.heldBytes += payload.length;
   }
@@ -1138,7 +1147,7 @@ export class WebSocketProtocol {
       else this.encodeBytes(send.opcode, send.payload, send.fin, send.owned);
     }
     if (this.heldHead === this.held.length) {
-      this.held = [];
+      this.held = NOTHING_HELD;
       this.heldHead = 0;
       const close = this.heldClose;
       if (close !== null && !this.encoding) {
@@ -1161,6 +1170,7 @@ export class WebSocketProtocol {
   /** Keep a data message sent while our fragmented message is open; small payloads are copied (the caller may reuse them). */
   private defer(data: string | Uint8Array, encoded: boolean, compress: boolean | undefined): void {
     const copy = typeof data !== 'string' && !encoded && data.length <= COPY_THRESHOLD;
+    if (this.deferred === NOTHING_DEFERRED) this.deferred = [];
     this.deferred.push({ data: copy ? Buffer.from(data) : data, encoded, compress });
     this.deferredBytes += typeof data === 'string' ? data.length : data.length;
   }
@@ -1169,7 +1179,7 @@ export class WebSocketProtocol {
   private releaseDeferredSends(): void {
     const deferred = this.deferred;
     if (deferred.length === 0) return;
-    this.deferred = [];
+    this.deferred = NOTHING_DEFERRED;
     this.deferredBytes = 0;
     for (const send of deferred) {
       if (typeof send.data === 'string') this.queueText(send.data, send.compress);
@@ -1181,7 +1191,7 @@ export class WebSocketProtocol {
   /** A close ends our fragmented message where it stands: no data frame may follow (§5.5.1). */
   private dropDeferredSends(): void {
     this.fragmenting = false;
-    this.deferred = [];
+    this.deferred = NOTHING_DEFERRED;
     this.deferredBytes = 0;
   }
 
@@ -1191,7 +1201,7 @@ export class WebSocketProtocol {
     this.encoding = false;
     this.encodingBytes = 0;
     this.encodingPayload = null;
-    this.held = [];
+    this.held = NOTHING_HELD;
     this.heldHead = 0;
     this.heldBytes = 0;
     this.heldClose = null;
