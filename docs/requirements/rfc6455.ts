@@ -479,7 +479,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.1-server-does-not-mask',
     rfc: 6455, section: '5.1', keyword: 'MUST NOT', roles: 'server',
     text: '"A server MUST NOT mask any frames that it sends to the client."',
-    code: [WRITER_FOR_ROLE, code(WRITER, 'if (this.maskKeySource === null) return null;')],
+    code: [WRITER_FOR_ROLE, code(WRITER, 'if (this.maskKeySource === null || this.maskKey === null) return null;')],
     tests: [test(E_FRAMING, 'is echoed as 0x81 0x05 "Hello"'), test(E_FRAMING, 'ping "Hello" is answered by the unmasked pong'), test(T_FRAME_WRITER, 'a client draws a fresh masking key for every frame; a server draws none'), test(T_DIFFERENTIAL, 'byte payloads at every length boundary, unmasked (server) and masked (client)')],
   },
   {
