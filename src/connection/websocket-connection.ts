@@ -696,7 +696,6 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    * 'message' listener (and no loop), a message is queued for receive() only
    * while a receive() waits; the listener sees every message regardless.
    */
-  // (The options are spelled out, not named ReceiveOptions, until the entry points export that type.)
   receive(options?: { timeout?: number; signal?: AbortSignal; streams?: false }): Promise<Message>;
   /**
    * With `streams: true`, a message above `streamMessagesAbove` comes as
