@@ -41,6 +41,8 @@ export type OptionRule =
   | { readonly kind: 'function'; readonly orNull: boolean }
   /** An object handed on to Node or to a builder (TLS settings, headers). */
   | { readonly kind: 'object' }
+  /** An object with these methods (an implementation of an interface, such as a Backplane). */
+  | { readonly kind: 'methods'; readonly methods: readonly string[] }
   /** A node:http server (an EventEmitter), or a request listener to build one around. */
   | { readonly kind: 'http server' }
   /**
@@ -80,6 +82,11 @@ export const string: OptionRule = { kind: 'string', prefix: '' };
 export const strings: OptionRule = { kind: 'strings' };
 export const hook: OptionRule = { kind: 'function', orNull: false };
 export const object: OptionRule = { kind: 'object' };
+
+/** An object with the methods `names`. */
+export function methods(...names: string[]): OptionRule {
+  return { kind: 'methods', methods: names };
+}
 export const httpServer: OptionRule = { kind: 'http server' };
 
 export function choice(...choices: string[]): OptionRule {
@@ -114,6 +121,8 @@ export function describeRule(rule: OptionRule): string {
       return rule.orNull ? 'a function, or null' : 'a function';
     case 'object':
       return 'an object';
+    case 'methods':
+      return `an object with the methods ${rule.methods.join(', ')}`;
     case 'http server':
       return 'a node:http server or a request listener';
     case 'section':
@@ -141,6 +150,8 @@ function accepts(rule: OptionRule, value: unknown): boolean {
       return typeof value === 'function' || (rule.orNull && value === null);
     case 'object':
       return typeof value === 'object' && value !== null;
+    case 'methods':
+      return typeof value === 'object' && value !== null && rule.methods.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
     case 'http server':
       return value instanceof EventEmitter || typeof value === 'function';
     case 'section':

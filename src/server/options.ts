@@ -12,6 +12,7 @@ import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../protocol/limits.j
 import { DEFAULT_TURN_BUDGET } from '../protocol/protocol.js';
 import type { WebSocketConnection } from '../connection/websocket-connection.js';
 import type { SlowReceiverPolicy } from './broadcast.js';
+import type { Backplane } from './backplane.js';
 import type { TopicDelivery, TopicRegistry } from './topics.js';
 
 /** The upgrade request as hooks see it: the validated request plus where it came from. */
@@ -85,6 +86,15 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
    * once, on local subscribers with the slow-receiver policy.
    */
   topicRegistry?: (deliver: TopicDelivery<WebSocketConnection<Data>>) => TopicRegistry<WebSocketConnection<Data>>;
+  /**
+   * Carry topics to other processes (src/server/backplane.ts): cluster
+   * workers through the primary, or a broker (`redisBackplane()` from
+   * `wsrfc/redis`). The server subscribes it to the topics that have local
+   * subscribers, hands it every publish, and delivers what it receives to
+   * the local subscribers. Started when the server is created (listen()
+   * waits for it), closed by close(). Not with `topicRegistry`.
+   */
+  backplane?: Backplane;
 
   /** ms a client has to send its complete upgrade request. Default 10 000. */
   handshakeTimeout?: number;

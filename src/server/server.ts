@@ -35,6 +35,7 @@ import { checkTopicName, LocalTopicRegistry, type TopicDelivery, type TopicRegis
 import { resolveServerOptions } from '../options/option-tables.js';
 import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
 import { MemoryBudget } from './memory-budget.js';
+import type { Backplane } from './backplane.js';
 import { HandshakeSocket, type HandshakeHost } from './handshake-socket.js';
 
 export interface ServerEvents<Data> {
@@ -48,6 +49,16 @@ export interface ServerEvents<Data> {
 
 /** Seconds a client refused with 503 (memory budget exceeded) is asked to wait. */
 const OVERLOAD_RETRY_AFTER_S = 5;
+
+/**
+ * What publish() did: `sent`/`skipped`/`closed` count this process's
+ * subscribers (as broadcast()); with a backplane, `remote` settles once the
+ * other processes' part was handed to it, and rejects if it could not be
+ * (the local subscribers got the message regardless).
+ */
+export interface PublishResult extends BroadcastResult {
+  remote?: Promise<void>;
+}
 
 /** What `publish()` may leave out. */
 export interface PublishOptions<Data> {
@@ -87,6 +98,9 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
    * subscribers in memory. `topics.subscribers(name)` lists a topic's.
    */
   readonly topics: TopicRegistry<WebSocketConnection<Data>>;
+  /** The `backplane` option, started in the constructor (listen() waits for it). */
+  private readonly backplane: Backplane | undefined;
+  private readonly backplaneStarted: Promise<void> = Promise.resolve();
 
   constructor(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>) {
     super();
@@ -118,7 +132,23 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     const policy = this.broadcastPolicy;
     const deliver: TopicDelivery<WebSocketConnection<Data>> = (receivers, message, except) =>
       broadcastFrame(receivers, encodeMessage(message), policy, except === undefined ? undefined : (connection) => connection !== except);
-    this.topics = settings.topicRegistry ? settings.topicRegistry(deliver) : new LocalTopicRegistry(deliver);
+    const backplane = options.backplane;
+    if (backplane !== undefined && settings.topicRegistry !== undefined) {
+      throw new LocalError('WS_ERR_INVALID_OPTION', 'backplane and topicRegistry exclude each other: a backplane mirrors the local registry');
+    }
+    if (backplane !== undefined) {
+      // The local registry tells the backplane which topics this process holds (src/server/backplane.ts).
+      this.topics = new LocalTopicRegistry(deliver, { topicOpened: (topic) => backplane.subscribe(topic), topicClosed: (topic) => backplane.unsubscribe(topic) });
+      this.backplane = backplane;
+      const local = this.topics;
+      this.backplaneStarted = backplane.start(
+        (topic, message) => void local.publish(topic, message),
+        (error) => this.reportError(error),
+      );
+      this.backplaneStarted.catch((error: unknown) => this.reportError(error));
+    } else {
+      this.topics = settings.topicRegistry ? settings.topicRegistry(deliver) : new LocalTopicRegistry(deliver);
+    }
     this.connectionHooks = {
       reportError: (error, connection) => this.reportError(error, connection as WebSocketConnection<Data>),
       closed: (connection) => this.liveConnections.delete(connection as WebSocketConnection<Data>),
@@ -179,8 +209,9 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     return this.liveConnections;
   }
 
-  /** Start listening; resolves with the bound address (useful with port 0). */
-  listen(port: number = this.options.port ?? 0, host: string | undefined = this.options.host): Promise<AddressInfo> {
+  /** Start listening (once the backplane, if any, has started); resolves with the bound address (useful with port 0). */
+  async listen(port: number = this.options.port ?? 0, host: string | undefined = this.options.host): Promise<AddressInfo> {
+    await this.backplaneStarted;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.netServer.once('error', onError);
@@ -258,10 +289,21 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
    * that is not 1 to 256 UTF-8 bytes, WS_ERR_INVALID_ARGUMENT for a message
    * that is neither a string nor bytes.
    */
-  publish(topic: string, message: SendData, options: PublishOptions<Data> = {}): BroadcastResult {
+  publish(topic: string, message: SendData, options: PublishOptions<Data> = {}): PublishResult {
     checkTopicName(topic);
     if (!isSendData(message)) throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'publish() takes a string, a Buffer, a typed array or an ArrayBuffer');
-    return this.topics.publish(topic, message, options.except);
+    const backplane = this.backplane;
+    if (backplane === undefined) return this.topics.publish(topic, message, options.except);
+    // What crosses to other processes is a text (string) or binary (Buffer) message, bounded like any message.
+    const carried = typeof message === 'string' ? message : Buffer.isBuffer(message) ? message : toBuffer(message);
+    const size = typeof carried === 'string' ? Buffer.byteLength(carried, 'utf8') : carried.length;
+    if (size > this.connectionOptions.maxMessageSize) {
+      throw new LocalError('WS_ERR_PUBLISH_TOO_BIG', `publish(): a message of ${size} bytes is over maxMessageSize (${this.connectionOptions.maxMessageSize}); not sent anywhere`);
+    }
+    const result = this.topics.publish(topic, carried, options.except);
+    const remote = backplane.publish(topic, carried);
+    remote.catch(() => {}); // (handled: whoever awaits result.remote sees the rejection; nobody else must crash on it)
+    return { ...result, remote };
   }
 
   address(): AddressInfo | null {
@@ -283,9 +325,11 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       if (connection.readyState === ReadyState.OPEN) connection.close(code, reason);
       return connection.closed;
     });
-    this.closing = Promise.all([stopped, ...closing]).then(() => {
-      this.emit('close');
-    });
+    this.closing = Promise.all([stopped, ...closing])
+      .then(() => this.backplane?.close())
+      .then(() => {
+        this.emit('close');
+      });
     return this.closing;
   }
 
@@ -386,6 +430,12 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
 /** Create a WebSocket server. `handler` serves every path (or `options.path`) that has no route of its own. */
 export function createServer<Data = undefined>(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>): WebSocketServer<Data> {
   return new WebSocketServer<Data>(options, handler);
+}
+
+/** Bytes of a typed array or an ArrayBuffer as a Buffer, without a copy. */
+function toBuffer(data: Exclude<SendData, string>): Buffer {
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -65,6 +65,8 @@ function badValues(rule: OptionRule): unknown[] {
       return rule.orNull ? ['f', {}] : ['f', {}, null];
     case 'object':
       return ['x', 42, null, noop];
+    case 'methods':
+      return ['x', 42, null, {}, Object.fromEntries(rule.methods.slice(1).map((name) => [name, noop]))];
     case 'http server':
       return ['x', 42, null, {}];
     case 'section':
@@ -91,6 +93,8 @@ function goodValues(rule: OptionRule): unknown[] {
       return rule.orNull ? [noop, null] : [noop];
     case 'object':
       return [{}];
+    case 'methods':
+      return [Object.fromEntries(rule.methods.map((name) => [name, name === 'start' ? async () => {} : noop]))];
     case 'http server':
       return [http.createServer(), noop];
     case 'section':

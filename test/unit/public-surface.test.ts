@@ -42,7 +42,7 @@ const APPLICATION_EXPORTS = [
   // types named by the signatures above
   'HttpHeaders', 'HttpHeadLimits', 'HttpResponseHead', 'UpgradeRequest', 'PerMessageDeflateOptions', 'FrameLogger', 'WireTap', 'MaskKeySource',
   // topics, streams, reconnecting
-  'PublishOptions', 'LocalTopicRegistry', 'MAX_TOPIC_BYTES', 'TopicRegistry', 'TopicListener', 'TopicDelivery',
+  'PublishOptions', 'PublishResult', 'Backplane', 'BackplaneDelivery', 'LocalTopicRegistry', 'MAX_TOPIC_BYTES', 'TopicRegistry', 'TopicListener', 'TopicDelivery',
   'MessageStream', 'ReceiveOptions', 'SendOptions', 'SendStreamOptions', 'SendStreamSource', 'SendStreamChunk',
   'createWebSocketStream', 'WebSocketStreamOptions',
   'reconnecting', 'ReconnectingClient', 'ReconnectingOptions', 'ReconnectEnd', 'ReconnectRetry', 'ReconnectingEvents',
