@@ -185,3 +185,39 @@ test('rolling restart (SIGHUP): new workers serve, a reconnecting subscriber is 
   rc.close();
   child.kill('SIGTERM');
 });
+
+test('npm start -- --port 0 --workers 2: the PID npm started is the primary; it echoes on 2 workers; SIGTERM → 1012 and exit 0', { timeout: 30_000 }, async () => {
+  const child = spawn('npm', ['start', '--', '--port', '0', '--host', '127.0.0.1', '--workers', '2'], {
+    cwd: REPO,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  started.add(child);
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await until(() => /listening on ws:\/\/127\.0\.0\.1:\d+ \(2 workers\)/.test(output), 'the clustered echo server', 15_000);
+  const port = Number(/127\.0\.0\.1:(\d+)/.exec(output)![1]);
+  const clients = await Promise.all([0, 1, 2, 3].map(async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    await once(ws, 'open');
+    ws.send('ping');
+    const [data] = await once(ws, 'message');
+    assert.equal(String(data), 'ping');
+    return ws;
+  }));
+  const codes = clients.map((ws) => once(ws, 'close').then(([code]) => code as number));
+  child.kill('SIGTERM'); // the PID npm started: `exec node` made it the primary
+  assert.deepEqual(await Promise.all(codes), [1012, 1012, 1012, 1012]);
+  assert.equal(await exited, 0);
+  await until(() => {
+    try {
+      process.kill(-child.pid!, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 'the whole process group to be gone');
+});
