@@ -58,6 +58,8 @@ export { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './protocol/limits.js
 // ─── Topics, streams, reconnecting (issue 12) ───────────────────────────────
 export { type PublishOptions, type PublishResult } from './server/server.js';
 export { type Backplane, type BackplaneDelivery } from './server/backplane.js';
+export { runWorkers, type RunWorkersOptions, type WorkerPool, type WorkerProcess } from './cluster/workers.js';
+export { clusterBackplane, type ClusterBackplaneOptions } from './cluster/cluster-backplane.js';
 export { LocalTopicRegistry, MAX_TOPIC_BYTES, type TopicRegistry, type TopicListener, type TopicDelivery } from './server/topics.js';
 export { MessageStream } from './connection/message-stream.js';
 export { type ReceiveOptions } from './connection/message-queue.js';

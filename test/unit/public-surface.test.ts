@@ -43,6 +43,7 @@ const APPLICATION_EXPORTS = [
   'HttpHeaders', 'HttpHeadLimits', 'HttpResponseHead', 'UpgradeRequest', 'PerMessageDeflateOptions', 'FrameLogger', 'WireTap', 'MaskKeySource',
   // topics, streams, reconnecting
   'PublishOptions', 'PublishResult', 'Backplane', 'BackplaneDelivery', 'LocalTopicRegistry', 'MAX_TOPIC_BYTES', 'TopicRegistry', 'TopicListener', 'TopicDelivery',
+  'runWorkers', 'RunWorkersOptions', 'WorkerPool', 'WorkerProcess', 'clusterBackplane', 'ClusterBackplaneOptions',
   'MessageStream', 'ReceiveOptions', 'SendOptions', 'SendStreamOptions', 'SendStreamSource', 'SendStreamChunk',
   'createWebSocketStream', 'WebSocketStreamOptions',
   'reconnecting', 'ReconnectingClient', 'ReconnectingOptions', 'ReconnectEnd', 'ReconnectRetry', 'ReconnectingEvents',
