@@ -12,6 +12,12 @@
  * publish is refused at once (LocalError WS_ERR_BACKPLANE_BUSY) instead of
  * queued. If the primary is gone (the channel disconnected) publishes
  * reject with WS_ERR_BACKPLANE_CLOSED.
+ *
+ * (What is counted is every publish whose send callback has not fired yet,
+ * which is what `process.send()` returning false announces: the channel's
+ * buffer is holding them. A subscription made just before another worker
+ * publishes may miss that publish while it travels to the primary: at most
+ * once.)
  */
 import cluster from 'node:cluster';
 import { LocalError } from '../errors.js';
@@ -35,16 +41,28 @@ export function clusterBackplane(options: ClusterBackplaneOptions = {}): Backpla
   if (!Number.isInteger(maxPending) || maxPending < 1) {
     throw new LocalError('WS_ERR_INVALID_OPTION', `clusterBackplane(): maxPending must be a positive integer, not ${String(maxPending)}`);
   }
-  return new ClusterBackplane(maxPending);
+  return new ClusterBackplane(process as IpcChannel, maxPending);
 }
 
-class ClusterBackplane implements Backplane {
+/** The part of a worker's `process` the backplane uses (a stand-in in unit tests). */
+export interface IpcChannel {
+  readonly connected: boolean;
+  send(message: unknown, handle: undefined, options: object, callback: (error: Error | null) => void): boolean;
+  on(event: 'message', listener: (value: unknown) => void): unknown;
+  off(event: 'message', listener: (value: unknown) => void): unknown;
+}
+
+/** @internal Exported for the unit tests; applications call clusterBackplane(). */
+export class ClusterBackplane implements Backplane {
   private pending = 0;
   private closed = false;
   private readonly topics = new Set<string>();
   private listener: ((value: unknown) => void) | undefined;
 
-  constructor(private readonly maxPending: number) {}
+  constructor(
+    private readonly channel: IpcChannel,
+    private readonly maxPending: number,
+  ) {}
 
   start(deliver: BackplaneDelivery, onError: (error: Error) => void): Promise<void> {
     this.listener = (value: unknown) => {
@@ -55,7 +73,7 @@ class ClusterBackplane implements Backplane {
         onError(error instanceof Error ? error : new Error(String(error)));
       }
     };
-    process.on('message', this.listener);
+    this.channel.on('message', this.listener);
     return Promise.resolve();
   }
 
@@ -70,7 +88,7 @@ class ClusterBackplane implements Backplane {
   }
 
   publish(topic: string, message: Message): Promise<void> {
-    if (this.closed || !process.connected) {
+    if (this.closed || !this.channel.connected) {
       return Promise.reject(new LocalError('WS_ERR_BACKPLANE_CLOSED', 'publish(): the cluster backplane is closed or the primary is gone; delivered locally only'));
     }
     if (this.pending >= this.maxPending) {
@@ -85,7 +103,7 @@ class ClusterBackplane implements Backplane {
       };
       try {
         // The message is written (or buffered by the channel) at once; the callback fires when it is.
-        process.send!({ wsrfc: 'publish', topic, message } satisfies WorkerToPrimary, undefined, {}, sent);
+        this.channel.send({ wsrfc: 'publish', topic, message } satisfies WorkerToPrimary, undefined, {}, sent);
       } catch (error) {
         sent(error instanceof Error ? error : new Error(String(error)));
       }
@@ -97,15 +115,15 @@ class ClusterBackplane implements Backplane {
     for (const topic of this.topics) this.post({ wsrfc: 'unsubscribe', topic });
     this.topics.clear();
     this.closed = true;
-    if (this.listener) process.off('message', this.listener);
+    if (this.listener) this.channel.off('message', this.listener);
     return Promise.resolve();
   }
 
   /** Subscribe/unsubscribe: small control messages, never refused (the primary needs them to route). */
   private post(message: WorkerToPrimary): void {
-    if (this.closed || !process.connected) return;
+    if (this.closed || !this.channel.connected) return;
     try {
-      process.send!(message, undefined, {}, () => {});
+      this.channel.send(message, undefined, {}, () => {});
     } catch {
       // the channel closed under us: the primary drops this worker's topics when it goes
     }
