@@ -28,9 +28,10 @@ after(() => {
 
 const until = (predicate: () => boolean, what: string, timeout = 8_000) => waitFor(predicate, { what, timeout, interval: 5 });
 
-async function startCluster(workers = 2) {
+function spawnCluster(workers: number, env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/cluster-app.ts', String(workers)], {
     cwd: REPO,
+    env: { ...process.env, ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,9 +40,15 @@ async function startCluster(workers = 2) {
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await until(() => /ready \d+/.test(output), 'the cluster to be ready', 15_000);
+  return { child, exited, output: () => output };
+}
+
+async function startCluster(workers = 2) {
+  const { child, exited, output: read } = spawnCluster(workers);
+  await until(() => /ready \d+/.test(read()), 'the cluster to be ready', 15_000);
+  const output = read();
   const port = Number(/ready (\d+)/.exec(output)![1]);
-  return { child, port, exited, output: () => output };
+  return { child, port, exited, output: read };
 }
 
 interface Client {
@@ -220,4 +227,18 @@ test('npm start -- --port 0 --workers 2: the PID npm started is the primary; it 
       return true;
     }
   }, 'the whole process group to be gone');
+});
+
+test('a worker that crashes at once is restarted with a growing delay, not in a tight loop; SIGTERM still stops the primary', { timeout: 30_000 }, async () => {
+  const { child, exited } = spawnCluster(1, { CRASH: '1' });
+  const forkedAt: number[] = [];
+  child.stdout!.on('data', (chunk: string) => {
+    for (const line of chunk.split('\n')) if (line === 'forked') forkedAt.push(Date.now());
+  });
+  await until(() => forkedAt.length >= 6, 'six forks', 20_000);
+  const gap = (n: number) => forkedAt[n]! - forkedAt[n - 1]!;
+  // restartDelay 50 ms, doubled on each quick death: the 5th wait is 800 ms, the 1st 50 ms (the boot time is in both).
+  assert.ok(gap(5) - gap(1) >= 400, `the delay grows (gaps ${[1, 2, 3, 4, 5].map(gap).join(', ')} ms)`);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
 });

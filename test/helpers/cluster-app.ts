@@ -7,18 +7,24 @@
  * the payload) as binary. The primary prints `ready <port>` once every
  * worker listens, and `restarted` after a rolling restart (SIGHUP).
  *
+ * With CRASH=1 in the environment every worker throws in setup (a crash
+ * loop); the primary prints `forked` for each worker it starts.
+ *
  *   node --import tsx test/helpers/cluster-app.ts WORKERS
  */
+import cluster from 'node:cluster';
 import { createServer } from '../../src/index.js';
 import { runWorkers } from '../../src/cluster/workers.js';
 
 const workers = Number(process.argv[2] ?? 2);
+if (cluster.isPrimary) cluster.on('fork', () => console.log('forked'));
 const pool = await runWorkers({
   workers,
   shutdownTimeout: 2_000,
   restartDelay: 50,
   handleSignals: true,
   setup: async (backplane) => {
+    if (process.env.CRASH === '1') throw new Error('crash on purpose');
     const server = createServer({ backplane, host: '127.0.0.1' }, (ws) => {
       ws.send(`pid:${process.pid}`);
       for (const topic of new URLSearchParams(ws.query).getAll('t')) ws.subscribe(topic);
