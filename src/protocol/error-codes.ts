@@ -101,6 +101,8 @@ export const WEBSOCKET_ERRORS = {
   WS_ERR_SLAB_RESERVED: entry('local', null, '', 'Internal misuse of the shared encode slab: a second reservation while one is open (src/framing/encode-slab.ts).'),
   WS_ERR_SLAB_COMMIT: entry('local', null, '', 'Internal misuse of the shared encode slab: a commit that matches no open reservation, or more bytes than reserved.'),
   WS_ERR_PUBLISH_TOO_BIG: entry('local', null, '', 'publish() with a backplane was given a message over maxMessageSize: refused, delivered nowhere.'),
+  WS_ERR_REDIS_UNAVAILABLE: entry('local', null, '', 'redisBackplane (wsrfc/redis): Redis is unreachable or the publish failed; the message reached this process\'s subscribers only (also reported on the server\'s \'error\' event, once per outage).'),
+  WS_ERR_REDIS_CLIENT_MISSING: entry('local', null, '', 'redisBackplane (wsrfc/redis) was started without the optional peer dependency `redis` installed (npm install redis).'),
   WS_ERR_INVALID_ROUTE: entry('local', null, '', 'route() was given a pattern that does not start with "/", a parameter without a name, a wildcard not at the end, or a parameter named differently from one already at the same place.'),
   WS_ERR_INVALID_TOPIC: entry('local', null, '', 'subscribe(), unsubscribe() or publish() was given a topic that is not a string of 1 to 256 UTF-8 bytes.'),
   WS_ERR_TOO_MANY_TOPICS: entry('local', null, '', 'subscribe() past the server\'s maxTopicsPerConnection.'),
