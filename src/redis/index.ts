@@ -5,3 +5,4 @@
  */
 export { redisBackplane, type RedisBackplaneOptions, type RedisBackplaneTarget, type RedisClient } from './redis-backplane.js';
 export type { Backplane, BackplaneDelivery } from '../server/backplane.js';
+export type { Message } from '../connection/websocket-connection.js';
