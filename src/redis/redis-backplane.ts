@@ -126,11 +126,13 @@ class RedisBackplane implements Backplane {
       const { createClient } = await loadRedis();
       // The publisher fails fast while Redis is away: no offline queue of publishes.
       this.publisher = createClient({ url: this.target.url, disableOfflineQueue: true, socket: { reconnectStrategy } }) as RedisClient;
+      // The subscriber keeps its offline queue: a (un)subscribe while Redis is away is sent on reconnection (bounded by the topic count).
+      this.subscriber = createClient({ url: this.target.url, socket: { reconnectStrategy } }) as RedisClient;
     } else {
+      // Your client's options (address, TLS, credentials, reconnection) are kept; publish() checks isReady itself.
       this.publisher = this.target.client;
+      this.subscriber = this.publisher.duplicate() as RedisClient;
     }
-    // The subscriber keeps its offline queue: a (un)subscribe while Redis is away is sent on reconnection (bounded by the topic count).
-    this.subscriber = this.publisher.duplicate({ disableOfflineQueue: false, socket: { reconnectStrategy } }) as RedisClient;
     for (const client of [this.publisher, this.subscriber]) {
       client.on('error', (error: Error) => this.reportOutage(error));
       client.on('ready', () => {

@@ -158,6 +158,29 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
     watcher.destroy();
   });
 
+  it('{ client } and a prefix: your client publishes, a duplicate subscribes, foreign bytes are reported and dropped, your client stays open', async () => {
+    const mine = createClient({ url: redis.url });
+    mine.on('error', () => {});
+    const server = createServer({ host: '127.0.0.1', backplane: redisBackplane({ client: mine }, { prefix: 'alt:' }) }, (ws) => ws.subscribe('news'));
+    const seenErrors: unknown[] = [];
+    server.on('error', (error: unknown) => seenErrors.push(error));
+    const { port } = await server.listen(0);
+    const reader = await listener(port, []);
+    for (let i = 0; i < 200 && ((await monitor.pubSubNumSub(['alt:news'])) as Record<string, number>)['alt:news'] !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    // A message from "another process": text flag, a foreign origin, the payload.
+    await monitor.publish('alt:news', Buffer.concat([Buffer.from([0]), Buffer.alloc(16, 7), Buffer.from('from afar')]));
+    await monitor.publish('alt:news', Buffer.from([0x80, 1, 2])); // not ours: dropped, reported
+    await monitor.publish('alt:news', Buffer.concat([Buffer.from([1]), Buffer.alloc(16, 7), Buffer.from([9, 9])]));
+    await until(() => reader.messages.length >= 2, 'both valid messages');
+    assert.deepEqual(reader.messages, ['from afar', 'bin:0909']);
+    assert.equal(seenErrors.length, 1, 'the foreign message was reported');
+    assert.equal((await monitor.pubSubNumSub(['wsrfc:news']) as Record<string, number>)['wsrfc:news'], 0, 'the prefix replaces wsrfc:');
+    reader.ws.close();
+    await server.close();
+    assert.equal(mine.isOpen, true, 'a client you gave is not closed by the backplane');
+    mine.destroy();
+  });
+
   it('Redis down: remote rejects at once, local delivery goes on, memory bounded; Redis back: re-subscribes exactly the held topics', async () => {
     const [, , mine] = await subscribeEverywhere(['outage']);
     const leaving = await listener(localPort, ['gone']);
