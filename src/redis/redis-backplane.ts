@@ -28,6 +28,8 @@
  *   `maxReconnectDelay`) and re-subscribes the subscriber connection to the
  *   channels it holds listeners for, which are exactly the topics this
  *   process still has local subscribers of.
+ * - Redis slow: at most `maxPendingPublishes` publishes wait for its
+ *   acknowledgement; past that publish() rejects the same way.
  * Messages published elsewhere while this process was disconnected are lost
  * (Redis pub/sub keeps nothing).
  */
@@ -52,6 +54,12 @@ export interface RedisBackplaneOptions {
   readonly prefix?: string;
   /** The longest wait between two reconnection attempts, in ms (with a URL). Default 2000. */
   readonly maxReconnectDelay?: number;
+  /**
+   * The most publishes sent to Redis and not yet acknowledged; past it
+   * publish() rejects (WS_ERR_REDIS_UNAVAILABLE) instead of queueing, so a
+   * slow Redis cannot grow memory without bound. Default 10000.
+   */
+  readonly maxPendingPublishes?: number;
 }
 
 /** Byte 0 of a carried message. */
@@ -102,6 +110,9 @@ class RedisBackplane implements Backplane {
   private readonly origin = randomBytes(ORIGIN_LENGTH);
   private readonly prefix: string;
   private readonly maxReconnectDelay: number;
+  private readonly maxPendingPublishes: number;
+  /** Publishes sent and not yet acknowledged by Redis. */
+  private pendingPublishes = 0;
   private publisher: RedisClient | undefined;
   private subscriber: RedisClient | undefined;
   /** The topics the server holds: what the subscriber connection is (re)subscribed to. */
@@ -115,7 +126,9 @@ class RedisBackplane implements Backplane {
   constructor(private readonly target: RedisBackplaneTarget, options: RedisBackplaneOptions) {
     this.prefix = options.prefix ?? 'wsrfc:';
     this.maxReconnectDelay = options.maxReconnectDelay ?? 2000;
+    this.maxPendingPublishes = options.maxPendingPublishes ?? 10_000;
     if (!(this.maxReconnectDelay >= 0)) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): maxReconnectDelay must be a number of ms ≥ 0');
+    if (!Number.isInteger(this.maxPendingPublishes) || this.maxPendingPublishes < 1) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): maxPendingPublishes must be an integer ≥ 1');
   }
 
   async start(deliver: BackplaneDelivery, onError: (error: Error) => void): Promise<void> {
@@ -161,9 +174,16 @@ class RedisBackplane implements Backplane {
     if (this.closed || publisher === undefined || !publisher.isReady) {
       return Promise.reject(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: Redis is not connected; the message on "${topic}" reached this process's subscribers only`));
     }
+    if (this.pendingPublishes >= this.maxPendingPublishes) {
+      return Promise.reject(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: ${this.pendingPublishes} publishes await Redis (maxPendingPublishes); the message on "${topic}" reached this process's subscribers only`));
+    }
+    this.pendingPublishes++;
     return publisher.publish(this.prefix + topic, encodeCarriedMessage(this.origin, message)).then(
-      () => undefined,
+      () => {
+        this.pendingPublishes--;
+      },
       (cause: unknown) => {
+        this.pendingPublishes--;
         throw new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: the publish on "${topic}" did not reach Redis; it reached this process's subscribers only`, { cause });
       },
     );

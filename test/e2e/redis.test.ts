@@ -181,6 +181,18 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
     mine.destroy();
   });
 
+  it('at most maxPendingPublishes publishes wait for Redis; bad options are refused', async () => {
+    assert.throws(() => redisBackplane({ url: redis.url }, { maxPendingPublishes: 0 }), { code: 'WS_ERR_INVALID_OPTION' });
+    assert.throws(() => redisBackplane({ url: redis.url }, { maxReconnectDelay: -1 }), { code: 'WS_ERR_INVALID_OPTION' });
+    const backplane = redisBackplane({ url: redis.url }, { maxPendingPublishes: 5 });
+    await backplane.start(() => {}, () => {});
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => backplane.publish('burst', `m${i}`)));
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 5, 'five in flight at once');
+    assert.ok(outcomes.slice(5).every((o) => o.status === 'rejected' && (o.reason as { code?: string }).code === 'WS_ERR_REDIS_UNAVAILABLE'));
+    await backplane.publish('burst', 'after'); // the window frees as Redis answers
+    await backplane.close();
+  });
+
   it('Redis down: remote rejects at once, local delivery goes on, memory bounded; Redis back: re-subscribes exactly the held topics', async () => {
     const [, , mine] = await subscribeEverywhere(['outage']);
     const leaving = await listener(localPort, ['gone']);
