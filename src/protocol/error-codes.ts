@@ -103,6 +103,8 @@ export const WEBSOCKET_ERRORS = {
   WS_ERR_PUBLISH_TOO_BIG: entry('local', null, '', 'publish() with a backplane was given a message over maxMessageSize: refused, delivered nowhere.'),
   WS_ERR_BACKPLANE_BUSY: entry('local', null, '', 'publish() with the cluster backplane while too many publishes already wait for the IPC channel (maxPending): refused at once, delivered locally only.'),
   WS_ERR_BACKPLANE_CLOSED: entry('local', null, '', 'publish() with the cluster backplane after it closed or after the primary went away: delivered locally only.'),
+  WS_ERR_REDIS_UNAVAILABLE: entry('local', null, '', 'redisBackplane (wsrfc/redis): Redis is unreachable or the publish failed; the message reached this process\'s subscribers only (also reported on the server\'s \'error\' event, once per outage).'),
+  WS_ERR_REDIS_CLIENT_MISSING: entry('local', null, '', 'redisBackplane (wsrfc/redis) was started without the optional peer dependency `redis` installed (npm install redis).'),
   WS_ERR_INVALID_ROUTE: entry('local', null, '', 'route() was given a pattern that does not start with "/", a parameter without a name, a wildcard not at the end, or a parameter named differently from one already at the same place.'),
   WS_ERR_INVALID_TOPIC: entry('local', null, '', 'subscribe(), unsubscribe() or publish() was given a topic that is not a string of 1 to 256 UTF-8 bytes.'),
   WS_ERR_TOO_MANY_TOPICS: entry('local', null, '', 'subscribe() past the server\'s maxTopicsPerConnection.'),

@@ -68,6 +68,7 @@ async function main() {
   console.log(JSON.stringify({
     exports: Object.keys(wsrfc).sort(),
     sansIoExports: Object.keys(sansIo).sort(),
+    redisExports: Object.keys(redis).sort(),
     replies,
     closeCode: closed.code,
     sansIoReplies,
@@ -81,6 +82,7 @@ main().catch((error) => { console.error(error); process.exit(1); });
 interface EchoReport {
   exports: string[];
   sansIoExports: string[];
+  redisExports: string[];
   replies: string[];
   closeCode: number;
   sansIoReplies: string[];
@@ -102,7 +104,7 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     bin: Record<string, string>;
     engines: { node: string };
   };
-  assert.deepEqual(Object.keys(manifest.exports).sort(), ['.', './package.json', './sans-io']);
+  assert.deepEqual(Object.keys(manifest.exports).sort(), ['.', './package.json', './redis', './sans-io']);
   for (const [subpath, entry] of Object.entries(manifest.exports)) {
     const targets = typeof entry === 'string' ? [entry] : Object.values(entry);
     for (const target of targets) assert.ok(files.has(target.replace(/^\.\//, '')), `exports names ${target}, which the tarball lacks`);
@@ -128,8 +130,8 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     return dir;
   };
   const [cjs, esm] = await Promise.all([install('cjs-consumer', 'commonjs'), install('esm-consumer', 'module')]);
-  await writeFile(join(cjs, 'echo.js'), echoScript(`const wsrfc = require('wsrfc');\nconst sansIo = require('wsrfc/sans-io');`));
-  await writeFile(join(esm, 'echo.js'), echoScript(`import * as wsrfc from 'wsrfc';\nimport * as sansIo from 'wsrfc/sans-io';`));
+  await writeFile(join(cjs, 'echo.js'), echoScript(`const wsrfc = require('wsrfc');\nconst sansIo = require('wsrfc/sans-io');\nconst redis = require('wsrfc/redis');`));
+  await writeFile(join(esm, 'echo.js'), echoScript(`import * as wsrfc from 'wsrfc';\nimport * as sansIo from 'wsrfc/sans-io';\nimport * as redis from 'wsrfc/redis';`));
 
   // Meanwhile (it takes a while), the declarations are checked.
   const typecheck = (async () => {
@@ -137,7 +139,7 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     // `@internal` members)...
     const installed = join(esm, 'node_modules', 'wsrfc');
     const declarations = (await readdir(join(installed, 'dist'), { recursive: true })).filter((file) => file.endsWith('.d.ts'));
-    assert.ok(declarations.includes('index.d.ts') && declarations.includes('sans-io.d.ts'), 'both entry points have declarations');
+    assert.ok(declarations.includes('index.d.ts') && declarations.includes('sans-io.d.ts') && declarations.includes('redis/index.d.ts'), 'every entry point has declarations');
     for (const file of declarations) {
       const text = await readFile(join(installed, 'dist', file), 'utf8');
       assert.ok(!text.includes('@internal'), `dist/${file} declares an @internal member`);
@@ -191,6 +193,8 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     // The built package has the source's API, through both entry points...
     assert.deepEqual(report.exports, Object.keys(source).sort(), `${kind}: wsrfc exports`);
     assert.deepEqual(report.sansIoExports, Object.keys(sourceSansIo).sort(), `${kind}: wsrfc/sans-io exports`);
+    // wsrfc/redis loads without the optional peer dependency installed (it is imported only when a backplane starts).
+    assert.deepEqual(report.redisExports, ['redisBackplane'], `${kind}: wsrfc/redis exports`);
     // ...and works: text comes back as text, binary as binary, the close is clean...
     assert.deepEqual(report.replies, ['text:hello', 'binary:010203'], `${kind}: echo over a socket`);
     assert.equal(report.closeCode, 1000);

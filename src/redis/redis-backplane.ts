@@ -1,0 +1,231 @@
+/**
+ * A Backplane (src/server/backplane.ts) on Redis pub/sub, for a server spread
+ * over many machines: `createServer({ backplane: redisBackplane({ url }) })`.
+ * The Redis client is the `redis` npm package (node-redis), an optional peer
+ * dependency loaded only from here (the entry point `wsrfc/redis`): the core
+ * never imports it.
+ *
+ * Two connections: a subscriber (a connection in subscribe mode can issue no
+ * PUBLISH) and a publisher. A topic `t` is the Redis channel `prefix + t`
+ * (prefix `wsrfc:` by default), subscribed with SUBSCRIBE, never PSUBSCRIBE,
+ * so `*`, `?` or `[` in a topic name is matched literally. Each message on a
+ * channel is binary (RESP bulk strings are binary-safe):
+ *
+ *   byte 0        flags: bit 0 set = binary message, clear = text; other bits 0
+ *   bytes 1..16   the origin: a random id of the publishing backplane, so a
+ *                 process drops its own publishes (its server delivered them
+ *                 locally already)
+ *   bytes 17..    the payload (UTF-8 for text)
+ *
+ * Delivery is at most once, in order per publishing process (one publisher
+ * connection, Redis keeps a connection's order). Under faults:
+ * - Redis unreachable: publish() rejects at once with LocalError
+ *   WS_ERR_REDIS_UNAVAILABLE (nothing is queued for later; the publisher's
+ *   offline queue is disabled); the server still delivers to its local
+ *   subscribers; the first error of each outage goes to onError (the
+ *   server's 'error' event), never thrown.
+ * - Redis back: node-redis reconnects (capped exponential backoff, see
+ *   `maxReconnectDelay`) and re-subscribes the subscriber connection to the
+ *   channels it holds listeners for, which are exactly the topics this
+ *   process still has local subscribers of.
+ * - Redis slow: at most `maxPendingPublishes` publishes wait for its
+ *   acknowledgement; past that publish() rejects the same way.
+ * Messages published elsewhere while this process was disconnected are lost
+ * (Redis pub/sub keeps nothing).
+ */
+import { randomBytes } from 'node:crypto';
+import type { RedisClientType } from 'redis';
+import { LocalError } from '../errors.js';
+import type { Backplane, BackplaneDelivery } from '../server/backplane.js';
+import type { Message } from '../connection/websocket-connection.js';
+
+/** A node-redis client (`createClient()` from the `redis` package), in any of its typings. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type RedisClient = RedisClientType<any, any, any, any, any>;
+
+/** Where the backplane finds Redis: a URL (it opens and closes both connections), or a client of yours. */
+export type RedisBackplaneTarget =
+  | { readonly url: string }
+  /** Used to publish (and connected if it is not); its `duplicate()` subscribes. Your client is not closed by close(). */
+  | { readonly client: RedisClient };
+
+export interface RedisBackplaneOptions {
+  /** Prepended to each topic to name its Redis channel. Default `wsrfc:`. */
+  readonly prefix?: string;
+  /** The longest wait between two reconnection attempts, in ms (with a URL). Default 2000. */
+  readonly maxReconnectDelay?: number;
+  /**
+   * The most publishes sent to Redis and not yet acknowledged; past it
+   * publish() rejects (WS_ERR_REDIS_UNAVAILABLE) instead of queueing, so a
+   * slow Redis cannot grow memory without bound. Default 10000.
+   */
+  readonly maxPendingPublishes?: number;
+}
+
+/** Byte 0 of a carried message. */
+const BINARY_FLAG = 0x01;
+/** Length of the origin id that follows the flags byte. */
+const ORIGIN_LENGTH = 16;
+const HEADER_LENGTH = 1 + ORIGIN_LENGTH;
+const INSTALL_LINE = 'npm install redis';
+
+/** Encode one message for the channel: flags, origin, payload (see the module header). */
+export function encodeCarriedMessage(origin: Buffer, message: Message): Buffer {
+  const payload = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+  const frame = Buffer.allocUnsafe(HEADER_LENGTH + payload.length);
+  frame[0] = typeof message === 'string' ? 0 : BINARY_FLAG;
+  origin.copy(frame, 1);
+  payload.copy(frame, HEADER_LENGTH);
+  return frame;
+}
+
+/** Decode a channel message: null if it is not one of ours (too short, unknown flags). */
+export function decodeCarriedMessage(frame: Buffer): { origin: Buffer; message: Message } | null {
+  if (frame.length < HEADER_LENGTH) return null;
+  const flags = frame[0]!;
+  if ((flags & ~BINARY_FLAG) !== 0) return null;
+  const origin = frame.subarray(1, HEADER_LENGTH);
+  const payload = frame.subarray(HEADER_LENGTH);
+  return { origin, message: flags & BINARY_FLAG ? Buffer.from(payload) : payload.toString('utf8') };
+}
+
+async function loadRedis(): Promise<typeof import('redis')> {
+  try {
+    return await import('redis');
+  } catch (cause) {
+    throw new LocalError('WS_ERR_REDIS_CLIENT_MISSING', `wsrfc/redis needs the Redis client package, an optional peer dependency: ${INSTALL_LINE}`, { cause });
+  }
+}
+
+/**
+ * A Redis pub/sub backplane: `createServer({ backplane: redisBackplane({ url: 'redis://127.0.0.1:6379' }) })`.
+ * Nothing connects until the server starts it (listen() waits for the connection).
+ */
+export function redisBackplane(target: RedisBackplaneTarget, options: RedisBackplaneOptions = {}): Backplane {
+  return new RedisBackplane(target, options);
+}
+
+class RedisBackplane implements Backplane {
+  /** A random id of this instance, carried by every publish so its own come back ignored. */
+  private readonly origin = randomBytes(ORIGIN_LENGTH);
+  private readonly prefix: string;
+  private readonly maxReconnectDelay: number;
+  private readonly maxPendingPublishes: number;
+  /** Publishes sent and not yet acknowledged by Redis. */
+  private pendingPublishes = 0;
+  private publisher: RedisClient | undefined;
+  private subscriber: RedisClient | undefined;
+  /** The topics the server holds: what the subscriber connection is (re)subscribed to. */
+  private readonly topics = new Set<string>();
+  private deliver: BackplaneDelivery = () => {};
+  private onError: (error: Error) => void = () => {};
+  /** True between the first error of an outage and the next 'ready': one report per outage. */
+  private outageReported = false;
+  private closed = false;
+
+  constructor(private readonly target: RedisBackplaneTarget, options: RedisBackplaneOptions) {
+    this.prefix = options.prefix ?? 'wsrfc:';
+    this.maxReconnectDelay = options.maxReconnectDelay ?? 2000;
+    this.maxPendingPublishes = options.maxPendingPublishes ?? 10_000;
+    if (!(this.maxReconnectDelay >= 0)) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): maxReconnectDelay must be a number of ms ≥ 0');
+    if (!Number.isInteger(this.maxPendingPublishes) || this.maxPendingPublishes < 1) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): maxPendingPublishes must be an integer ≥ 1');
+  }
+
+  async start(deliver: BackplaneDelivery, onError: (error: Error) => void): Promise<void> {
+    this.deliver = deliver;
+    this.onError = onError;
+    const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 10), this.maxReconnectDelay) + Math.floor(Math.random() * 50);
+    if ('url' in this.target) {
+      const { createClient } = await loadRedis();
+      // The publisher fails fast while Redis is away: no offline queue of publishes.
+      this.publisher = createClient({ url: this.target.url, disableOfflineQueue: true, socket: { reconnectStrategy } }) as RedisClient;
+      // The subscriber keeps its offline queue: a (un)subscribe while Redis is away is sent on reconnection (bounded by the topic count).
+      this.subscriber = createClient({ url: this.target.url, socket: { reconnectStrategy } }) as RedisClient;
+    } else {
+      // Your client's options (address, TLS, credentials, reconnection) are kept; publish() checks isReady itself.
+      this.publisher = this.target.client;
+      this.subscriber = this.publisher.duplicate() as RedisClient;
+    }
+    for (const client of [this.publisher, this.subscriber]) {
+      client.on('error', (error: Error) => this.reportOutage(error));
+      client.on('ready', () => {
+        if (this.publisher?.isReady === true && this.subscriber?.isReady === true) this.outageReported = false;
+      });
+    }
+    if (!this.publisher.isOpen) await this.publisher.connect();
+    await this.subscriber.connect();
+    // Topics the server opened before start() (none in practice) are subscribed now.
+    for (const topic of this.topics) this.subscribeChannel(topic);
+  }
+
+  subscribe(topic: string): void {
+    if (this.closed || this.topics.has(topic)) return;
+    this.topics.add(topic);
+    if (this.subscriber !== undefined) this.subscribeChannel(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.topics.delete(topic) || this.subscriber === undefined || this.closed) return;
+    this.subscriber.unsubscribe(this.prefix + topic).catch((error: unknown) => this.reportBackground(error));
+  }
+
+  publish(topic: string, message: Message): Promise<void> {
+    const publisher = this.publisher;
+    if (this.closed || publisher === undefined || !publisher.isReady) {
+      return Promise.reject(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: Redis is not connected; the message on "${topic}" reached this process's subscribers only`));
+    }
+    if (this.pendingPublishes >= this.maxPendingPublishes) {
+      return Promise.reject(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: ${this.pendingPublishes} publishes await Redis (maxPendingPublishes); the message on "${topic}" reached this process's subscribers only`));
+    }
+    this.pendingPublishes++;
+    return publisher.publish(this.prefix + topic, encodeCarriedMessage(this.origin, message)).then(
+      () => {
+        this.pendingPublishes--;
+      },
+      (cause: unknown) => {
+        this.pendingPublishes--;
+        throw new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: the publish on "${topic}" did not reach Redis; it reached this process's subscribers only`, { cause });
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.topics.clear();
+    const subscriber = this.subscriber;
+    // The subscriber is always ours (a duplicate); the publisher only when we made it from a URL.
+    if (subscriber !== undefined && subscriber.isOpen) subscriber.destroy();
+    if ('url' in this.target && this.publisher?.isOpen === true) {
+      if (this.publisher.isReady) await this.publisher.close().catch(() => this.publisher?.destroy());
+      else this.publisher.destroy();
+    }
+  }
+
+  private subscribeChannel(topic: string): void {
+    const channel = this.prefix + topic;
+    this.subscriber!.subscribe(channel, (frame: Buffer) => this.receive(topic, frame), true).catch((error: unknown) => this.reportBackground(error));
+  }
+
+  private receive(topic: string, frame: Buffer): void {
+    if (this.closed || !this.topics.has(topic)) return;
+    const decoded = decodeCarriedMessage(frame);
+    if (decoded === null) {
+      this.reportBackground(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: a message on channel "${this.prefix + topic}" is not in wsrfc's format; dropped`));
+      return;
+    }
+    if (decoded.origin.equals(this.origin)) return; // our own publish: the server delivered it locally already
+    this.deliver(topic, decoded.message);
+  }
+
+  private reportOutage(error: Error): void {
+    if (this.closed || this.outageReported) return;
+    this.outageReported = true;
+    this.onError(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: lost Redis (${error.message}); reconnecting, publishes reach local subscribers only until then`, { cause: error }));
+  }
+
+  private reportBackground(error: unknown): void {
+    if (this.closed) return;
+    this.onError(error instanceof Error ? error : new Error(String(error)));
+  }
+}

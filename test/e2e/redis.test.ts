@@ -1,0 +1,239 @@
+/**
+ * The Redis backplane (wsrfc/redis) over real sockets and a real
+ * redis-server (started once for this file, test/helpers/redis-server.ts):
+ * three server processes (two forked, plus this one), clients of each
+ * subscribed to the same topic; exactly-once, in-order delivery, text and
+ * binary; a topic with `*` taken literally; an oversize publish forwarded
+ * nowhere; Redis killed: publish's `remote` rejects with
+ * WS_ERR_REDIS_UNAVAILABLE at once, local subscribers still get it, memory
+ * stays bounded; Redis back: the backplanes re-subscribe exactly the topics
+ * they still hold (PUBSUB CHANNELS) and publishes flow again.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { createClient } from 'redis';
+import { createServer, type WebSocketServer } from '../../src/index.js';
+import { redisBackplane } from '../../src/redis/index.js';
+import { RedisServer, redisSkipReason } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const SKIP = redisSkipReason();
+const until = (predicate: () => boolean, what: string, timeout = 8000) => waitFor(predicate, { what, timeout, interval: 5 });
+
+interface Node {
+  child: ChildProcess;
+  port: number;
+  publish(topic: string, data: string | Buffer): Promise<string>;
+}
+
+async function forkNode(url: string): Promise<Node> {
+  const child = fork(new URL('../helpers/redis-node.ts', import.meta.url), [url], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+  let next = 0;
+  const pending = new Map<number, (remote: string) => void>();
+  child.on('message', (reply: { id?: number; remote?: string }) => {
+    if (reply.id !== undefined) pending.get(reply.id)?.(reply.remote!);
+  });
+  return {
+    child,
+    port,
+    publish(topic, data) {
+      const id = next++;
+      const binary = typeof data !== 'string';
+      child.send({ id, topic, binary, data: binary ? data.toString('base64') : data });
+      return new Promise((resolve) => pending.set(id, resolve));
+    },
+  };
+}
+
+async function listener(port: number, topics: string[]): Promise<{ ws: WebSocket; messages: string[] }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/?${topics.map((t) => `t=${encodeURIComponent(t)}`).join('&')}`);
+  const messages: string[] = [];
+  ws.on('message', (data, isBinary) => messages.push(isBinary ? `bin:${(data as Buffer).toString('hex')}` : data.toString()));
+  await once(ws, 'open');
+  return { ws, messages };
+}
+
+describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_000 }, () => {
+  let redis: RedisServer;
+  let nodes: Node[] = [];
+  let local: WebSocketServer;
+  let localPort: number;
+  const errors: Error[] = [];
+  const sockets: WebSocket[] = [];
+  let monitor: ReturnType<typeof createClient>;
+
+  before(async () => {
+    redis = await RedisServer.start();
+    nodes = await Promise.all([forkNode(redis.url), forkNode(redis.url)]);
+    local = createServer({ host: '127.0.0.1', maxMessageSize: 1024, backplane: redisBackplane({ url: redis.url }, { maxReconnectDelay: 200 }) }, (ws) => {
+      for (const topic of new URLSearchParams(ws.query).getAll('t')) ws.subscribe(topic);
+    });
+    local.on('error', (error: unknown) => errors.push(error as Error));
+    localPort = (await local.listen(0)).port;
+    monitor = createClient({ url: redis.url, socket: { reconnectStrategy: 100 } });
+    monitor.on('error', () => {});
+    await monitor.connect();
+  });
+
+  after(async () => {
+    for (const ws of sockets) ws.terminate();
+    monitor?.destroy();
+    await local?.close();
+    for (const node of nodes) {
+      const exited = once(node.child, 'exit');
+      node.child.disconnect();
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      node.child.kill('SIGKILL');
+    }
+    await redis?.stop();
+  });
+
+  async function subscribeEverywhere(topics: string[]) {
+    const clients = await Promise.all([listener(nodes[0]!.port, topics), listener(nodes[1]!.port, topics), listener(localPort, topics)]);
+    sockets.push(...clients.map((c) => c.ws));
+    const channels = topics.map((t) => `wsrfc:${t}`);
+    // Three backplanes subscribed to each channel.
+    for (let i = 0; i < 200; i++) {
+      const counts = (await monitor.pubSubNumSub(channels)) as Record<string, number>;
+      if (channels.every((c) => counts[c] === 3)) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return clients;
+  }
+
+  it('every publish reaches each subscriber of every process exactly once, in order per publisher, text and binary', async () => {
+    const clients = await subscribeEverywhere(['room']);
+    const expectedFromNode: string[] = [];
+    const expectedFromLocal: string[] = [];
+    const publishes: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 40; i++) {
+      const data = i % 2 === 0 ? `n${i}` : Buffer.from([0, i, 255]);
+      expectedFromNode.push(typeof data === 'string' ? data : `bin:${data.toString('hex')}`);
+      publishes.push(nodes[0]!.publish('room', data).then((r) => assert.equal(r, 'ok')));
+      const mine = i % 2 === 0 ? `l${i}` : Buffer.from([1, i]);
+      expectedFromLocal.push(typeof mine === 'string' ? mine : `bin:${mine.toString('hex')}`);
+      publishes.push(local.publish('room', mine).remote!);
+    }
+    await Promise.all(publishes);
+    await until(() => clients.every((c) => c.messages.length >= 80), 'every client has 80 messages');
+    await new Promise((r) => setTimeout(r, 100)); // nothing more (no duplicate) arrives
+    for (const [index, client] of clients.entries()) {
+      assert.equal(client.messages.length, 80, `client ${index}: exactly once each`);
+      const fromNode = client.messages.filter((m) => m.startsWith('n') || (m.startsWith('bin:00')));
+      const fromLocal = client.messages.filter((m) => m.startsWith('l') || m.startsWith('bin:01'));
+      assert.deepEqual(fromNode, expectedFromNode, `client ${index}: node 0's publishes in order`);
+      assert.deepEqual(fromLocal, expectedFromLocal, `client ${index}: this process's publishes in order (its own subscriber once)`);
+    }
+  });
+
+  it('a topic name with * is one literal channel (SUBSCRIBE, not PSUBSCRIBE)', async () => {
+    const [star] = await subscribeEverywhere(['a*']);
+    const plain = await listener(nodes[0]!.port, ['ab']);
+    sockets.push(plain.ws);
+    assert.ok((await monitor.pubSubChannels('wsrfc:a*')).includes('wsrfc:a*'));
+    assert.equal(await monitor.sendCommand(['PUBSUB', 'NUMPAT']), 0, 'no pattern subscription');
+    assert.equal(await nodes[1]!.publish('ab', 'to ab'), 'ok');
+    assert.equal(await nodes[1]!.publish('a*', 'to a*'), 'ok');
+    await until(() => star!.messages.length >= 1 && plain.messages.length >= 1, 'both delivered');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(star!.messages, ['to a*']);
+    assert.deepEqual(plain.messages, ['to ab']);
+  });
+
+  it('an oversize publish is refused and forwarded nowhere', async () => {
+    const watcher = createClient({ url: redis.url });
+    await watcher.connect();
+    const seen: Buffer[] = [];
+    await watcher.subscribe('wsrfc:big', (message: Buffer) => seen.push(message), true);
+    assert.throws(() => local.publish('big', Buffer.alloc(2048)), { code: 'WS_ERR_PUBLISH_TOO_BIG' });
+    await local.publish('big', 'small').remote;
+    await until(() => seen.length >= 1, 'the small one through Redis');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.subarray(17).toString(), 'small', 'flags, 16-byte origin, payload');
+    watcher.destroy();
+  });
+
+  it('{ client } and a prefix: your client publishes, a duplicate subscribes, foreign bytes are reported and dropped, your client stays open', async () => {
+    const mine = createClient({ url: redis.url });
+    mine.on('error', () => {});
+    const server = createServer({ host: '127.0.0.1', backplane: redisBackplane({ client: mine }, { prefix: 'alt:' }) }, (ws) => ws.subscribe('news'));
+    const seenErrors: unknown[] = [];
+    server.on('error', (error: unknown) => seenErrors.push(error));
+    const { port } = await server.listen(0);
+    const reader = await listener(port, []);
+    for (let i = 0; i < 200 && ((await monitor.pubSubNumSub(['alt:news'])) as Record<string, number>)['alt:news'] !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    // A message from "another process": text flag, a foreign origin, the payload.
+    await monitor.publish('alt:news', Buffer.concat([Buffer.from([0]), Buffer.alloc(16, 7), Buffer.from('from afar')]));
+    await monitor.publish('alt:news', Buffer.from([0x80, 1, 2])); // not ours: dropped, reported
+    await monitor.publish('alt:news', Buffer.concat([Buffer.from([1]), Buffer.alloc(16, 7), Buffer.from([9, 9])]));
+    await until(() => reader.messages.length >= 2, 'both valid messages');
+    assert.deepEqual(reader.messages, ['from afar', 'bin:0909']);
+    assert.equal(seenErrors.length, 1, 'the foreign message was reported');
+    assert.equal((await monitor.pubSubNumSub(['wsrfc:news']) as Record<string, number>)['wsrfc:news'], 0, 'the prefix replaces wsrfc:');
+    reader.ws.close();
+    await server.close();
+    assert.equal(mine.isOpen, true, 'a client you gave is not closed by the backplane');
+    mine.destroy();
+  });
+
+  it('at most maxPendingPublishes publishes wait for Redis; bad options are refused', async () => {
+    assert.throws(() => redisBackplane({ url: redis.url }, { maxPendingPublishes: 0 }), { code: 'WS_ERR_INVALID_OPTION' });
+    assert.throws(() => redisBackplane({ url: redis.url }, { maxReconnectDelay: -1 }), { code: 'WS_ERR_INVALID_OPTION' });
+    const backplane = redisBackplane({ url: redis.url }, { maxPendingPublishes: 5 });
+    await backplane.start(() => {}, () => {});
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => backplane.publish('burst', `m${i}`)));
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 5, 'five in flight at once');
+    assert.ok(outcomes.slice(5).every((o) => o.status === 'rejected' && (o.reason as { code?: string }).code === 'WS_ERR_REDIS_UNAVAILABLE'));
+    await backplane.publish('burst', 'after'); // the window frees as Redis answers
+    await backplane.close();
+  });
+
+  it('Redis down: remote rejects at once, local delivery goes on, memory bounded; Redis back: re-subscribes exactly the held topics', async () => {
+    const [, , mine] = await subscribeEverywhere(['outage']);
+    const leaving = await listener(localPort, ['gone']);
+    const errorsBefore = errors.length;
+    await redis.stop();
+    // Wait until this process's backplane has noticed the outage (the first publish may already fail).
+    const rssBefore = process.memoryUsage().rss;
+    const started = Date.now();
+    let rejected = 0;
+    for (let i = 0; i < 3000; i++) {
+      const result = local.publish('outage', `down ${i}`);
+      await result.remote!.then(
+        () => {},
+        (error: { code?: string }) => {
+          assert.equal(error.code, 'WS_ERR_REDIS_UNAVAILABLE');
+          rejected++;
+        },
+      );
+    }
+    assert.ok(Date.now() - started < 5000, 'publishes fail fast, not after a timeout each');
+    assert.ok(rejected >= 2990, `publishes rejected while Redis is down (${rejected})`);
+    await until(() => mine!.messages.filter((m) => m.startsWith('down ')).length === 3000, 'local subscriber got every message');
+    assert.ok(process.memoryUsage().rss - rssBefore < 64 * 1024 * 1024, 'no unbounded queue');
+    await until(() => errors.length > errorsBefore, "the outage reported on the server's 'error' event");
+    assert.ok(errors.length - errorsBefore <= 2, `one report per outage, not one per retry (${errors.length - errorsBefore})`);
+    // A topic left while Redis is away must not come back.
+    leaving.ws.close();
+    await new Promise((r) => setTimeout(r, 100));
+    await redis.restart();
+    await until(() => monitor.isReady, 'monitor reconnected');
+    // Publishes flow again across processes.
+    let flowing = false;
+    for (let i = 0; i < 100 && !flowing; i++) {
+      flowing = (await nodes[0]!.publish('outage', `back ${i}`)) === 'ok' && (await local.publish('outage', `local back ${i}`).remote!.then(() => true, () => false));
+      if (!flowing) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(flowing, 'publishes flow again after Redis came back');
+    await until(() => mine!.messages.some((m) => m.startsWith('back ')), 'a publish of another process arrives after the restart');
+    const channels = (await monitor.pubSubChannels()).sort();
+    assert.deepEqual(channels, ['wsrfc:a*', 'wsrfc:ab', 'wsrfc:outage', 'wsrfc:room'], 'exactly the topics still held (not wsrfc:gone, not wsrfc:big)');
+    const counts = (await monitor.pubSubNumSub(['wsrfc:outage', 'wsrfc:room'])) as Record<string, number>;
+    assert.deepEqual({ ...counts }, { 'wsrfc:outage': 3, 'wsrfc:room': 3 }, 'every process re-subscribed');
+  });
+});
