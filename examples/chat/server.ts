@@ -45,6 +45,17 @@ export function createChatServer(options: ChatOptions = {}) {
     ...(options.backplane === undefined ? {} : { backplane: options.backplane }),
   });
 
+  if (options.backplane !== undefined) {
+    // The backplane reports a lost Redis here, once per reconnection attempt:
+    // one line each time it changes, not a stack trace each time.
+    let last = '';
+    server.on('error', (error) => {
+      const line = error instanceof Error ? error.message : String(error);
+      if (line !== last) console.error(`chat: ${line}`);
+      last = line;
+    });
+  }
+
   /** Publish to the room (on every process, with a backplane), `except` one connection. */
   function toRoom(message: object, except?: WebSocketConnection): void {
     const result = server.publish(ROOM, JSON.stringify(message), except === undefined ? {} : { except });
