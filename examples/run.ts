@@ -38,20 +38,27 @@ export async function runFromCommandLine(moduleUrl: string, create: (values: Com
       ...options.options,
     },
   });
-  const server = await create(values);
-  const address = await server.listen(Number(values.port), values.host);
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  console.log(options.hint(`http://${host}:${address.port}`));
-
   // Ctrl-C reaches every process of the group (npm, tsx, this one), so the
   // signal may arrive more than once: close on the first, ignore the rest.
+  // Before the server listens (the chat on Redis waits for Redis), exit at once.
+  let server: Listenable | undefined;
   let closing = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (closing) return;
       closing = true;
+      if (server === undefined) {
+        console.log(`${signal}: not listening yet, exiting`);
+        process.exit(0);
+      }
       console.log(`${signal}: closing (1001 to every client)`);
       void server.close().then(() => process.exit(0));
     });
   }
+
+  const created = await create(values);
+  const address = await created.listen(Number(values.port), values.host);
+  server = created;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  console.log(options.hint(`http://${host}:${address.port}`));
 }

@@ -9,7 +9,8 @@
  * It starts `examples/chat/server.ts --redis <url> --port <p>` once per port,
  * prefixes each one's output with its port, and on Ctrl-C (or SIGTERM) passes
  * the signal on and waits for both to close. If either exits, it stops the
- * other and exits with its code.
+ * other and exits with its code. A process that has not exited 5 s after the
+ * signal is killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -46,7 +47,9 @@ async function stopAll(signal: NodeJS.Signals, code: number): Promise<never> {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000); // closes take a moment, not this long
       await exited;
+      clearTimeout(timer);
     }),
   );
   process.exit(code);
