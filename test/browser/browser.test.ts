@@ -3,7 +3,8 @@
  * apt, never downloaded), driven headless by playwright-core. It opens the
  * echo example's page and sends a non-ASCII text message and 1 MiB of random
  * bytes, then the chat example's page in two tabs and talks across them;
- * every check reads the page's DOM. Screenshots go to test/artifacts/
+ * every check reads the page's DOM. Then the same page in two tabs on two
+ * chat processes sharing a real redis-server (`npm run example:chat-redis`). Screenshots go to test/artifacts/
  * (ignored by git).
  *
  * Without Chromium at /usr/bin/chromium (or CHROMIUM_PATH) these tests are
@@ -23,6 +24,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createEchoServer } from '../../examples/echo/server.js';
 import { createChatServer } from '../../examples/chat/server.js';
 import { createFrameInspector } from '../../examples/frame-inspector/server.js';
+import { RedisServer, redisSkipReason } from '../helpers/redis-server.js';
+import { startChatOnRedis, waitForRoomSubscribers } from '../helpers/chat-on-redis.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -143,6 +146,42 @@ test('chat page in two tabs: join, messages both ways (non-ASCII included), leav
   await bob.close();
   await seen(ada, '#log li.system', 'bob left');
   await ada.screenshot({ path: join(ARTIFACTS, 'browser-chat-ada.png'), fullPage: true });
+  await ada.close();
+});
+
+test('chat on two processes over Redis: a tab on each sees the other join, talk (non-ASCII included) and leave', { ...OPTIONS, skip: SKIP || redisSkipReason() }, async (t) => {
+  const redis = await RedisServer.start();
+  t.after(() => redis.stop());
+  const chat = await startChatOnRedis(redis.url);
+  t.after(() => chat.stop());
+  const [one, two] = chat.origins;
+
+  const ada = await context.newPage();
+  await ada.goto(`${one}/?name=ada`);
+  await seen(ada, '#status', 'you are ada');
+  await waitForRoomSubscribers(redis.url, 1);
+
+  const bob = await context.newPage();
+  await bob.goto(`${two}/?name=bob`);
+  await seen(bob, '#status', 'you are bob');
+  await seen(ada, '#log li.system', 'bob joined');
+  await waitForRoomSubscribers(redis.url, 2);
+
+  await bob.fill('#text', NON_ASCII);
+  await bob.press('#text', 'Enter');
+  await seen(bob, '#log li.mine', `you: ${NON_ASCII}`);
+  await seen(ada, '#log li.message', `bob: ${NON_ASCII}`);
+
+  await ada.fill('#text', 'hi bob, from the other process');
+  await ada.click('#say button');
+  await seen(bob, '#log li.message', 'ada: hi bob, from the other process');
+  assert.equal(await bob.locator('#log li.message', { hasText: 'bob:' }).count(), 0, 'nobody gets their own message back');
+  assert.equal(await ada.locator('#log li.message', { hasText: 'ada:' }).count(), 0, 'nobody gets their own message back');
+
+  await bob.screenshot({ path: join(ARTIFACTS, 'browser-chat-redis-bob.png'), fullPage: true });
+  await bob.close();
+  await seen(ada, '#log li.system', 'bob left');
+  await ada.screenshot({ path: join(ARTIFACTS, 'browser-chat-redis-ada.png'), fullPage: true });
   await ada.close();
 });
 

@@ -3,8 +3,8 @@
  * docs/*.md.
  *
  * - Every ```ts block compiles, with the TypeScript compiler, against the
- *   package's own types ('wsrfc' and 'wsrfc/sans-io' map to src/index.ts and
- *   src/sans-io.ts), strict, as an ES module (top-level await allowed). A
+ *   package's own types ('wsrfc', 'wsrfc/sans-io' and 'wsrfc/redis' map to src/index.ts,
+ *   src/sans-io.ts and src/redis/index.ts), strict, as an ES module (top-level await allowed). A
  *   block states what it assumes with `declare` lines: in the block, or
  *   hidden in a `<!-- snippet: … -->` comment on the line right above its
  *   fence. An undefined name, a wrong property, a type error: the test names
@@ -148,7 +148,7 @@ test('every ts snippet in the README and docs/ compiles against the package type
     noUnusedLocals: false,
     noUnusedParameters: false,
     baseUrl: REPO,
-    paths: { wsrfc: ['src/index.ts'], 'wsrfc/sans-io': ['src/sans-io.ts'] },
+    paths: { wsrfc: ['src/index.ts'], 'wsrfc/sans-io': ['src/sans-io.ts'], 'wsrfc/redis': ['src/redis/index.ts'] },
     typeRoots: [join(REPO, 'node_modules', '@types')],
   };
   // Each snippet is a module of its own, in a folder of the repository (so
