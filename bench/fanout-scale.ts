@@ -461,7 +461,11 @@ async function main(): Promise<void> {
       results.set(mode, [...(results.get(mode) ?? []), r]);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const middle = (sorted.length - 1) / 2;
+    return (sorted[Math.floor(middle)] + sorted[Math.ceil(middle)]) / 2;
+  };
   const summary = new Map<Mode, { rate: number; p50: number; p99: number; cpu: number; redis: number | null }>();
   console.log('\nmode     delivered msg/s   p50 ms   p99 ms   servers CPU s/s   redis CPU s/s   ×one rate   ×sio rate   ×sio p99');
   for (const [mode, rs] of results) {
@@ -478,7 +482,7 @@ async function main(): Promise<void> {
   const ratio = (a: number, b: number | undefined) => (b === undefined ? '—' : `×${(a / b).toFixed(2)}`);
   for (const [mode, s] of summary) {
     console.log(
-      `${mode.padEnd(8)} ${String(s.rate).padStart(15)}   ${s.p50.toFixed(2).padStart(6)}   ${s.p99.toFixed(2).padStart(6)}   ` +
+      `${mode.padEnd(8)} ${String(Math.round(s.rate)).padStart(15)}   ${s.p50.toFixed(2).padStart(6)}   ${s.p99.toFixed(2).padStart(6)}   ` +
         `${s.cpu.toFixed(2).padStart(15)}   ${(s.redis === null ? '—' : s.redis.toFixed(2)).padStart(13)}   ` +
         `${ratio(s.rate, one?.rate).padStart(9)}   ${ratio(s.rate, sio?.rate).padStart(9)}   ${ratio(s.p99, sio?.p99).padStart(8)}`,
     );
