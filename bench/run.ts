@@ -148,7 +148,7 @@ const only = opt.only!.split(',').map((s) => s.trim().toUpperCase()).filter(Bool
  * through sendStream(), bench/stream-send.ts). Run a script directly for
  * its options.
  */
-const SCRIPT_SCENARIOS: Record<string, string> = { FANOUT: 'bench/fanout.ts', STREAM: 'bench/stream-send.ts' };
+const SCRIPT_SCENARIOS: Record<string, string> = { FANOUT: 'bench/fanout.ts', FANOUT2: 'bench/fanout-scale.ts', STREAM: 'bench/stream-send.ts' };
 const scripts = only.filter((s) => s in SCRIPT_SCENARIOS);
 only.splice(0, only.length, ...only.filter((s) => !(s in SCRIPT_SCENARIOS)));
 for (const s of only) if (!SCENARIOS.some((x) => x.id === s)) usage(`unknown scenario ${s}`);
