@@ -20,7 +20,7 @@ import type { ConnectionOptions } from '../connection/websocket-connection.js';
 import { PERMESSAGE_DEFLATE } from '../extensions/permessage-deflate.js';
 import { ClientConnection } from './client-connection.js';
 import { deflateOffer } from '../extensions/permessage-deflate-negotiation.js';
-import { resolveClientOptions } from '../options/option-tables.js';
+import { connectionOptionsOf, resolveClientOptions } from '../options/option-tables.js';
 import type { ClientOptions } from './options.js';
 import { checkExtensionOffer } from './upgrade-request-builder.js';
 import { parseWebSocketUrl } from './url.js';
@@ -90,22 +90,7 @@ function planConnection(url: string | URL, options: ClientOptions): Plan {
     handshake,
     origin: options.origin,
     connectTimeout: settings.connectTimeout,
-    connection: {
-      role: 'client',
-      maskKeySource: settings.maskKeySource,
-      maxMessageSize: settings.maxMessageSize,
-      maxFrameSize: settings.maxFrameSize,
-      maxFragments: settings.maxFragments,
-      streamMessagesAbove: settings.streamMessagesAbove,
-      closeTimeout: settings.closeTimeout,
-      idleTimeout: settings.idleTimeout,
-      pingInterval: settings.pingInterval,
-      sendHighWaterMark: settings.sendHighWaterMark,
-      sendStallTimeout: settings.sendStallTimeout,
-      maxPendingPongs: settings.maxPendingPongs,
-      turnBudget: settings.turnBudget,
-      logger: settings.logger,
-    },
+    connection: { ...connectionOptionsOf('client', settings), maskKeySource: settings.maskKeySource },
     options,
   };
 }

@@ -17,6 +17,7 @@
  * a client around it).
  */
 import type { ClientOptions } from '../client/options.js';
+import type { ConnectionOptions } from '../connection/websocket-connection.js';
 import { DEFAULT_CLIENT_OPTIONS } from '../client/options.js';
 import { DEFAULT_RECONNECT_OPTIONS, type ReconnectOptions } from '../client/reconnect-policy.js';
 import type { ReconnectingOptions } from '../client/reconnecting.js';
@@ -143,6 +144,29 @@ export function resolveServerOptions<Data>(options: ServerOptions<Data> = {}): R
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   const resolved = resolveOptions(CLIENT_OPTION_RULES, { ...DEFAULT_CLIENT_OPTIONS, maxFrameSize: undefined }, options);
   return { ...resolved, maxFrameSize: frameLimit(resolved) } as ResolvedClientOptions;
+}
+
+/**
+ * What each connection takes from its role's resolved options: the limits,
+ * timers and budgets both roles share (CONNECTION_RULES), in one place so
+ * that the server and the client cannot drift apart.
+ */
+export function connectionOptionsOf(role: 'server' | 'client', settings: ResolvedServerOptions<unknown> | ResolvedClientOptions): ConnectionOptions {
+  return {
+    role,
+    maxMessageSize: settings.maxMessageSize,
+    maxFrameSize: settings.maxFrameSize,
+    maxFragments: settings.maxFragments,
+    streamMessagesAbove: settings.streamMessagesAbove,
+    closeTimeout: settings.closeTimeout,
+    idleTimeout: settings.idleTimeout,
+    pingInterval: settings.pingInterval,
+    sendHighWaterMark: settings.sendHighWaterMark,
+    sendStallTimeout: settings.sendStallTimeout,
+    maxPendingPongs: settings.maxPendingPongs,
+    turnBudget: settings.turnBudget,
+    logger: settings.logger,
+  };
 }
 
 /** The options of reconnecting(), checked: the backoff complete, connect()'s options as resolveClientOptions() leaves them. Throws LocalError WS_ERR_INVALID_OPTION. */

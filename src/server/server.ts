@@ -32,7 +32,7 @@ import { requestHeadFromIncoming } from '../http/request-head.js';
 import { broadcastFrame, encodeMessage, isSendData, type BroadcastPolicy, type BroadcastResult } from './broadcast.js';
 import { Router, RouteMatchError } from './router.js';
 import { checkTopicName, LocalTopicRegistry, type TopicDelivery, type TopicRegistry } from './topics.js';
-import { resolveServerOptions } from '../options/option-tables.js';
+import { connectionOptionsOf, resolveServerOptions } from '../options/option-tables.js';
 import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { Backplane } from './backplane.js';
@@ -108,21 +108,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     const settings = resolveServerOptions(options);
     this.options = options;
     this.defaultHandler = handler;
-    this.connectionOptions = {
-      role: 'server',
-      maxMessageSize: settings.maxMessageSize,
-      maxFrameSize: settings.maxFrameSize,
-      maxFragments: settings.maxFragments,
-      streamMessagesAbove: settings.streamMessagesAbove,
-      closeTimeout: settings.closeTimeout,
-      idleTimeout: settings.idleTimeout,
-      pingInterval: settings.pingInterval,
-      sendHighWaterMark: settings.sendHighWaterMark,
-      sendStallTimeout: settings.sendStallTimeout,
-      maxPendingPongs: settings.maxPendingPongs,
-      turnBudget: settings.turnBudget,
-      logger: settings.logger,
-    };
+    this.connectionOptions = connectionOptionsOf('server', settings);
     this.memoryBudget = new MemoryBudget(
       settings.memoryBudget,
       () => this.liveConnections as Set<WebSocketConnection<unknown>>,
