@@ -17,48 +17,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { connect, createServer, ProtocolError, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
+import { connect, ProtocolError, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
 import { createWebSocketStream } from '../../src/connection/duplex-stream.js';
 import { OP, close as closeFrame, frame } from '../helpers/frames.js';
-import { RawPeer } from '../helpers/raw-peer.js';
+import { startPeerServer } from '../helpers/peer-server.js';
 import { waitFor, withTimeout } from '../helpers/wait-for.js';
 
-async function start(t: { after(fn: () => unknown): void }, handler?: (ws: WebSocketConnection) => void, options: ServerOptions = {}) {
-  const waiting: Array<(ws: WebSocketConnection) => void> = [];
-  const ready: WebSocketConnection[] = [];
-  const server = createServer({ host: '127.0.0.1', closeTimeout: 2_000, ...options }, (ws) => {
-    if (handler) return handler(ws);
-    const next = waiting.shift();
-    if (next) next(ws);
-    else ready.push(ws);
-  });
-  server.on('error', () => {});
-  const { port } = await server.listen(0);
-  const peers: RawPeer[] = [];
-  t.after(async () => {
-    for (const peer of peers) peer.destroy();
-    await server.close();
-  });
-  const accepted = () =>
-    withTimeout(
-      new Promise<WebSocketConnection>((resolve) => {
-        const ws = ready.shift();
-        if (ws) resolve(ws);
-        else waiting.push(resolve);
-      }),
-      { what: 'the server connection' },
-    );
-  return {
-    port,
-    url: `ws://127.0.0.1:${port}`,
-    accepted,
-    async pair() {
-      const connection = accepted();
-      const peer = await RawPeer.connect(port);
-      peers.push(peer);
-      return { peer, ws: await connection };
-    },
-  };
+function start(t: { after(fn: () => unknown): void }, handler?: (ws: WebSocketConnection) => void, options: ServerOptions = {}) {
+  return startPeerServer(t, options, handler);
 }
 
 test('a 32 MiB file piped through an echo server (a Duplex piped into itself) comes back with the same hash', { timeout: 60_000 }, async (t) => {

@@ -16,46 +16,13 @@ import { createHash } from 'node:crypto';
 
 import WebSocket from 'ws';
 
-import { connect, ConnectionClosedError, createServer, LocalError, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
+import { connect, ConnectionClosedError, LocalError, type ServerOptions } from '../../src/index.js';
 import { OP, ping } from '../helpers/frames.js';
-import { RawPeer, type RawPeerOptions } from '../helpers/raw-peer.js';
+import { startPeerServer } from '../helpers/peer-server.js';
 import { waitFor, withTimeout } from '../helpers/wait-for.js';
 
-async function start(t: { after(fn: () => unknown): void }, options: ServerOptions = {}) {
-  const waiting: Array<(ws: WebSocketConnection) => void> = [];
-  const ready: WebSocketConnection[] = [];
-  const server = createServer({ host: '127.0.0.1', closeTimeout: 2_000, ...options }, (ws) => {
-    const next = waiting.shift();
-    if (next) next(ws);
-    else ready.push(ws);
-  });
-  server.on('error', () => {});
-  const { port } = await server.listen(0);
-  const peers: RawPeer[] = [];
-  t.after(async () => {
-    for (const peer of peers) peer.destroy();
-    await server.close();
-  });
-  const accepted = () =>
-    withTimeout(
-      new Promise<WebSocketConnection>((resolve) => {
-        const ws = ready.shift();
-        if (ws) resolve(ws);
-        else waiting.push(resolve);
-      }),
-      { what: 'the server connection' },
-    );
-  return {
-    port,
-    url: `ws://127.0.0.1:${port}`,
-    accepted,
-    async pair(options: RawPeerOptions = {}) {
-      const connection = accepted();
-      const peer = await RawPeer.connect(port, options);
-      peers.push(peer);
-      return { peer, ws: await connection };
-    },
-  };
+function start(t: { after(fn: () => unknown): void }, options: ServerOptions = {}) {
+  return startPeerServer(t, options);
 }
 
 /** An async source that yields each chunk once `gate()` allows it. */

@@ -12,41 +12,15 @@ import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { inflateRawSync, constants as zlib } from 'node:zlib';
 
-import { ConnectionClosedError, createServer, type ServerOptions, type WebSocketConnection } from '../../src/index.js';
+import { ConnectionClosedError, type ServerOptions } from '../../src/index.js';
 import { OP } from '../helpers/frames.js';
-import { RawPeer } from '../helpers/raw-peer.js';
+import { startPeerServer } from '../helpers/peer-server.js';
 import { withTimeout } from '../helpers/wait-for.js';
 
 /** A server that hands each connection to the test. */
 async function start(t: { after(fn: () => unknown): void }, options: ServerOptions = {}) {
-  const connections: WebSocketConnection[] = [];
-  const waiting: Array<(ws: WebSocketConnection) => void> = [];
-  const server = createServer({ host: '127.0.0.1', closeTimeout: 2_000, ...options }, (ws) => {
-    const next = waiting.shift();
-    if (next) next(ws);
-    else connections.push(ws);
-  });
-  server.on('error', () => {});
-  const { port } = await server.listen(0);
-  const peers: RawPeer[] = [];
-  t.after(async () => {
-    for (const peer of peers) peer.destroy();
-    await server.close();
-  });
-  return {
-    port,
-    /** A raw client and the server's side of its connection. */
-    async pair(extensions?: string): Promise<{ peer: RawPeer; ws: WebSocketConnection }> {
-      const accepted = new Promise<WebSocketConnection>((resolve) => {
-        const ready = connections.shift();
-        if (ready) resolve(ready);
-        else waiting.push(resolve);
-      });
-      const peer = await RawPeer.connect(port, { extensions });
-      peers.push(peer);
-      return { peer, ws: await withTimeout(accepted, { what: 'the server connection' }) };
-    },
-  };
+  const { port, pair } = await startPeerServer(t, options);
+  return { port, pair: (extensions?: string) => pair({ extensions }) };
 }
 
 const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
