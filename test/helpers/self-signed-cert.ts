@@ -39,9 +39,18 @@ const boolean = (v: boolean): Buffer => der(0x01, Buffer.from([v ? 0xff : 0]));
 /** Context-specific constructed tag [n] EXPLICIT. */
 const explicit = (n: number, inner: Buffer): Buffer => der(0xa0 | n, inner);
 
-function integer(bytes: Buffer): Buffer {
-  // Positive: a leading 1 bit needs a 0x00 in front (two's complement).
-  return der(0x02, bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/**
+ * A non-negative INTEGER in its one minimal encoding (X.690 §8.3.2: the first
+ * nine bits are never all 0 or all 1). Leading zero bytes go, then a 0x00 goes
+ * back in front if the top bit is set (two's complement). A random serial
+ * starting with 0x00 0x12 is otherwise "illegal padding" to OpenSSL: one
+ * certificate in 256 failed to parse before this.
+ */
+export function integer(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  return der(0x02, minimal[0] & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 function oid(dotted: string): Buffer {
