@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createSelfSignedCert, integer } from '../helpers/self-signed-cert.ts';
+import { createSelfSignedCert, integer } from '../helpers/self-signed-cert.js';
 
 const hex = (b: Buffer): string => b.toString('hex');
 
