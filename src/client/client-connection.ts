@@ -6,7 +6,7 @@
  * to close first after the closing handshake (§7.1.1) — plus what the
  * opening handshake told the client.
  */
-import type { Socket } from 'node:net';
+import type { WebSocketTransport } from '../connection/transport.js';
 import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type ConnectionRequest } from '../connection/websocket-connection.js';
 import type { HttpResponseHead } from '../handshake/http-head-parser.js';
 
@@ -30,7 +30,7 @@ export class ClientConnection extends WebSocketConnection<undefined> {
    * the path and query requested, the response headers, the Origin sent, the
    * subprotocol and extensions the server accepted.
    */
-  constructor(socket: Socket, request: ConnectionRequest, options: ConnectionOptions, handshake: ClientHandshakeResult) {
+  constructor(socket: WebSocketTransport, request: ConnectionRequest, options: ConnectionOptions, handshake: ClientHandshakeResult) {
     super(socket, request, undefined, { ...options, role: 'client' }, CLIENT_HOOKS);
     this.url = handshake.url;
     this.response = handshake.response;

@@ -38,7 +38,7 @@
  *   budget, which may pause reading (see src/server/memory-budget.ts).
  */
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import type { WebSocketTransport } from './transport.js';
 import { CloseCode } from '../framing/close-codes.js';
 import { ConnectionClosedError, InternalError, LocalError, type ProtocolError } from '../errors.js';
 import { Opcode } from '../framing/opcodes.js';
@@ -197,7 +197,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   data: Data | undefined;
   readonly request: ConnectionRequest;
 
-  private readonly socket: Socket;
+  private readonly socket: WebSocketTransport;
   /** The sans-I/O protocol core this shell drives. */
   private readonly core: WebSocketProtocol;
   private readonly options: ConnectionOptions;
@@ -286,7 +286,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
 
   /** @internal Built by the server (and by ClientConnection); applications get it from their handler or connect(). */
   constructor(
-    socket: Socket,
+    socket: WebSocketTransport,
     request: ConnectionRequest,
     data: Data,
     options: ConnectionOptions,
@@ -1438,7 +1438,7 @@ export interface ConnectionHooks {
 }
 
 const kConnection = Symbol('wsrfc.connection');
-type OwnedSocket = Socket & { [kConnection]: WebSocketConnection<unknown> };
+type OwnedSocket = WebSocketTransport & { [kConnection]: WebSocketConnection<unknown> };
 
 // Socket listeners and timer callbacks, shared by every connection.
 function socketData(this: OwnedSocket, chunk: Buffer): void {
