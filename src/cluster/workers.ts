@@ -10,7 +10,9 @@
  *
  * The same call runs in the primary and in each worker (node:cluster forks
  * the same script): in the primary it forks the workers and relays topics; in
- * a worker it calls `setup` with the cluster backplane, the default here.
+ * a worker it calls `setup` with the cluster backplane, the default here:
+ * a server `setup` creates without a `backplane` gets it all the same
+ * (worker-default.ts).
  *
  * Sharing the port: on Node 20 there is no `reusePort`, so workers that
  * listen on the same port (port 0 too: every worker gets the one port the
@@ -43,6 +45,7 @@ import type { Backplane } from '../server/backplane.js';
 import type { WebSocketServer } from '../server/server.js';
 import { clusterBackplane, type ClusterBackplaneOptions } from './cluster-backplane.js';
 import { PrimaryRelay } from './primary-relay.js';
+import { offerWorkerBackplane } from './worker-default.js';
 
 export interface RunWorkersOptions {
   /** How many workers; default one per core (os.availableParallelism()). */
@@ -100,7 +103,10 @@ export async function runWorkers(options: RunWorkersOptions): Promise<WorkerPool
 
 async function runWorker(options: RunWorkersOptions): Promise<WorkerProcess> {
   const shutdownTimeout = options.shutdownTimeout ?? 10_000;
-  const server = await options.setup(clusterBackplane(options.backplane));
+  const backplane = clusterBackplane(options.backplane);
+  // The default for a server setup creates without naming it (worker-default.ts).
+  offerWorkerBackplane(backplane);
+  const server = await options.setup(backplane);
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

@@ -36,6 +36,7 @@ import { connectionOptionsOf, resolveServerOptions } from '../options/option-tab
 import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { Backplane } from './backplane.js';
+import { backplaneForServer } from '../cluster/worker-default.js';
 import { HandshakeSocket, type HandshakeHost } from './handshake-socket.js';
 
 export interface ServerEvents<Data> {
@@ -118,10 +119,11 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     const policy = this.broadcastPolicy;
     const deliver: TopicDelivery<WebSocketConnection<Data>> = (receivers, message, except) =>
       broadcastFrame(receivers, encodeMessage(message), policy, except === undefined ? undefined : (connection) => connection !== except);
-    const backplane = options.backplane;
-    if (backplane !== undefined && settings.topicRegistry !== undefined) {
+    if (options.backplane !== undefined && settings.topicRegistry !== undefined) {
       throw new LocalError('WS_ERR_INVALID_OPTION', 'backplane and topicRegistry exclude each other: a backplane mirrors the local registry');
     }
+    // Under runWorkers(), a server without a backplane gets its worker's (src/cluster/worker-default.ts).
+    const backplane = backplaneForServer(options.backplane, settings.topicRegistry === undefined);
     if (backplane !== undefined) {
       // The local registry tells the backplane which topics this process holds (src/server/backplane.ts).
       this.topics = new LocalTopicRegistry(deliver, { topicOpened: (topic) => backplane.subscribe(topic), topicClosed: (topic) => backplane.unsubscribe(topic) });

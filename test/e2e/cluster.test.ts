@@ -43,8 +43,8 @@ function spawnCluster(workers: number, env: NodeJS.ProcessEnv = {}) {
   return { child, exited, output: () => output };
 }
 
-async function startCluster(workers = 2) {
-  const { child, exited, output: read } = spawnCluster(workers);
+async function startCluster(workers = 2, env: NodeJS.ProcessEnv = {}) {
+  const { child, exited, output: read } = spawnCluster(workers, env);
   await until(() => /ready \d+/.test(read()), 'the cluster to be ready', 15_000);
   const output = read();
   const port = Number(/ready (\d+)/.exec(output)![1]);
@@ -121,6 +121,18 @@ test('2 workers share one port (port 0); publishes from either reach every subsc
       return true;
     }
   }, 'the whole process group to be gone');
+});
+
+test('the cluster backplane is the default under runWorkers(): a server created without one still reaches the other worker', { timeout: 30_000 }, async () => {
+  const { child, port, exited } = await startCluster(2, { DEFAULT_BACKPLANE: '1' });
+  const [a, b, all] = await twoWorkers(port);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // subscriptions reach the primary
+  a.ws.send('pub:news:from-a');
+  b.ws.send('pub:news:from-b');
+  for (const c of all) await until(() => c.messages.length >= 2, `both publishes on a client of worker ${c.pid}`);
+  for (const c of all) assert.deepEqual([...c.messages].sort(), ['from-a', 'from-b']);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
 });
 
 test('a worker killed with SIGKILL: the other keeps serving, a new one is forked, a reconnecting client lands on a live worker', { timeout: 30_000 }, async () => {

@@ -7,6 +7,9 @@
  * the payload) as binary. The primary prints `ready <port>` once every
  * worker listens, and `restarted` after a rolling restart (SIGHUP).
  *
+ * With DEFAULT_BACKPLANE=1 the server is created without naming the
+ * backplane (the worker's is its default).
+ *
  * With CRASH=1 in the environment every worker throws in setup (a crash
  * loop); the primary prints `forked` for each worker it starts.
  *
@@ -25,7 +28,8 @@ const pool = await runWorkers({
   handleSignals: true,
   setup: async (backplane) => {
     if (process.env.CRASH === '1') throw new Error('crash on purpose');
-    const server = createServer({ backplane, host: '127.0.0.1' }, (ws) => {
+    // DEFAULT_BACKPLANE=1: leave the backplane out; the worker's is the default (src/cluster/worker-default.ts).
+    const server = createServer(process.env.DEFAULT_BACKPLANE === '1' ? { host: '127.0.0.1' } : { backplane, host: '127.0.0.1' }, (ws) => {
       ws.send(`pid:${process.pid}`);
       for (const topic of new URLSearchParams(ws.query).getAll('t')) ws.subscribe(topic);
       ws.on('message', (message) => {
