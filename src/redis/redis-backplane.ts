@@ -60,6 +60,16 @@ export interface RedisBackplaneOptions {
    * slow Redis cannot grow memory without bound. Default 10000.
    */
   readonly maxPendingPublishes?: number;
+  /**
+   * How long start() (so the server's listen()) waits for Redis, in ms. Past
+   * it the server starts without Redis: it serves, its publishes reach its
+   * own subscribers only (remote rejects, WS_ERR_REDIS_UNAVAILABLE, reported
+   * once on 'error'), and the clients keep reconnecting in the background; the
+   * topics subscribed meanwhile are sent once Redis answers. A Redis outage
+   * then never keeps a restarted server from serving. Infinity: wait for
+   * Redis, however long. Default 5000.
+   */
+  readonly startTimeout?: number;
 }
 
 /** Byte 0 of a carried message. */
@@ -111,6 +121,7 @@ class RedisBackplane implements Backplane {
   private readonly prefix: string;
   private readonly maxReconnectDelay: number;
   private readonly maxPendingPublishes: number;
+  private readonly startTimeout: number;
   /** Publishes sent and not yet acknowledged by Redis. */
   private pendingPublishes = 0;
   private publisher: RedisClient | undefined;
@@ -127,8 +138,10 @@ class RedisBackplane implements Backplane {
     this.prefix = options.prefix ?? 'wsrfc:';
     this.maxReconnectDelay = options.maxReconnectDelay ?? 2000;
     this.maxPendingPublishes = options.maxPendingPublishes ?? 10_000;
+    this.startTimeout = options.startTimeout ?? 5000;
     if (!(this.maxReconnectDelay >= 0)) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): maxReconnectDelay must be a number of ms ≥ 0');
     if (!Number.isInteger(this.maxPendingPublishes) || this.maxPendingPublishes < 1) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): maxPendingPublishes must be an integer ≥ 1');
+    if (!(this.startTimeout >= 0)) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): startTimeout must be a number of ms ≥ 0 (or Infinity)');
   }
 
   async start(deliver: BackplaneDelivery, onError: (error: Error) => void): Promise<void> {
@@ -152,10 +165,24 @@ class RedisBackplane implements Backplane {
         if (this.publisher?.isReady === true && this.subscriber?.isReady === true) this.outageReported = false;
       });
     }
-    if (!this.publisher.isOpen) await this.publisher.connect();
-    await this.subscriber.connect();
-    // Topics the server opened before start() (none in practice) are subscribed now.
+    const publisher = this.publisher;
+    const connected = Promise.all([publisher.isOpen ? undefined : publisher.connect(), this.subscriber.connect()]);
+    // Topics the server opened before start() (none in practice) are subscribed now, or queued until Redis answers.
     for (const topic of this.topics) this.subscribeChannel(topic);
+    // node-redis retries a refused first connection by itself (reconnectStrategy): connect() stays
+    // pending while Redis is down, and only rejects on what retrying cannot fix.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'gave up'>((resolve) => {
+      if (this.startTimeout !== Infinity) timer = setTimeout(resolve, this.startTimeout, 'gave up');
+    });
+    try {
+      if ((await Promise.race([connected, gaveUp])) === 'gave up') {
+        connected.catch((error: unknown) => this.reportBackground(error));
+        this.reportOutage(new Error(`Redis did not answer within startTimeout (${this.startTimeout} ms); serving without it meanwhile`));
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   subscribe(topic: string): void {

@@ -7,7 +7,9 @@
  * nowhere; Redis killed: publish's `remote` rejects with
  * WS_ERR_REDIS_UNAVAILABLE at once, local subscribers still get it, memory
  * stays bounded; Redis back: the backplanes re-subscribe exactly the topics
- * they still hold (PUBSUB CHANNELS) and publishes flow again.
+ * they still hold (PUBSUB CHANNELS) and publishes flow again. Redis down
+ * when a server starts: listen() returns after startTimeout, and the server
+ * joins Redis when it comes up.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -235,5 +237,52 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
     assert.deepEqual(channels, ['wsrfc:a*', 'wsrfc:ab', 'wsrfc:outage', 'wsrfc:room'], 'exactly the topics still held (not wsrfc:gone, not wsrfc:big)');
     const counts = (await monitor.pubSubNumSub(['wsrfc:outage', 'wsrfc:room'])) as Record<string, number>;
     assert.deepEqual({ ...counts }, { 'wsrfc:outage': 3, 'wsrfc:room': 3 }, 'every process re-subscribed');
+  });
+});
+
+describe('redisBackplane when Redis is down at start', { skip: SKIP, timeout: 30_000 }, () => {
+  it('listen() returns after startTimeout, serving locally; Redis comes up: the topics subscribed meanwhile join it', async () => {
+    const redis = await RedisServer.reserve(); // a port with no Redis on it yet
+    const errors: Array<{ code?: string }> = [];
+    const server = createServer({ host: '127.0.0.1', backplane: redisBackplane({ url: redis.url }, { startTimeout: 200, maxReconnectDelay: 100 }) }, (ws) => {
+      for (const topic of new URLSearchParams(ws.query).getAll('t')) ws.subscribe(topic);
+    });
+    server.on('error', (error: unknown) => errors.push(error as { code?: string }));
+    let other: ReturnType<typeof createClient> | undefined;
+    try {
+      const started = Date.now();
+      const { port } = await server.listen(0);
+      assert.ok(Date.now() - started < 4000, `listen() did not wait for Redis (${Date.now() - started} ms)`);
+      assert.ok(errors.some((e) => e.code === 'WS_ERR_REDIS_UNAVAILABLE'), "the outage is reported on 'error'");
+      const sub = await listener(port, ['late']);
+      const result = server.publish('late', 'local only');
+      assert.equal(result.sent, 1);
+      await assert.rejects(result.remote!, { code: 'WS_ERR_REDIS_UNAVAILABLE' });
+      await until(() => sub.messages.includes('local only'), 'local delivery without Redis');
+      await redis.run();
+      // Another process publishes on the channel once this server's subscription reached Redis.
+      other = createClient({ url: redis.url });
+      other.on('error', () => {});
+      await other.connect();
+      let joined = false;
+      for (let i = 0; i < 200 && !joined; i++) {
+        joined = ((await other.pubSubNumSub(['wsrfc:late'])) as Record<string, number>)['wsrfc:late'] === 1;
+        if (!joined) await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(joined, 'the topic subscribed while Redis was down is subscribed once it is up');
+      await other.publish('wsrfc:late', Buffer.concat([Buffer.from([0]), Buffer.alloc(16, 7), Buffer.from('from elsewhere')]));
+      await until(() => sub.messages.includes('from elsewhere'), 'a message from another process arrives');
+      let remoteOk = false;
+      for (let i = 0; i < 100 && !remoteOk; i++) {
+        remoteOk = await server.publish('late', `remote ${i}`).remote!.then(() => true, () => false);
+        if (!remoteOk) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(remoteOk, "this server's publishes reach Redis once it is up");
+      sub.ws.terminate();
+    } finally {
+      other?.destroy();
+      await server.close();
+      await redis.stop();
+    }
   });
 });

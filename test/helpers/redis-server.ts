@@ -47,6 +47,12 @@ export class RedisServer {
     return server;
   }
 
+  /** A free port for a redis-server not started yet (`run()` starts it): Redis down from the start. */
+  static async reserve(): Promise<RedisServer> {
+    if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server is not installed at ${REDIS_SERVER}: the Redis tests need it. Install Debian's package (${INSTALL}; .ci/run does this in CI).`);
+    return new RedisServer(await freePort());
+  }
+
   /** Start redis-server on this.port and wait until it accepts connections. */
   async run(): Promise<void> {
     const child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
