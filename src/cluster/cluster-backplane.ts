@@ -23,6 +23,7 @@ import cluster from 'node:cluster';
 import { LocalError } from '../errors.js';
 import type { Backplane, BackplaneDelivery } from '../server/backplane.js';
 import type { Message } from '../connection/websocket-connection.js';
+import { resolveClusterBackplaneOptions } from '../options/option-tables.js';
 import { isClusterMessage, toMessage, type WorkerToPrimary } from './ipc-messages.js';
 
 export interface ClusterBackplaneOptions {
@@ -30,16 +31,15 @@ export interface ClusterBackplaneOptions {
   maxPending?: number;
 }
 
-export const DEFAULT_MAX_PENDING_PUBLISHES = 1024;
-
-/** A Backplane over the cluster worker's IPC channel. Throws LocalError WS_ERR_INVALID_OPTION outside a cluster worker. */
+/**
+ * A Backplane over the cluster worker's IPC channel. Throws LocalError
+ * WS_ERR_INVALID_OPTION for a bad option (src/options/option-tables.ts), or
+ * outside a cluster worker.
+ */
 export function clusterBackplane(options: ClusterBackplaneOptions = {}): Backplane {
+  const { maxPending } = resolveClusterBackplaneOptions(options);
   if (!cluster.isWorker || typeof process.send !== 'function') {
     throw new LocalError('WS_ERR_INVALID_OPTION', 'clusterBackplane() works only in a node:cluster worker (see runWorkers())');
-  }
-  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_PUBLISHES;
-  if (!Number.isInteger(maxPending) || maxPending < 1) {
-    throw new LocalError('WS_ERR_INVALID_OPTION', `clusterBackplane(): maxPending must be a positive integer, not ${String(maxPending)}`);
   }
   return new ClusterBackplane(process as IpcChannel, maxPending);
 }

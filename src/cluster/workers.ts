@@ -46,6 +46,7 @@ import type { WebSocketServer } from '../server/server.js';
 import { clusterBackplane, type ClusterBackplaneOptions } from './cluster-backplane.js';
 import { PrimaryRelay } from './primary-relay.js';
 import { offerWorkerBackplane } from './worker-default.js';
+import { resolveRunWorkersOptions } from '../options/option-tables.js';
 
 export interface RunWorkersOptions {
   /** How many workers; default one per core (os.availableParallelism()). */
@@ -86,19 +87,11 @@ export interface WorkerProcess {
 /** A message from the primary telling a worker to stop (a signal would also reach a worker started with its own handlers). */
 const STOP = { wsrfc: 'stop' } as const;
 
-function checkCount(name: string, value: number | undefined, min: number): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < min)) {
-    throw new LocalError('WS_ERR_INVALID_OPTION', `runWorkers(): ${name} must be an integer ≥ ${min}, not ${String(value)}`);
-  }
-}
-
 export async function runWorkers(options: RunWorkersOptions): Promise<WorkerPool | WorkerProcess> {
-  checkCount('workers', options.workers, 1);
-  checkCount('shutdownTimeout', options.shutdownTimeout, 0);
-  checkCount('restartDelay', options.restartDelay, 0);
-  checkCount('maxRestartDelay', options.maxRestartDelay, 0);
-  if (typeof options.setup !== 'function') throw new LocalError('WS_ERR_INVALID_OPTION', 'runWorkers(): setup must be a function');
-  return cluster.isPrimary ? runPrimary(options) : runWorker(options);
+  // Every option checked before anything forks (src/options/option-tables.ts); setup is the one required.
+  const settings = resolveRunWorkersOptions(options);
+  if (typeof settings.setup !== 'function') throw new LocalError('WS_ERR_INVALID_OPTION', 'setup must be a function, got undefined');
+  return cluster.isPrimary ? runPrimary(settings) : runWorker(settings);
 }
 
 async function runWorker(options: RunWorkersOptions): Promise<WorkerProcess> {

@@ -24,8 +24,11 @@ import type { ReconnectingOptions } from '../client/reconnecting.js';
 import { DEFAULT_DEFLATE_OPTIONS, DEFLATE_OPTION_RULES, type DeflateSettings } from '../extensions/permessage-deflate-negotiation.js';
 import { DEFAULT_HTTP_HEAD_LIMITS, type HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { ServerOptions } from '../server/options.js';
+import type { ClusterBackplaneOptions } from '../cluster/cluster-backplane.js';
+import type { RunWorkersOptions } from '../cluster/workers.js';
 import { DEFAULT_SERVER_OPTIONS } from '../server/options.js';
 import {
+  boolean,
   choice,
   hook,
   httpServer,
@@ -117,6 +120,23 @@ export const RECONNECTING_OPTION_RULES: OptionRules<ReconnectingOptions> = {
   signal: object,
 };
 
+/** clusterBackplane(): the worker side of the cluster backplane (src/cluster/cluster-backplane.ts). */
+export const CLUSTER_BACKPLANE_OPTION_RULES: OptionRules<ClusterBackplaneOptions> = {
+  maxPending: integer(1, Number.MAX_SAFE_INTEGER, 'publishes'),
+};
+export const DEFAULT_CLUSTER_BACKPLANE_OPTIONS: Required<ClusterBackplaneOptions> = { maxPending: 1024 };
+
+/** runWorkers() (src/cluster/workers.ts); `setup` is required, and checked there. */
+export const RUN_WORKERS_OPTION_RULES: OptionRules<RunWorkersOptions> = {
+  workers: integer(1, 4096, 'workers'),
+  setup: hook,
+  shutdownTimeout: milliseconds(0),
+  restartDelay: milliseconds(0),
+  maxRestartDelay: milliseconds(0),
+  handleSignals: boolean,
+  backplane: section(CLUSTER_BACKPLANE_OPTION_RULES, DEFAULT_CLUSTER_BACKPLANE_OPTIONS, false),
+};
+
 /** Options of either role once resolved: every limit and timer a number, the sections complete. */
 interface ResolvedSections {
   /** Never larger than maxMessageSize; by default equal to it. */
@@ -175,6 +195,16 @@ export function resolveReconnectingOptions(
 ): ResolvedClientOptions & { reconnect: Required<ReconnectOptions>; signal: AbortSignal | undefined } {
   const resolved = resolveOptions(RECONNECTING_OPTION_RULES, { ...DEFAULT_CLIENT_OPTIONS, maxFrameSize: undefined, signal: undefined }, options);
   return { ...resolved, maxFrameSize: frameLimit(resolved) } as ResolvedClientOptions & { reconnect: Required<ReconnectOptions>; signal: AbortSignal | undefined };
+}
+
+/** The options of clusterBackplane(), checked (an unknown name is refused), the default filled in. Throws LocalError WS_ERR_INVALID_OPTION. */
+export function resolveClusterBackplaneOptions(options: ClusterBackplaneOptions = {}): Required<ClusterBackplaneOptions> {
+  return resolveOptions(CLUSTER_BACKPLANE_OPTION_RULES, DEFAULT_CLUSTER_BACKPLANE_OPTIONS, options, '', true);
+}
+
+/** The options of runWorkers(), checked (an unknown name is refused); the defaults stay runWorkers()' own. Throws LocalError WS_ERR_INVALID_OPTION. */
+export function resolveRunWorkersOptions(options: RunWorkersOptions): RunWorkersOptions & { backplane: Required<ClusterBackplaneOptions> } {
+  return resolveOptions(RUN_WORKERS_OPTION_RULES, {}, options, '', true) as RunWorkersOptions & { backplane: Required<ClusterBackplaneOptions> };
 }
 
 /** A frame cannot be larger than the message it belongs to; by default it may be as large. */

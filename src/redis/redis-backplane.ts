@@ -36,6 +36,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClientType } from 'redis';
 import { LocalError } from '../errors.js';
+import { integer, MAX_TIMER_MS, milliseconds, resolveOptions, string, type OptionRules } from '../options/option-rules.js';
 import type { Backplane, BackplaneDelivery } from '../server/backplane.js';
 import type { Message } from '../connection/websocket-connection.js';
 
@@ -71,6 +72,21 @@ export interface RedisBackplaneOptions {
    */
   readonly startTimeout?: number;
 }
+
+/** The rule of each option (src/options/option-rules.ts): checked by redisBackplane() before anything connects. */
+export const REDIS_BACKPLANE_OPTION_RULES: OptionRules<RedisBackplaneOptions> = {
+  prefix: string,
+  maxReconnectDelay: milliseconds(0),
+  maxPendingPublishes: integer(1, Number.MAX_SAFE_INTEGER, 'publishes'),
+  // A timer, or Infinity: wait for Redis however long.
+  startTimeout: { kind: 'integer', min: 0, max: MAX_TIMER_MS, unlimited: true, unit: 'ms' },
+};
+export const DEFAULT_REDIS_BACKPLANE_OPTIONS: Required<RedisBackplaneOptions> = {
+  prefix: 'wsrfc:',
+  maxReconnectDelay: 2000,
+  maxPendingPublishes: 10_000,
+  startTimeout: 5000,
+};
 
 /** Byte 0 of a carried message. */
 const BINARY_FLAG = 0x01;
@@ -135,13 +151,15 @@ class RedisBackplane implements Backplane {
   private closed = false;
 
   constructor(private readonly target: RedisBackplaneTarget, options: RedisBackplaneOptions) {
-    this.prefix = options.prefix ?? 'wsrfc:';
-    this.maxReconnectDelay = options.maxReconnectDelay ?? 2000;
-    this.maxPendingPublishes = options.maxPendingPublishes ?? 10_000;
-    this.startTimeout = options.startTimeout ?? 5000;
-    if (!(this.maxReconnectDelay >= 0)) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): maxReconnectDelay must be a number of ms ≥ 0');
-    if (!Number.isInteger(this.maxPendingPublishes) || this.maxPendingPublishes < 1) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): maxPendingPublishes must be an integer ≥ 1');
-    if (!(this.startTimeout >= 0)) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane(): startTimeout must be a number of ms ≥ 0 (or Infinity)');
+    // Every option checked, an unknown name refused (a typo), before anything connects.
+    const settings = resolveOptions(REDIS_BACKPLANE_OPTION_RULES, DEFAULT_REDIS_BACKPLANE_OPTIONS, options, '', true);
+    this.prefix = settings.prefix;
+    this.maxReconnectDelay = settings.maxReconnectDelay;
+    this.maxPendingPublishes = settings.maxPendingPublishes;
+    this.startTimeout = settings.startTimeout;
+    const validTarget =
+      typeof target === 'object' && target !== null && ('url' in target ? typeof target.url === 'string' : 'client' in target && typeof target.client?.duplicate === 'function');
+    if (!validTarget) throw new LocalError('WS_ERR_INVALID_OPTION', 'redisBackplane() takes { url: string } or { client } (a node-redis client)');
   }
 
   async start(deliver: BackplaneDelivery, onError: (error: Error) => void): Promise<void> {

@@ -37,6 +37,10 @@ import { DEFAULT_RECONNECT_OPTIONS } from '../../src/client/reconnect-policy.js'
 import type { ReconnectingOptions } from '../../src/client/reconnecting.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../../src/server/options.js';
 import { createServer } from '../../src/server/server.js';
+import { clusterBackplane } from '../../src/cluster/cluster-backplane.js';
+import { runWorkers, type RunWorkersOptions } from '../../src/cluster/workers.js';
+import { CLUSTER_BACKPLANE_OPTION_RULES, resolveClusterBackplaneOptions, resolveRunWorkersOptions, RUN_WORKERS_OPTION_RULES } from '../../src/options/option-tables.js';
+import { REDIS_BACKPLANE_OPTION_RULES, redisBackplane, type RedisBackplaneOptions } from '../../src/redis/redis-backplane.js';
 
 const TIMEOUT = { timeout: 10_000 };
 const noop = (): void => {};
@@ -254,6 +258,52 @@ describe('the same fault gets the same answer on both sides', () => {
         assert.equal(clientError.message, serverError.message, label);
       }
     }
+  });
+});
+
+describe('runWorkers(), clusterBackplane(), redisBackplane(): the same rules, checked before anything forks or connects', () => {
+  const setup = (() => {
+    throw new Error('never called: nothing forks in these tests');
+  }) as RunWorkersOptions['setup'];
+
+  for (const { label, options, rule } of casesOf(RUN_WORKERS_OPTION_RULES as OptionRules<object>)) {
+    it(`runWorkers ${label}: ${describeRule(rule)}`, TIMEOUT, async () => {
+      for (const value of badValues(rule)) {
+        // resolveRunWorkersOptions() is what runWorkers() runs first; runWorkers() itself is checked below.
+        assert.throws(() => resolveRunWorkersOptions({ setup, ...options(value) } as RunWorkersOptions), refusal(label, rule, value));
+      }
+      for (const value of goodValues(rule)) {
+        assert.doesNotThrow(() => resolveRunWorkersOptions({ setup, ...options(value) } as RunWorkersOptions), `${label} = ${String(value)}`);
+      }
+    });
+  }
+
+  it('runWorkers() rejects a bad option, a typo and a missing setup before it forks', TIMEOUT, async () => {
+    await assert.rejects(runWorkers({ setup, workers: 0 }), { code: 'WS_ERR_INVALID_OPTION', message: 'workers must be a whole number from 1 to 4096 (workers), got 0' });
+    await assert.rejects(runWorkers({ setup, worker: 2 } as never), { code: 'WS_ERR_INVALID_OPTION', message: /options has no option "worker"/ });
+    await assert.rejects(runWorkers({} as never), { code: 'WS_ERR_INVALID_OPTION', message: 'setup must be a function, got undefined' });
+    await assert.rejects(runWorkers({ setup, backplane: { maxPending: 0 } }), { code: 'WS_ERR_INVALID_OPTION', message: /^backplane\.maxPending must be/ });
+  });
+
+  for (const { label, options, rule } of casesOf(CLUSTER_BACKPLANE_OPTION_RULES as OptionRules<object>)) {
+    it(`clusterBackplane ${label}: ${describeRule(rule)}`, TIMEOUT, () => {
+      for (const value of badValues(rule)) assert.throws(() => clusterBackplane(options(value)), refusal(label, rule, value));
+      for (const value of goodValues(rule)) assert.doesNotThrow(() => resolveClusterBackplaneOptions(options(value)), `${label} = ${String(value)}`);
+    });
+  }
+
+  for (const { label, options, rule } of casesOf(REDIS_BACKPLANE_OPTION_RULES as OptionRules<object>)) {
+    it(`redisBackplane ${label}: ${describeRule(rule)}`, TIMEOUT, () => {
+      // Nothing connects before the server starts the backplane: these make no connection.
+      for (const value of badValues(rule)) assert.throws(() => redisBackplane({ url: 'redis://127.0.0.1:1' }, options(value) as RedisBackplaneOptions), refusal(label, rule, value));
+      for (const value of goodValues(rule)) assert.doesNotThrow(() => redisBackplane({ url: 'redis://127.0.0.1:1' }, options(value) as RedisBackplaneOptions), `${label} = ${String(value)}`);
+    });
+  }
+
+  it('redisBackplane() refuses a typo and a target that is neither { url } nor { client }', TIMEOUT, () => {
+    assert.throws(() => redisBackplane({ url: 'redis://127.0.0.1:1' }, { startTimout: 5 } as never), { code: 'WS_ERR_INVALID_OPTION', message: /options has no option "startTimout"/ });
+    assert.throws(() => redisBackplane({ uri: 'redis://x' } as never), { code: 'WS_ERR_INVALID_OPTION' });
+    assert.throws(() => redisBackplane({ client: {} } as never), { code: 'WS_ERR_INVALID_OPTION' });
   });
 });
 
