@@ -7,6 +7,7 @@
 // See bench/README.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { standingSvg } from './plot.js';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineInfo } from './common.js';
@@ -42,6 +43,7 @@ const USAGE = `usage: npm run bench -- [options]
   --idle-hold S      seconds to hold them before reading RSS (default 3; DMEM too)
   --dmem-conns N     connections in the DMEM scenario (default 1000)
   --json FILE        machine-readable results (default bench/results.json)
+  --svg FILE         the standing as a bar chart (default bench/results.svg)
   --quiet-wait S     before each sample wait up to S s for the machine to be idle (default 10, 0: off)
   --max-other C      retake a sample if other processes used more than C cores (default 0.3)
   --retries N        retakes per sample at most (default 1)
@@ -59,6 +61,7 @@ const { values: opt } = parseArgs({
     'idle-hold': { type: 'string', default: '3' },
     'dmem-conns': { type: 'string', default: '1000' },
     json: { type: 'string', default: path.join(BENCH, 'results.json') },
+    svg: { type: 'string', default: path.join(BENCH, 'results.svg') },
     'quiet-wait': { type: 'string', default: '10' },
     'max-other': { type: 'string', default: '0.3' },
     retries: { type: 'string', default: '1' },
@@ -415,6 +418,9 @@ async function main(): Promise<void> {
     })),
   };
   writeFileSync(opt.json!, JSON.stringify(json, null, 2) + '\n');
+  // The same medians as a bar chart (bench/plot.ts), for bench/RESULTS.md.
+  writeFileSync(opt.svg!, standingSvg(json));
+  console.log(`chart in ${path.relative(process.cwd(), opt.svg!) || opt.svg}`);
 }
 
 if (scenarios.length > 0) await main();
