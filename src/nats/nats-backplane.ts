@@ -55,7 +55,11 @@ import { isLiteralSubjectPrefix, topicToken } from './topic-subject.js';
 /** Where the backplane finds NATS: server URLs (it opens and closes the connection), or a connection of yours. */
 export type NatsBackplaneTarget =
   | { readonly servers: string | readonly string[] }
-  /** A nats.js connection (`connect()` from the `nats` package): used as it is, its options kept, never closed by close(). */
+  /**
+   * A nats.js connection (`connect()` from the `nats` package): used as it is, its options kept
+   * (reconnection included), never closed by close(). It is taken to be connected when the
+   * server starts; from then on its status events say whether it is.
+   */
   | { readonly connection: NatsConnection };
 
 export interface NatsBackplaneOptions {
