@@ -44,13 +44,16 @@
  * Messages published elsewhere while this process was disconnected are lost
  * (NATS core keeps nothing; JetStream is not used).
  */
-import type { ConnectionOptions, NatsConnection, Status, Subscription } from 'nats';
+import type { ConnectionOptions, NatsConnection as NatsJsConnection, Status, Subscription } from 'nats';
 import { LocalError } from '../errors.js';
 import { integer, MAX_TIMER_MS, milliseconds, resolveOptions, string, type OptionRules } from '../options/option-rules.js';
 import type { Backplane, BackplaneDelivery } from '../server/backplane.js';
 import type { Message } from '../connection/websocket-connection.js';
 import { CARRIED_HEADER_LENGTH, decodeCarriedMessage, encodeCarriedMessage, newOrigin } from '../server/carried-message.js';
 import { isLiteralSubjectPrefix, topicToken } from './topic-subject.js';
+
+/** A connection of the nats.js client (`connect()` from the `nats` package). */
+export type NatsConnection = NatsJsConnection;
 
 /** Where the backplane finds NATS: server URLs (it opens and closes the connection), or a connection of yours. */
 export type NatsBackplaneTarget =
