@@ -211,7 +211,6 @@ describe('natsBackplane over a real nats-server', { skip: SKIP, timeout: 60_000 
     await a.server.close();
     await b.server.close();
     assert.equal(mine.isClosed(), false, 'a connection you gave is not closed by the backplane');
-    await until(() => true, 'noop');
     let left = true;
     for (let i = 0; i < 200 && left; i++) {
       left = (await nats.subscriptions()).has('alt.news');
@@ -318,6 +317,32 @@ describe('natsBackplane when NATS is down at start', { skip: SKIP, timeout: 30_0
     } finally {
       await other?.close();
       await server.close();
+      await nats.stop();
+    }
+  });
+
+  it('close() returns promptly while NATS is away, whether it never came or went away, and settles every publish', async () => {
+    const nats = await NatsServer.reserve();
+    try {
+      const never = natsBackplane({ servers: nats.url }, { startTimeout: 50, reconnectDelay: 50 });
+      await never.start(() => {}, () => {});
+      let started = Date.now();
+      await never.close();
+      assert.ok(Date.now() - started < 1000, `closed while still trying to connect (${Date.now() - started} ms)`);
+      await nats.run();
+      const errors: Error[] = [];
+      const lost = natsBackplane({ servers: nats.url }, { reconnectDelay: 50 });
+      await lost.start(() => {}, (error) => errors.push(error));
+      lost.subscribe('t');
+      await lost.publish('t', 'while up');
+      await nats.stop();
+      await until(() => errors.length === 1, 'the outage noticed');
+      const settled = lost.publish('t', 'while down').then(() => 'resolved', (error: { code?: string }) => error.code);
+      started = Date.now();
+      await lost.close();
+      assert.ok(Date.now() - started < 3000, `closed while reconnecting (${Date.now() - started} ms)`);
+      assert.equal(await settled, 'WS_ERR_NATS_UNAVAILABLE');
+    } finally {
       await nats.stop();
     }
   });
