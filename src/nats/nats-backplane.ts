@@ -253,11 +253,7 @@ class NatsBackplane implements Backplane {
     }
     this.subscriptions.clear();
     // Whatever is still unacknowledged is refused: no promise of publish() stays pending.
-    const refused = new Error('the backplane closed before NATS acknowledged the publish');
-    if (this.openBatch !== undefined) this.flushingBatches.add(this.openBatch);
-    this.openBatch = undefined;
-    for (const batch of this.flushingBatches) for (const settle of batch.settles) settle(refused);
-    this.flushingBatches.clear();
+    this.refuseUnacknowledged(new Error('the backplane closed before NATS acknowledged the publish'));
     if ('servers' in this.target && connection !== undefined && !connection.isClosed()) await connection.close();
   }
 
@@ -337,11 +333,16 @@ class NatsBackplane implements Backplane {
     if (this.closed) return;
     // Closed for good (by you, for a connection you gave, or after an authentication failure): no more reconnection.
     this.reportOutage(error ?? new Error('the NATS connection was closed'));
-    const refused = error ?? new Error('the NATS connection was closed');
-    if (this.openBatch !== undefined) this.flushingBatches.add(this.openBatch);
-    this.openBatch = undefined;
-    for (const batch of this.flushingBatches) for (const settle of batch.settles) settle(refused);
+    this.refuseUnacknowledged(error ?? new Error('the NATS connection was closed'));
+  }
+
+  /** Settle every publish still waiting for its flush as refused (the connection is gone for good). */
+  private refuseUnacknowledged(error: Error): void {
+    const batches = [...this.flushingBatches];
+    if (this.openBatch !== undefined) batches.push(this.openBatch);
     this.flushingBatches.clear();
+    this.openBatch = undefined;
+    for (const batch of batches) for (const settle of batch.settles) settle(error);
   }
 
   /** The batch a publish of this turn joins; its flush is sent at the end of the turn, after every publish in it. */
