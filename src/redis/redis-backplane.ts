@@ -9,7 +9,8 @@
  * PUBLISH) and a publisher. A topic `t` is the Redis channel `prefix + t`
  * (prefix `wsrfc:` by default), subscribed with SUBSCRIBE, never PSUBSCRIBE,
  * so `*`, `?` or `[` in a topic name is matched literally. Each message on a
- * channel is binary (RESP bulk strings are binary-safe):
+ * channel is binary (RESP bulk strings are binary-safe), framed as
+ * src/server/carried-message.ts says:
  *
  *   byte 0        flags: bit 0 set = binary message, clear = text; other bits 0
  *   bytes 1..16   the origin: a random id of the publishing backplane, so a
@@ -33,12 +34,12 @@
  * Messages published elsewhere while this process was disconnected are lost
  * (Redis pub/sub keeps nothing).
  */
-import { randomBytes } from 'node:crypto';
 import type { RedisClientType } from 'redis';
 import { LocalError } from '../errors.js';
 import { integer, MAX_TIMER_MS, milliseconds, resolveOptions, string, type OptionRules } from '../options/option-rules.js';
 import type { Backplane, BackplaneDelivery } from '../server/backplane.js';
 import type { Message } from '../connection/websocket-connection.js';
+import { decodeCarriedMessage, encodeCarriedMessage, newOrigin } from '../server/carried-message.js';
 
 /** A node-redis client (`createClient()` from the `redis` package), in any of its typings. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -88,32 +89,7 @@ export const DEFAULT_REDIS_BACKPLANE_OPTIONS: Required<RedisBackplaneOptions> = 
   startTimeout: 5000,
 };
 
-/** Byte 0 of a carried message. */
-const BINARY_FLAG = 0x01;
-/** Length of the origin id that follows the flags byte. */
-const ORIGIN_LENGTH = 16;
-const HEADER_LENGTH = 1 + ORIGIN_LENGTH;
 const INSTALL_LINE = 'npm install redis';
-
-/** Encode one message for the channel: flags, origin, payload (see the module header). */
-export function encodeCarriedMessage(origin: Buffer, message: Message): Buffer {
-  const payload = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-  const frame = Buffer.allocUnsafe(HEADER_LENGTH + payload.length);
-  frame[0] = typeof message === 'string' ? 0 : BINARY_FLAG;
-  origin.copy(frame, 1);
-  payload.copy(frame, HEADER_LENGTH);
-  return frame;
-}
-
-/** Decode a channel message: null if it is not one of ours (too short, unknown flags). */
-export function decodeCarriedMessage(frame: Buffer): { origin: Buffer; message: Message } | null {
-  if (frame.length < HEADER_LENGTH) return null;
-  const flags = frame[0]!;
-  if ((flags & ~BINARY_FLAG) !== 0) return null;
-  const origin = frame.subarray(1, HEADER_LENGTH);
-  const payload = frame.subarray(HEADER_LENGTH);
-  return { origin, message: flags & BINARY_FLAG ? Buffer.from(payload) : payload.toString('utf8') };
-}
 
 async function loadRedis(): Promise<typeof import('redis')> {
   try {
@@ -133,7 +109,7 @@ export function redisBackplane(target: RedisBackplaneTarget, options: RedisBackp
 
 class RedisBackplane implements Backplane {
   /** A random id of this instance, carried by every publish so its own come back ignored. */
-  private readonly origin = randomBytes(ORIGIN_LENGTH);
+  private readonly origin = newOrigin();
   private readonly prefix: string;
   private readonly maxReconnectDelay: number;
   private readonly maxPendingPublishes: number;

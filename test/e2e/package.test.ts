@@ -69,6 +69,7 @@ async function main() {
     exports: Object.keys(wsrfc).sort(),
     sansIoExports: Object.keys(sansIo).sort(),
     redisExports: Object.keys(redis).sort(),
+    natsExports: Object.keys(nats).sort(),
     replies,
     closeCode: closed.code,
     sansIoReplies,
@@ -83,6 +84,7 @@ interface EchoReport {
   exports: string[];
   sansIoExports: string[];
   redisExports: string[];
+  natsExports: string[];
   replies: string[];
   closeCode: number;
   sansIoReplies: string[];
@@ -104,7 +106,7 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     bin: Record<string, string>;
     engines: { node: string };
   };
-  assert.deepEqual(Object.keys(manifest.exports).sort(), ['.', './package.json', './redis', './sans-io']);
+  assert.deepEqual(Object.keys(manifest.exports).sort(), ['.', './nats', './package.json', './redis', './sans-io']);
   for (const [subpath, entry] of Object.entries(manifest.exports)) {
     const targets = typeof entry === 'string' ? [entry] : Object.values(entry);
     for (const target of targets) assert.ok(files.has(target.replace(/^\.\//, '')), `exports names ${target}, which the tarball lacks`);
@@ -130,8 +132,8 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     return dir;
   };
   const [cjs, esm] = await Promise.all([install('cjs-consumer', 'commonjs'), install('esm-consumer', 'module')]);
-  await writeFile(join(cjs, 'echo.js'), echoScript(`const wsrfc = require('wsrfc');\nconst sansIo = require('wsrfc/sans-io');\nconst redis = require('wsrfc/redis');`));
-  await writeFile(join(esm, 'echo.js'), echoScript(`import * as wsrfc from 'wsrfc';\nimport * as sansIo from 'wsrfc/sans-io';\nimport * as redis from 'wsrfc/redis';`));
+  await writeFile(join(cjs, 'echo.js'), echoScript(`const wsrfc = require('wsrfc');\nconst sansIo = require('wsrfc/sans-io');\nconst redis = require('wsrfc/redis');\nconst nats = require('wsrfc/nats');`));
+  await writeFile(join(esm, 'echo.js'), echoScript(`import * as wsrfc from 'wsrfc';\nimport * as sansIo from 'wsrfc/sans-io';\nimport * as redis from 'wsrfc/redis';\nimport * as nats from 'wsrfc/nats';`));
 
   // Meanwhile (it takes a while), the declarations are checked.
   const typecheck = (async () => {
@@ -139,7 +141,7 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     // `@internal` members)...
     const installed = join(esm, 'node_modules', 'wsrfc');
     const declarations = (await readdir(join(installed, 'dist'), { recursive: true })).filter((file) => file.endsWith('.d.ts'));
-    assert.ok(declarations.includes('index.d.ts') && declarations.includes('sans-io.d.ts') && declarations.includes('redis/index.d.ts'), 'every entry point has declarations');
+    assert.ok(declarations.includes('index.d.ts') && declarations.includes('sans-io.d.ts') && declarations.includes('redis/index.d.ts') && declarations.includes('nats/index.d.ts'), 'every entry point has declarations');
     for (const file of declarations) {
       const text = await readFile(join(installed, 'dist', file), 'utf8');
       assert.ok(!text.includes('@internal'), `dist/${file} declares an @internal member`);
@@ -195,6 +197,8 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     assert.deepEqual(report.sansIoExports, Object.keys(sourceSansIo).sort(), `${kind}: wsrfc/sans-io exports`);
     // wsrfc/redis loads without the optional peer dependency installed (it is imported only when a backplane starts).
     assert.deepEqual(report.redisExports, ['redisBackplane'], `${kind}: wsrfc/redis exports`);
+    // wsrfc/nats likewise, without `nats`.
+    assert.deepEqual(report.natsExports, ['natsBackplane'], `${kind}: wsrfc/nats exports`);
     // ...and works: text comes back as text, binary as binary, the close is clean...
     assert.deepEqual(report.replies, ['text:hello', 'binary:010203'], `${kind}: echo over a socket`);
     assert.equal(report.closeCode, 1000);

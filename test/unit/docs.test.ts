@@ -3,8 +3,8 @@
  * docs/*.md.
  *
  * - Every ```ts block compiles, with the TypeScript compiler, against the
- *   package's own types ('wsrfc', 'wsrfc/sans-io' and 'wsrfc/redis' map to src/index.ts,
- *   src/sans-io.ts and src/redis/index.ts), strict, as an ES module (top-level await allowed). A
+ *   package's own types ('wsrfc', 'wsrfc/sans-io', 'wsrfc/redis' and 'wsrfc/nats' map to src/index.ts,
+ *   src/sans-io.ts, src/redis/index.ts and src/nats/index.ts), strict, as an ES module (top-level await allowed). A
  *   block states what it assumes with `declare` lines: in the block, or
  *   hidden in a `<!-- snippet: … -->` comment on the line right above its
  *   fence. An undefined name, a wrong property, a type error: the test names
@@ -148,7 +148,7 @@ test('every ts snippet in the README and docs/ compiles against the package type
     noUnusedLocals: false,
     noUnusedParameters: false,
     baseUrl: REPO,
-    paths: { wsrfc: ['src/index.ts'], 'wsrfc/sans-io': ['src/sans-io.ts'], 'wsrfc/redis': ['src/redis/index.ts'] },
+    paths: { wsrfc: ['src/index.ts'], 'wsrfc/sans-io': ['src/sans-io.ts'], 'wsrfc/redis': ['src/redis/index.ts'], 'wsrfc/nats': ['src/nats/index.ts'] },
     typeRoots: [join(REPO, 'node_modules', '@types')],
   };
   // Each snippet is a module of its own, in a folder of the repository (so
@@ -287,8 +287,8 @@ test("docs/architecture.md's file table names exactly the files under src/", () 
 test('the API reference documents every entry point', () => {
   const config = JSON.parse(read('typedoc.json')) as { entryPoints: string[]; out: string; treatWarningsAsErrors: boolean };
   const manifest = JSON.parse(read('package.json')) as { exports: Record<string, unknown>; scripts: Record<string, string> };
-  assert.deepEqual(config.entryPoints, ['src/index.ts', 'src/sans-io.ts', 'src/redis/index.ts']);
-  assert.deepEqual(Object.keys(manifest.exports).filter((key) => key !== './package.json'), ['.', './sans-io', './redis']);
+  assert.deepEqual(config.entryPoints, ['src/index.ts', 'src/sans-io.ts', 'src/redis/index.ts', 'src/nats/index.ts']);
+  assert.deepEqual(Object.keys(manifest.exports).filter((key) => key !== './package.json'), ['.', './sans-io', './redis', './nats']);
   assert.equal(config.treatWarningsAsErrors, true);
   assert.equal(manifest.scripts.docs, 'typedoc');
   assert.match(read('.ci/run'), /^npm run docs$/m, 'CI builds the reference');

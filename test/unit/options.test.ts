@@ -41,6 +41,7 @@ import { clusterBackplane } from '../../src/cluster/cluster-backplane.js';
 import { runWorkers, type RunWorkersOptions } from '../../src/cluster/workers.js';
 import { CLUSTER_BACKPLANE_OPTION_RULES, resolveClusterBackplaneOptions, resolveRunWorkersOptions, RUN_WORKERS_OPTION_RULES } from '../../src/options/option-tables.js';
 import { REDIS_BACKPLANE_OPTION_RULES, redisBackplane, type RedisBackplaneOptions } from '../../src/redis/redis-backplane.js';
+import { NATS_BACKPLANE_OPTION_RULES, natsBackplane, type NatsBackplaneOptions } from '../../src/nats/nats-backplane.js';
 
 const TIMEOUT = { timeout: 10_000 };
 const noop = (): void => {};
@@ -261,7 +262,7 @@ describe('the same fault gets the same answer on both sides', () => {
   });
 });
 
-describe('runWorkers(), clusterBackplane(), redisBackplane(): the same rules, checked before anything forks or connects', () => {
+describe('runWorkers(), clusterBackplane(), redisBackplane(), natsBackplane(): the same rules, checked before anything forks or connects', () => {
   const setup = (() => {
     throw new Error('never called: nothing forks in these tests');
   }) as RunWorkersOptions['setup'];
@@ -304,6 +305,28 @@ describe('runWorkers(), clusterBackplane(), redisBackplane(): the same rules, ch
     assert.throws(() => redisBackplane({ url: 'redis://127.0.0.1:1' }, { startTimout: 5 } as never), { code: 'WS_ERR_INVALID_OPTION', message: /options has no option "startTimout"/ });
     assert.throws(() => redisBackplane({ uri: 'redis://x' } as never), { code: 'WS_ERR_INVALID_OPTION' });
     assert.throws(() => redisBackplane({ client: {} } as never), { code: 'WS_ERR_INVALID_OPTION' });
+  });
+
+  for (const { label, options, rule } of casesOf(NATS_BACKPLANE_OPTION_RULES as OptionRules<object>)) {
+    it(`natsBackplane ${label}: ${describeRule(rule)}`, TIMEOUT, () => {
+      // Nothing connects before the server starts the backplane: these make no connection.
+      for (const value of badValues(rule)) assert.throws(() => natsBackplane({ servers: 'nats://127.0.0.1:1' }, options(value) as NatsBackplaneOptions), refusal(label, rule, value));
+      for (const value of goodValues(rule)) assert.doesNotThrow(() => natsBackplane({ servers: 'nats://127.0.0.1:1' }, options(value) as NatsBackplaneOptions), `${label} = ${String(value)}`);
+    });
+  }
+
+  it('natsBackplane() refuses a typo, a prefix that would not stay literal, and a target that is neither { servers } nor { connection }', TIMEOUT, () => {
+    const servers = 'nats://127.0.0.1:1';
+    assert.throws(() => natsBackplane({ servers }, { startTimout: 5 } as never), { code: 'WS_ERR_INVALID_OPTION', message: /options has no option "startTimout"/ });
+    for (const prefix of ['a.*.', 'a.>', '>', 'a b.', 'a\tb', '.a', 'a..b']) {
+      assert.throws(() => natsBackplane({ servers }, { prefix }), { code: 'WS_ERR_INVALID_OPTION', message: /prefix must keep NATS subjects literal/ }, JSON.stringify(prefix));
+    }
+    for (const prefix of ['', 'wsrfc.', 'app.ws.', 'ws', 'a-b_c.']) assert.doesNotThrow(() => natsBackplane({ servers }, { prefix }), JSON.stringify(prefix));
+    assert.throws(() => natsBackplane({ url: servers } as never), { code: 'WS_ERR_INVALID_OPTION' });
+    assert.throws(() => natsBackplane({ servers: [] }), { code: 'WS_ERR_INVALID_OPTION' });
+    assert.throws(() => natsBackplane({ servers: '' }), { code: 'WS_ERR_INVALID_OPTION' });
+    assert.throws(() => natsBackplane({ connection: {} } as never), { code: 'WS_ERR_INVALID_OPTION' });
+    assert.doesNotThrow(() => natsBackplane({ servers: [servers, 'nats://127.0.0.1:2'] }));
   });
 });
 

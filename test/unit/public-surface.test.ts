@@ -2,7 +2,7 @@
  * The public surface, as the TypeScript compiler sees it.
  *
  * - Each entry point (`wsrfc` = src/index.ts, `wsrfc/sans-io` =
- *   src/sans-io.ts, `wsrfc/redis` = src/redis/index.ts) exports exactly the names listed here: adding or dropping
+ *   src/sans-io.ts, `wsrfc/redis` = src/redis/index.ts, `wsrfc/nats` = src/nats/index.ts) exports exactly the names listed here: adding or dropping
  *   one is a decision, made in this file too.
  * - Every type a public signature of an entry point mentions is exported from
  *   that same entry point, so a user can name whatever the API hands them or
@@ -22,10 +22,13 @@ const SRC = join(REPO, 'src');
 const APPLICATION_ENTRY = join(SRC, 'index.ts');
 const SANS_IO_ENTRY = join(SRC, 'sans-io.ts');
 const REDIS_ENTRY = join(SRC, 'redis', 'index.ts');
+const NATS_ENTRY = join(SRC, 'nats', 'index.ts');
 const DATA_TYPE_EXAMPLE = join(REPO, 'test', 'types', 'connection-data.ts');
 
 /** `wsrfc/redis`: the Redis backplane and what its signature names. */
 const REDIS_EXPORTS = ['redisBackplane', 'RedisBackplaneOptions', 'RedisBackplaneTarget', 'RedisClient', 'Backplane', 'BackplaneDelivery', 'Message'];
+/** `wsrfc/nats`: the NATS backplane and what its signature names. */
+const NATS_EXPORTS = ['natsBackplane', 'NatsBackplaneOptions', 'NatsBackplaneTarget', 'NatsConnection', 'Backplane', 'BackplaneDelivery', 'Message'];
 
 const APPLICATION_EXPORTS = [
   // server
@@ -95,7 +98,7 @@ const SANS_IO_EXPORTS = [
 ];
 
 const program = ts.createProgram({
-  rootNames: [APPLICATION_ENTRY, SANS_IO_ENTRY, REDIS_ENTRY, DATA_TYPE_EXAMPLE],
+  rootNames: [APPLICATION_ENTRY, SANS_IO_ENTRY, REDIS_ENTRY, NATS_ENTRY, DATA_TYPE_EXAMPLE],
   options: readCompilerOptions(),
 });
 const checker = program.getTypeChecker();
@@ -211,6 +214,14 @@ test('wsrfc/redis (src/redis/index.ts) exports exactly the Redis backplane', () 
 
 test('every type named by a public signature of wsrfc/redis is exported from wsrfc/redis', () => {
   assert.deepEqual(unexportedTypes(REDIS_ENTRY), []);
+});
+
+test('wsrfc/nats (src/nats/index.ts) exports exactly the NATS backplane', () => {
+  assert.deepEqual([...exportsOf(NATS_ENTRY).keys()].sort(), [...NATS_EXPORTS].sort());
+});
+
+test('every type named by a public signature of wsrfc/nats is exported from wsrfc/nats', () => {
+  assert.deepEqual(unexportedTypes(NATS_ENTRY), []);
 });
 
 test('every type named by a public signature of wsrfc is exported from wsrfc', () => {

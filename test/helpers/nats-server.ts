@@ -1,0 +1,111 @@
+/**
+ * A throwaway nats-server for a test file: Debian's `nats-server` on a free
+ * port of 127.0.0.1, with its HTTP monitoring on another (to see which
+ * subjects each client holds); start() once per file, stop() at the end,
+ * restart() on the same ports (to test reconnection). Without nats-server the
+ * tests skip with a loud notice, and fail when WSRFC_REQUIRE_SYSTEM_PACKAGES=1
+ * (as CI sets, after .ci/run installed it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+
+export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? '/usr/sbin/nats-server';
+const INSTALL = 'apt-get install -y nats-server';
+const REQUIRED = process.env.WSRFC_REQUIRE_SYSTEM_PACKAGES === '1';
+
+/** The `skip` option of the NATS tests: a reason when nats-server is missing and nobody requires it, false otherwise. */
+export function natsSkipReason(): string | false {
+  if (existsSync(NATS_SERVER) || REQUIRED) return false;
+  const reason = `nats-server is not installed at ${NATS_SERVER}: ${INSTALL} (or set NATS_SERVER_PATH)`;
+  const line = '!'.repeat(78);
+  console.error(`\n${line}\n!! NATS TESTS SKIPPED: ${reason}\n!! (CI sets WSRFC_REQUIRE_SYSTEM_PACKAGES=1, which turns this into a failure)\n${line}\n`);
+  return reason;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function requireNatsServer(): void {
+  if (!existsSync(NATS_SERVER)) throw new Error(`nats-server is not installed at ${NATS_SERVER}: the NATS tests need it. Install Debian's package (${INSTALL}; .ci/run does this in CI).`);
+}
+
+export class NatsServer {
+  private child: ChildProcess | undefined;
+  private constructor(readonly port: number, readonly monitorPort: number) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<NatsServer> {
+    const server = await NatsServer.reserve();
+    await server.run();
+    return server;
+  }
+
+  /** Free ports for a nats-server not started yet (`run()` starts it): NATS down from the start. */
+  static async reserve(): Promise<NatsServer> {
+    requireNatsServer();
+    return new NatsServer(await freePort(), await freePort());
+  }
+
+  /** Start nats-server on this.port and wait until it accepts connections. */
+  async run(): Promise<void> {
+    const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${output}`)), 10_000);
+      const read = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Server is ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', read);
+      child.stderr!.on('data', read);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`nats-server exited (${code}) before it was ready:\n${output}`));
+      });
+    });
+  }
+
+  /**
+   * The subjects the server's clients are subscribed to, each with the number
+   * of client connections holding it (from the monitoring endpoint /connz).
+   */
+  async subscriptions(): Promise<Map<string, number>> {
+    const response = await fetch(`http://127.0.0.1:${this.monitorPort}/connz?subs=1&limit=1024`);
+    const body = (await response.json()) as { connections?: Array<{ subscriptions_list?: string[] }> };
+    const counts = new Map<string, number>();
+    for (const connection of body.connections ?? []) {
+      for (const subject of new Set(connection.subscriptions_list ?? [])) counts.set(subject, (counts.get(subject) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** Stop nats-server (SIGKILL: an abrupt outage) and wait for it to exit. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.run();
+  }
+}
