@@ -198,6 +198,86 @@ describe('WebSocket over HTTP/2 (h2c): the exchange on one stream', { timeout: T
   });
 });
 
+describe('WebSocket over HTTP/2: failing, limits, the close timeout', { timeout: TEST_TIMEOUT }, () => {
+  let server: WebSocketServer<undefined>;
+  let url: string;
+  const serverSide: WebSocketConnection<undefined>[] = [];
+
+  before(async () => {
+    server = createServer({ http2: true, closeTimeout: 300, maxMessageSize: 1000 }, (ws) => {
+      serverSide.push(ws);
+      ws.on('message', (m) => (m === 'close please' ? ws.close(1000) : ws.send(m)));
+    });
+    const { port } = await server.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${port}`;
+  });
+  after(() => server.close());
+
+  it('the connection knows where it came from: the session socket\'s address', async () => {
+    const client = await session(url);
+    try {
+      const { ws } = await openWs(client);
+      const connection = await waitFor(() => serverSide.at(-1), { what: 'the server connection' });
+      assert.equal(connection.remoteAddress, '127.0.0.1');
+      assert.equal(connection.request.remotePort, client.socket.localPort);
+      ws.stream.close(http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('an unmasked client frame: the server fails with 1002, then END_STREAM once the client answers', async () => {
+    const client = await session(url);
+    try {
+      const { ws } = await openWs(client);
+      ws.send(text('naked', { mask: false }));
+      const frame = await ws.next('the close frame');
+      assert.equal(frame.opcode, OP.CLOSE);
+      assert.equal(parseClosePayload(frame.payload).code, 1002);
+      ws.send(close(1002));
+      await waitFor(() => ws.ended, { what: 'END_STREAM' });
+      ws.stream.end();
+      await withTimeout(once(ws.stream, 'close'), { what: 'the stream to close' });
+      assert.equal(ws.stream.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('maxMessageSize applies unchanged: a message one byte over gets 1009, at the limit passes', async () => {
+    const client = await session(url);
+    try {
+      const { ws } = await openWs(client);
+      ws.send(binary(Buffer.alloc(1000, 7)));
+      assert.equal((await ws.next('the echo at the limit')).payload.length, 1000);
+      ws.send(binary(Buffer.alloc(1001, 7)));
+      const frame = await ws.next('the close frame');
+      assert.equal(parseClosePayload(frame.payload).code, 1009);
+      ws.stream.close(http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a client that never answers our close frame: after closeTimeout the stream (only) is reset with RST_STREAM CANCEL', async () => {
+    const client = await session(url);
+    try {
+      const { ws } = await openWs(client);
+      ws.send(text('close please'));
+      assert.equal((await ws.next("the server's close frame")).opcode, OP.CLOSE);
+      await withTimeout(once(ws.stream, 'close'), { what: 'the reset after closeTimeout' });
+      assert.equal(ws.stream.rstCode, http2.constants.NGHTTP2_CANCEL, 'RFC 8441 §5: RST exceptions are RST_STREAM with CANCEL');
+      assert.equal(client.closed || client.destroyed, false, 'the HTTP/2 connection is not closed');
+      const again = await openWs(client);
+      again.ws.send(text('next'));
+      assert.equal((await again.ws.next('an echo on the same session')).payload.toString(), 'next');
+      again.ws.stream.close(http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      client.close();
+    }
+  });
+});
+
 describe('WebSocket over HTTP/2: refused extended CONNECTs, from a raw node:http2 client', { timeout: TEST_TIMEOUT }, () => {
   let server: WebSocketServer<undefined>;
   let url: string;
