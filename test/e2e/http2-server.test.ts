@@ -192,6 +192,7 @@ describe('WebSocket over HTTP/2 (h2c): the exchange on one stream', { timeout: T
       const again = await openWs(client);
       again.ws.send(text('still here'));
       assert.equal((await again.ws.next('an echo on a new stream')).payload.toString(), 'still here');
+      again.ws.stream.close(http2.constants.NGHTTP2_CANCEL);
     } finally {
       client.close();
     }
