@@ -415,6 +415,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     const finish = (): Buffer => {
       clearTimeout(timer);
       socket.off('data', onData);
+      socket.off('end', onEnd);
       socket.off('close', onClose);
       socket.off('error', onError);
       this.sniffing.delete(socket);
@@ -436,11 +437,17 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       socket.unshift(finish()); // node:http2 reads what is buffered first
       door.take(socket);
     };
+    // The client half-closed before it said anything we could answer (as HandshakeSocket does with it).
+    const onEnd = (): void => {
+      finish();
+      socket.destroy();
+    };
     const onClose = (): void => void finish();
     const onError = (): void => {};
     const timer = setTimeout(toHttp1, timeout);
     timer.unref();
     socket.on('data', onData);
+    socket.on('end', onEnd);
     socket.on('close', onClose);
     socket.on('error', onError);
   }

@@ -512,6 +512,24 @@ describe('WebSocket over HTTP/2: many streams on one session, plain requests bes
     }
   });
 
+  it('100 WebSockets on one HTTP/2 connection, each echoing on its own stream', async () => {
+    const client = await session(url);
+    try {
+      const sockets = await Promise.all(Array.from({ length: 100 }, (_, i) => openWs(client, `/n${i}`)));
+      for (const [i, { ws }] of sockets.entries()) ws.send(text(String(i)));
+      for (const [i, { ws }] of sockets.entries()) assert.equal((await ws.next(`echo ${i}`)).payload.toString(), `/n${i}:${i}`);
+      assert.equal([...server.connections].filter((c) => c.request.path.startsWith('/n')).length, 100);
+      for (const { ws } of sockets) ws.send(close(1000));
+      for (const { ws } of sockets) {
+        await waitFor(() => ws.ended, { what: 'END_STREAM' });
+        ws.stream.end();
+      }
+      await waitFor(() => ![...server.connections].some((c) => c.request.path.startsWith('/n')), { what: 'all 100 closed' });
+    } finally {
+      client.close();
+    }
+  });
+
   it('GOAWAY from the client: its WebSockets are closed with 1001 (going away)', async () => {
     const client = await session(url);
     const { ws } = await openWs(client, '/g');
