@@ -92,3 +92,43 @@ describe('Autobahn mirror over HTTP/2, self-check (it must be able to fail a ser
     }
   });
 });
+
+/** CI: 30 messages per case, at most 1 MiB of payload per case (as test/e2e/autobahn-mirror-deflate.test.ts). */
+function deflateMessages(length: number | undefined): number {
+  return Math.max(1, Math.min(30, Math.floor((1024 * 1024) / (length ?? 1))));
+}
+
+/**
+ * Over HTTP/2, a quarter of groups 12-13 (all of them pass too, in about 30 s
+ * more): two data sets with the default offer, two offer lists, every size.
+ */
+const DEFLATE_CASES = '12.1.*,12.5.*,13.2.*,13.7.*';
+
+describe('Autobahn groups 12-13 (permessage-deflate) over HTTP/2 streams, one h2c session', () => {
+  let server: ReturnType<typeof createServer>;
+  let url: string;
+  let session: ClientHttp2Session;
+
+  before(async () => {
+    server = createServer({ host: '127.0.0.1', port: 0, http2: true, perMessageDeflate: true }, (conn) => {
+      conn.on('message', (data: string | Buffer) => conn.send(data));
+    });
+    const { port } = await server.listen();
+    url = `ws://127.0.0.1:${port}`;
+    session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    await withTimeout(once(session, 'remoteSettings'), { what: 'the server SETTINGS' });
+  });
+
+  after(async () => {
+    session?.destroy();
+    await server?.close();
+  });
+
+  for (const def of selectCases(ALL_CASES, DEFLATE_CASES)) {
+    test(def.id, async () => {
+      const result = await runCase(url, def, { deflateMessages: deflateMessages(def.compression?.length), client: { http2Session: session } });
+      assert.ok(!isFailure(result), explain(result));
+    });
+  }
+});
