@@ -123,11 +123,6 @@ export class Http2Door<Decision extends AcceptDecisions> {
     }
   }
 
-  /** HTTP/2 connections open. */
-  get sessionCount(): number {
-    return this.#sessions.size;
-  }
-
   /** Run HTTP/2 on `socket` (its first bytes, if already read, put back with `unshift()`). */
   take(socket: Socket): void {
     if (this.#closing !== undefined || this.#host.isClosing()) {
