@@ -172,7 +172,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     }
     if (settings.http2 !== false) this.http2Door = this.createHttp2Door(settings.http2);
     const door = this.http2Door;
-    const onSocket = (socket: Socket): void => this.handleSocket(socket);
+    const onSocket = (socket: Socket): void => this.readHttp1(socket);
     this.netServer = options.tls
       ? createTlsServer(
           {
@@ -386,14 +386,33 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
    * protocol on it (or hand a plain HTTP request to the `http` option).
    * `head` holds bytes already read from it, say by a protocol sniffer in
    * front. For node:http's `upgrade` event, whose request is already read,
-   * use handleUpgrade() (or attach()).
+   * use handleUpgrade() (or attach()). With the `http2` option, a TLS socket
+   * that chose `h2` by ALPN, or one that opens with the h2c preface, runs
+   * HTTP/2 (docs/http2.md).
    */
   handleSocket(socket: Socket, head: Buffer = Buffer.alloc(0)): void {
+    const door = this.http2Door;
+    if (door === undefined || this.closing) {
+      this.readHttp1(socket, head);
+      return;
+    }
+    // With `http2`: a TLS socket that chose h2 by ALPN is HTTP/2; any other may open with the h2c preface.
+    if ((socket as Socket & { alpnProtocol?: string | false }).alpnProtocol === 'h2') {
+      socket.pause(); // (a flowing socket would emit what is unshifted, to no one)
+      if (head.length > 0) socket.unshift(head);
+      door.take(socket);
+      return;
+    }
+    this.sniffCleartext(socket, door, head);
+  }
+
+  /** Read an HTTP/1.1 upgrade request off `socket` (`head`: bytes already read), within `timeout` ms. */
+  private readHttp1(socket: Socket, head: Buffer = Buffer.alloc(0), timeout = this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
-    this.startHandshake(socket).read(head, this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout);
+    this.startHandshake(socket).read(head, timeout);
   }
 
   /**
@@ -403,7 +422,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
    * timeout, which the HTTP/1.1 path then continues (not restarts): a
    * silent client is answered 408 at the same time as without `http2`.
    */
-  private sniffCleartext(socket: Socket, door: Http2Door<UpgradeDecision<Data>>): void {
+  private sniffCleartext(socket: Socket, door: Http2Door<UpgradeDecision<Data>>, head: Buffer = Buffer.alloc(0)): void {
     if (this.closing) {
       socket.destroy();
       return;
@@ -411,6 +430,18 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     const timeout = this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout;
     const started = Date.now();
     const chunks: Buffer[] = [];
+    const early = sniffHttp2Preface(head);
+    if (early === 'h1') {
+      this.readHttp1(socket, head);
+      return;
+    }
+    if (early === 'h2') {
+      socket.pause(); // (a flowing socket would emit what is unshifted, to no one)
+      socket.unshift(head);
+      door.take(socket);
+      return;
+    }
+    if (head.length > 0) chunks.push(head);
     this.sniffing.add(socket);
     const finish = (): Buffer => {
       clearTimeout(timer);
@@ -423,7 +454,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     };
     const toHttp1 = (): void => {
       const received = finish();
-      this.startHandshake(socket).read(received, Math.max(0, timeout - (Date.now() - started)));
+      this.readHttp1(socket, received, Math.max(0, timeout - (Date.now() - started)));
     };
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);

@@ -22,7 +22,7 @@ import { waitFor, withTimeout } from '../helpers/wait-for.js';
 import { createSelfSignedCert } from '../helpers/self-signed-cert.js';
 import { acceptFor, parseHttpResponse, rawRequest, upgradeRequest } from '../helpers/raw-client.js';
 import { RSV1 } from '../helpers/frames.js';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
 
 const TEST_TIMEOUT = 15_000;
 
@@ -717,6 +717,27 @@ describe('WebSocket over HTTP/2: one TLS port for h2 and HTTP/1.1 (ALPN), one cl
       client.close();
       await server.close();
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('handleSocket() with http2: sockets of an application\'s own listener, h2c and HTTP/1.1, their first bytes already read', async () => {
+    const wss = createServer({ http2: true, closeTimeout: 1000 }, (ws) => ws.on('message', (m) => ws.send(`${ws.request.httpVersion}:${String(m)}`)));
+    const own = createNetServer((socket) => socket.once('data', (first: Buffer) => wss.handleSocket(socket, first)));
+    own.listen(0, '127.0.0.1');
+    await once(own, 'listening');
+    const { port } = own.address() as { port: number };
+    try {
+      const client = await session(`http://127.0.0.1:${port}`);
+      const { ws } = await openWs(client);
+      ws.send(text('a'));
+      assert.equal((await ws.next('the h2c echo')).payload.toString(), '2:a');
+      ws.stream.close(http2.constants.NGHTTP2_CANCEL);
+      client.close();
+      const upgrade = await rawRequest(port, upgradeRequest(port), { timeoutMs: 300 });
+      assert.equal(upgrade.response?.status, 101);
+    } finally {
+      await wss.close();
+      await new Promise((resolve) => own.close(resolve));
     }
   });
 
