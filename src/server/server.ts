@@ -391,7 +391,8 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
    * HTTP/2 (docs/http2.md).
    */
   handleSocket(socket: Socket, head: Buffer = Buffer.alloc(0)): void {
-    const door = this.http2Door;
+    // (A door made for handleStream() alone does not turn HTTP/2 on for sockets.)
+    const door = this.options.http2 ? this.http2Door : undefined;
     if (door === undefined || this.closing) {
       this.readHttp1(socket, head);
       return;
