@@ -1,6 +1,6 @@
 /**
  * The shape of one entry in the requirements catalogue (rfc6455.ts,
- * rfc7692.ts): a normative sentence of an RFC, who it binds, and where this
+ * rfc7692.ts, rfc8441.ts): a normative sentence of an RFC, who it binds, and where this
  * library keeps it — the line of code that enforces it and the tests that
  * check it — or why it does not apply to a WebSocket library, or how we
  * deliberately deviate from it.
@@ -38,7 +38,7 @@ export interface TestRef {
 export interface Requirement {
   /** Stable id: `<rfc>-<section>-<short-slug>`, e.g. `6455-5.1-client-masks`. */
   id: string;
-  rfc: 6455 | 7692;
+  rfc: 6455 | 7692 | 8441;
   section: string;
   keyword: Keyword;
   /** The normative sentence, quoted ("…") or closely paraphrased. */
