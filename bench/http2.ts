@@ -38,7 +38,6 @@ const SELF = fileURLToPath(import.meta.url);
 /** Flow-control windows the client grants (RFC 9113 §6.9): large, so that the client never holds the server back. */
 const CLIENT_WINDOW = 16 << 20;
 const HANDSHAKE_CONCURRENCY = 100;
-const H2_ON = { http2: true }; // TEMPORARY until w-h2server is merged
 
 const { values: opt } = parseArgs({
   options: {
@@ -87,7 +86,7 @@ const SCENARIOS: Scenario[] = [
 
 async function serve(): Promise<void> {
   exitWithParent();
-  const server = createServer({ host: '127.0.0.1', ...H2_ON, tls: createSelfSignedCert(), maxMessageSize: 64 << 20 }, (ws) => {
+  const server = createServer({ host: '127.0.0.1', http2: true, tls: createSelfSignedCert(), maxMessageSize: 64 << 20 }, (ws) => {
     ws.on('message', (message) => ws.send(message));
   });
   server.on('error', () => {});

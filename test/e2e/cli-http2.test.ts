@@ -24,15 +24,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 
 import { connect } from '../../src/index.js';
-import { SERVER_OPTION_RULES } from '../../src/options/option-tables.js';
 import { binary, close, OP, parseServerFrames, seededBytes, text, type DecodedFrame } from '../helpers/frames.js';
 import { withTimeout } from '../helpers/raw-client.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const COMMAND = [process.execPath, '--import', 'tsx', 'src/cli/echo-server.ts', '--port', '0', '--host', '127.0.0.1', '--http2'];
-
-/** Until the HTTP/2 server lands on this branch, the h2 halves are skipped, not failed. TODO: remove once merged. */
-const H2 = 'http2' in SERVER_OPTION_RULES ? {} : { skip: 'createServer() has no http2 option on this branch yet' };
 
 let child: ChildProcess;
 let output = '';
@@ -103,7 +99,7 @@ function frameReader(stream: NodeJS.ReadableStream): () => Promise<DecodedFrame>
 }
 
 describe('npm start -- --http2', { timeout: 60_000 }, () => {
-  it('prints a wss:// URL, the certificate it serves and how to try it', H2, async () => {
+  it('prints a wss:// URL, the certificate it serves and how to try it', async () => {
     assert.match(output, /\(TLS; HTTP\/2 \(RFC 8441\) and HTTP\/1\.1 on one port\)/);
     assert.match(output, /certificate: self-signed for localhost and 127\.0\.0\.1, made at start/);
     assert.match(output, /curl --http2 -k -v https:\/\/localhost:\d+\//);
@@ -114,7 +110,7 @@ describe('npm start -- --http2', { timeout: 60_000 }, () => {
     assert.equal(served.checkHost('localhost'), 'localhost');
   });
 
-  it('over HTTP/2: extended CONNECT gets 200 and the stream echoes text and binary frames (RFC 8441 §4-5)', H2, async () => {
+  it('over HTTP/2: extended CONNECT gets 200 and the stream echoes text and binary frames (RFC 8441 §4-5)', async () => {
     const session = http2.connect(`https://localhost:${port}`, { ca });
     try {
       const [settings] = (await withTimeout(once(session, 'remoteSettings'), 10_000, "the server's SETTINGS")) as [http2.Settings];
