@@ -140,14 +140,26 @@ export class Http2Door<Decision extends AcceptDecisions> {
   /**
    * Send every session a GOAWAY (no new streams; RFC 9113 §6.8) and resolve
    * once all are closed: their streams end on their own (the server closes
-   * its WebSockets with 1001 first).
+   * its WebSockets with 1001 first). A session still open after `graceMs`
+   * (a plain request that never ends) is destroyed.
    */
-  close(): Promise<void> {
+  close(graceMs: number): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
-    const closed = [...this.#sessions.keys()].map((session) => new Promise<void>((resolve) => {
-      if (session.closed || session.destroyed) resolve();
-      else session.close(resolve);
-    }));
+    const closed = [...this.#sessions.keys()].map(
+      (session) =>
+        new Promise<void>((resolve) => {
+          if (session.closed || session.destroyed) {
+            resolve();
+            return;
+          }
+          const grace = setTimeout(() => session.destroy(), graceMs);
+          grace.unref();
+          session.close(() => {
+            clearTimeout(grace);
+            resolve();
+          });
+        }),
+    );
     this.#closing = Promise.all(closed).then(() => {});
     return this.#closing;
   }

@@ -56,6 +56,9 @@ export interface ServerEvents<Data> {
   close: [];
 }
 
+/** How long HTTP/2 connections may take to close after their WebSockets could have (plain requests still running). */
+const HTTP2_CLOSE_GRACE_MS = 1_000;
+
 /** Seconds a client refused with 503 (memory budget exceeded) is asked to wait. */
 const OVERLOAD_RETRY_AFTER_S = 5;
 
@@ -346,8 +349,9 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       return connection.closed;
     });
     // After the close frames are queued: GOAWAY on every HTTP/2 connection, closed once its streams are.
-    if (this.http2Door !== undefined) closing.push(this.http2Door.close() as Promise<never>);
-    this.closing = Promise.all([stopped, ...closing])
+    // Their WebSockets take at most closeTimeout per step of the closing handshake; then what is left is dropped.
+    const sessionsClosed = this.http2Door?.close(2 * this.connectionOptions.closeTimeout + HTTP2_CLOSE_GRACE_MS);
+    this.closing = Promise.all([stopped, sessionsClosed, ...closing])
       .then(() => this.backplane?.close())
       .then(() => {
         this.emit('close');
