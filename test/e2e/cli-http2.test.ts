@@ -16,6 +16,9 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, type X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import http2 from 'node:http2';
 import tls from 'node:tls';
@@ -24,15 +27,82 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 
 import { connect } from '../../src/index.js';
+import { createSelfSignedCert } from '../../src/tls/self-signed-cert.js';
 import { binary, close, OP, parseServerFrames, seededBytes, text, type DecodedFrame } from '../helpers/frames.js';
 import { withTimeout } from '../helpers/raw-client.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const COMMAND = [process.execPath, '--import', 'tsx', 'src/cli/echo-server.ts', '--port', '0', '--host', '127.0.0.1', '--http2'];
+const SERVER = [process.execPath, '--import', 'tsx', 'src/cli/echo-server.ts', '--port', '0', '--host', '127.0.0.1'];
 
-let child: ChildProcess;
-let output = '';
-let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+/** An echo server child, in its own process group, and what it printed so far. */
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const started = new Set<ChildProcess>();
+
+function start(args: string[]): Started {
+  const [command, ...rest] = [...SERVER, ...args];
+  const child = spawn(command, rest, { cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  started.add(child);
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => output, exited };
+}
+
+after(() => {
+  for (const child of started) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL'); // whatever is left of its group, if a test failed before SIGTERM
+    } catch {
+      // gone already
+    }
+  }
+});
+
+async function waitForOutput(server: Started, pattern: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const match = server.output().match(pattern);
+    if (match) return match;
+    if (server.child.exitCode !== null || server.child.signalCode !== null || Date.now() > deadline) {
+      throw new Error(`no ${pattern} in the server's output:\n${server.output()}`);
+    }
+    await delay(20);
+  }
+}
+
+/** What the server printed: its port and the certificate's two fingerprints. */
+async function printed(server: Started): Promise<{ port: number; fingerprint: string; spki: string }> {
+  const port = Number((await waitForOutput(server, /echo server listening on wss:\/\/localhost:(\d+) /))[1]);
+  const [, spki] = await waitForOutput(server, /--ignore-certificate-errors-spki-list=(\S+) https:\/\/localhost:\d+\//);
+  const [, fingerprint] = await waitForOutput(server, /SHA-256 fingerprint ([0-9A-F:]{95})/);
+  return { port, fingerprint, spki };
+}
+
+/** The certificate served on `port`, taken without trusting it, and what ALPN chose when h2 and http/1.1 were offered. */
+async function peerCertificate(port: number): Promise<{ certificate: X509Certificate; alpn: string | false | null }> {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'], rejectUnauthorized: false });
+  try {
+    await withTimeout(once(socket, 'secureConnect'), 10_000, 'the TLS handshake');
+    return { certificate: socket.getPeerX509Certificate()!, alpn: socket.alpnProtocol };
+  } finally {
+    socket.destroy();
+  }
+}
+
+const spkiOf = (certificate: X509Certificate): string => createHash('sha256').update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+
+async function stop(server: Started): Promise<void> {
+  process.kill(server.child.pid!, 'SIGTERM');
+  assert.deepEqual(await withTimeout(server.exited, 15_000, 'the server exiting'), { code: 0, signal: null }, server.output());
+}
+
+let server: Started;
 let port: number;
 let printedFingerprint: string;
 let printedSpki: string;
@@ -42,43 +112,11 @@ let alpnChosen: string | false | null;
 /** `served` as PEM: what every client below trusts, and nothing else. */
 let ca: string;
 
-async function waitForOutput(pattern: RegExp, ms = 15_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const match = output.match(pattern);
-    if (match) return match;
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      throw new Error(`no ${pattern} in the server's output:\n${output}`);
-    }
-    await delay(20);
-  }
-}
-
 before(async () => {
-  const [command, ...args] = COMMAND;
-  child = spawn(command, args, { cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  port = Number((await waitForOutput(/echo server listening on wss:\/\/localhost:(\d+) /))[1]);
-  [, printedSpki] = await waitForOutput(/--ignore-certificate-errors-spki-list=(\S+) https:\/\/localhost:\d+\//);
-  [, printedFingerprint] = await waitForOutput(/SHA-256 fingerprint ([0-9A-F:]{95})/);
-
-  // Whatever certificate it serves, taken without trusting it; the first test compares it with what was printed.
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'], rejectUnauthorized: false });
-  await withTimeout(once(socket, 'secureConnect'), 10_000, 'the TLS handshake');
-  alpnChosen = socket.alpnProtocol;
-  served = socket.getPeerX509Certificate()!;
+  server = start(['--http2']);
+  ({ port, fingerprint: printedFingerprint, spki: printedSpki } = await printed(server));
+  ({ certificate: served, alpn: alpnChosen } = await peerCertificate(port));
   ca = served.toString();
-  socket.destroy();
-});
-
-after(() => {
-  try {
-    process.kill(-child.pid!, 'SIGKILL'); // whatever is left of its group, if a test failed before SIGTERM
-  } catch {
-    // gone already
-  }
 });
 
 /** A client's frames to the server, as bytes; what comes back, parsed (and checked unmasked). */
@@ -100,13 +138,12 @@ function frameReader(stream: NodeJS.ReadableStream): () => Promise<DecodedFrame>
 
 describe('npm start -- --http2', { timeout: 60_000 }, () => {
   it('prints a wss:// URL, the certificate it serves and how to try it', async () => {
-    assert.match(output, /\(TLS; HTTP\/2 \(RFC 8441\) and HTTP\/1\.1 on one port\)/);
-    assert.match(output, /certificate: self-signed for localhost and 127\.0\.0\.1, made at start/);
-    assert.match(output, /curl --http2 -k -v https:\/\/localhost:\d+\//);
+    assert.match(server.output(), /\(TLS; HTTP\/2 \(RFC 8441\) and HTTP\/1\.1 on one port\)/);
+    assert.match(server.output(), /certificate: self-signed for localhost and 127\.0\.0\.1, made at start/);
+    assert.match(server.output(), /curl --http2 -k -v https:\/\/localhost:\d+\//);
     assert.equal(alpnChosen, 'h2', 'offered h2 and http/1.1, the server picks h2');
     assert.equal(served.fingerprint256, printedFingerprint, 'the fingerprint printed is the certificate served');
-    const spki = createHash('sha256').update(served.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-    assert.equal(spki, printedSpki, 'the SPKI hash for Chromium is the served key');
+    assert.equal(spkiOf(served), printedSpki, 'the SPKI hash for Chromium is the served key');
     assert.equal(served.checkHost('localhost'), 'localhost');
   });
 
@@ -180,7 +217,40 @@ describe('npm start -- --http2', { timeout: 60_000 }, () => {
   });
 
   it('SIGTERM stops it: exit 0', async () => {
-    process.kill(child.pid!, 'SIGTERM');
-    assert.deepEqual(await withTimeout(exited, 10_000, 'the server exiting'), { code: 0, signal: null }, output);
+    await stop(server);
+  });
+});
+
+describe('npm start -- --http2, with a certificate of its own or with workers', { timeout: 60_000 }, () => {
+  it('--cert and --key: serves that certificate and prints its fingerprints', async (t) => {
+    const folder = mkdtempSync(join(tmpdir(), 'wsrfc-cli-cert-'));
+    t.after(() => rmSync(folder, { recursive: true, force: true }));
+    const own = createSelfSignedCert({ validDays: 2 });
+    writeFileSync(join(folder, 'cert.pem'), own.cert);
+    writeFileSync(join(folder, 'key.pem'), own.key);
+    const withCert = start(['--http2', '--cert', join(folder, 'cert.pem'), '--key', join(folder, 'key.pem')]);
+    const shown = await printed(withCert);
+    assert.equal(shown.fingerprint, own.fingerprint256);
+    assert.equal(shown.spki, own.spkiSha256);
+    assert.match(withCert.output(), /certificate: \S+cert\.pem \(CN=localhost\)/);
+    const { certificate } = await peerCertificate(shown.port);
+    assert.equal(certificate.fingerprint256, own.fingerprint256, 'the certificate given is the one served');
+    await stop(withCert);
+  });
+
+  it('--cert without --key: a usage error, exit 2', async () => {
+    const wrong = start(['--http2', '--cert', 'cert.pem']);
+    assert.deepEqual(await withTimeout(wrong.exited, 15_000, 'the server exiting'), { code: 2, signal: null });
+    assert.match(wrong.output(), /--cert and --key go together/);
+  });
+
+  it('--workers 2: every worker serves the one certificate the primary made and printed', async () => {
+    const pool = start(['--http2', '--workers', '2']);
+    const shown = await printed(pool);
+    assert.match(pool.output(), /\(2 workers\)/);
+    const fingerprints = new Set<string>();
+    for (let i = 0; i < 8; i++) fingerprints.add((await peerCertificate(shown.port)).certificate.fingerprint256);
+    assert.deepEqual([...fingerprints], [shown.fingerprint]);
+    await stop(pool);
   });
 });
