@@ -10,7 +10,11 @@ import { connect as tlsConnect } from 'node:tls';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type WebSocketServer } from '../../src/server/server.js';
+import { serveStatic } from '../../src/http/static-files.js';
 import type { WebSocketConnection } from '../../src/connection/websocket-connection.js';
 import type { CloseInfo } from '../../src/protocol/close-state.js';
 import { binary, close, cont, decodeFrames, OP, parseClosePayload, ping, pong, text, type DecodedFrame } from '../helpers/frames.js';
@@ -192,6 +196,7 @@ describe('WebSocket over HTTP/2 (h2c): the exchange on one stream', { timeout: T
       const again = await openWs(client);
       again.ws.send(text('still here'));
       assert.equal((await again.ws.next('an echo on a new stream')).payload.toString(), 'still here');
+      again.ws.stream.close(http2.constants.NGHTTP2_CANCEL);
     } finally {
       client.close();
     }
@@ -667,6 +672,33 @@ describe('WebSocket over HTTP/2: one TLS port for h2 and HTTP/1.1 (ALPN), one cl
       assert.deepEqual(seen, ['2', '1.1', '1.1']);
     } finally {
       await server.close();
+    }
+  });
+
+  it('a page served over TLS/h2 by serveStatic, then a WebSocket on the same HTTP/2 connection (what a browser does)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'wsrfc-h2-'));
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>h2</title>');
+    const server = createServer({ http2: true, tls: { key: cert.key, cert: cert.cert }, http: serveStatic(root), closeTimeout: 1000 }, (ws) =>
+      ws.on('message', (m) => ws.send(m)),
+    );
+    const { port } = await server.listen(0, '127.0.0.1');
+    const client = await session(`https://localhost:${port}`, { ca: cert.cert });
+    try {
+      const page = await ask(client, { ':method': 'GET', ':path': '/', ':scheme': 'https' });
+      assert.equal(page.status, 200);
+      assert.equal(page.headers?.['content-type'], 'text/html; charset=utf-8');
+      assert.equal(page.body, '<!doctype html><title>h2</title>');
+      const { ws } = await openWs(client, '/socket', { ':scheme': 'https' });
+      ws.send(text('same connection'));
+      assert.equal((await ws.next('the echo')).payload.toString(), 'same connection');
+      const [connection] = server.connections;
+      assert.equal(connection.request.httpVersion, '2');
+      assert.equal(connection.request.remotePort, client.socket.localPort, 'the WebSocket came on the page\'s connection');
+      ws.stream.close(http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      client.close();
+      await server.close();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
