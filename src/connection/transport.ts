@@ -10,9 +10,33 @@
  * streams alone. The connection (websocket-connection.ts) uses nothing else
  * of its transport, so the rules of RFC 6455 run unchanged over either.
  */
+import { constants as http2Constants } from 'node:http2';
 import type { Duplex } from 'node:stream';
 
 export type WebSocketTransport = Duplex & {
   /** Call `onIdle` after `ms` without reads or writes (0: never). */
   setTimeout(ms: number, onIdle?: () => void): unknown;
 };
+
+/**
+ * Drop the transport at once, without a closing handshake: the TCP
+ * connection of a socket (`destroy()`), or, for an HTTP/2 stream, the stream
+ * alone with RST_STREAM CANCEL. RFC 8441 §5: "Orderly TCP-level closures are
+ * represented as END_STREAM flags ([RFC7540], Section 6.1). RST exceptions
+ * are represented with the RST_STREAM frame ([RFC7540], Section 6.4) with
+ * the CANCEL error code ([RFC7540], Section 7)." (An Http2Stream's own
+ * `destroy()` would reset it with NO_ERROR.)
+ */
+export function abortTransport(transport: WebSocketTransport): void {
+  if (isHttp2Stream(transport)) {
+    if (!transport.closed) transport.close(http2Constants.NGHTTP2_CANCEL);
+    else transport.destroy();
+    return;
+  }
+  transport.destroy();
+}
+
+/** Is `transport` an HTTP/2 stream (node:http2 does not export the class to test against)? */
+function isHttp2Stream(transport: WebSocketTransport): transport is WebSocketTransport & { closed: boolean; close(code: number): void } {
+  return 'rstCode' in transport && typeof (transport as { close?: unknown }).close === 'function';
+}

@@ -38,7 +38,7 @@
  *   budget, which may pause reading (see src/server/memory-budget.ts).
  */
 import { EventEmitter } from 'node:events';
-import type { WebSocketTransport } from './transport.js';
+import { abortTransport, type WebSocketTransport } from './transport.js';
 import { CloseCode } from '../framing/close-codes.js';
 import { ConnectionClosedError, InternalError, LocalError, type ProtocolError } from '../errors.js';
 import { Opcode } from '../framing/opcodes.js';
@@ -143,6 +143,8 @@ export interface ConnectionRequest {
   remotePort: number | undefined;
   /** What the server's route matched: `:name` parameters, and `'*'` for a trailing wildcard (src/server/router.ts). */
   params?: Readonly<Record<string, string>>;
+  /** How the handshake came (server side): `'1.1'`, an Upgrade on its own TCP connection; `'2'`, an extended CONNECT stream of an HTTP/2 connection (RFC 8441). */
+  httpVersion?: '1.1' | '2';
 }
 
 /** A connection without route parameters (client connections, exact routes, the default handler). */
@@ -676,10 +678,10 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.wireTap = tap;
   }
 
-  /** Drop the TCP connection at once, without a closing handshake. */
+  /** Drop the TCP connection at once, without a closing handshake (over HTTP/2: reset the stream, RST_STREAM CANCEL). */
   terminate(): void {
     this.core.terminate();
-    this.socket.destroy();
+    abortTransport(this.socket);
   }
 
   /**

@@ -48,7 +48,7 @@ export const HandshakeErrorCode = {
   CONNECTION: 'HS_ERR_CONNECTION',
   /** 400. Sec-WebSocket-Key is missing, repeated, or not 16 base64-encoded bytes (§4.2.1 item 5). */
   KEY: 'HS_ERR_KEY',
-  /** 426 with `Sec-WebSocket-Version: 13`. Version missing or not 13 (§4.2.1 item 6, §4.4). */
+  /** 426 with `Sec-WebSocket-Version: 13` (400 with it over HTTP/2, which has no Upgrade). Version missing or not 13 (§4.2.1 item 6, §4.4). */
   WS_VERSION: 'HS_ERR_WS_VERSION',
   /** 400. Sec-WebSocket-Protocol is not a list of unique tokens (§4.1, §11.3.4). */
   SUBPROTOCOL: 'HS_ERR_SUBPROTOCOL',
@@ -56,6 +56,15 @@ export const HandshakeErrorCode = {
   BODY: 'HS_ERR_BODY',
   /** 400. Sec-WebSocket-Extensions is not a valid extension list (§9.1), raised by the extension-header parser. */
   EXTENSIONS: 'HS_ERR_EXTENSIONS',
+
+  // --- WebSocket over an HTTP/2 stream (RFC 8441 §4–§5), raised by parseExtendedConnect
+
+  /** 501. A CONNECT without `:protocol` asks for a tunnel (RFC 9113 §8.5), or `:protocol` is not `websocket`: not served (RFC 9110 §15.6.2). */
+  NOT_WEBSOCKET_CONNECT: 'HS_ERR_NOT_WEBSOCKET_CONNECT',
+  /** 400. `:scheme`, `:path` or `:authority` is missing, repeated or invalid, or Host disagrees with `:authority` (RFC 8441 §4–§5, RFC 9113 §8.3.1). */
+  PSEUDO_HEADER: 'HS_ERR_PSEUDO_HEADER',
+  /** 400. A connection-specific header (Connection, Upgrade, Keep-Alive, Transfer-Encoding...) over HTTP/2 (RFC 8441 §5, RFC 9113 §8.2.2). */
+  CONNECTION_SPECIFIC_HEADER: 'HS_ERR_CONNECTION_SPECIFIC_HEADER',
 
   // --- The server's own decisions about a valid request (src/handshake/server-negotiation.ts, src/server/server.ts)
 

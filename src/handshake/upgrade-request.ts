@@ -165,29 +165,7 @@ export function parseUpgradeRequest(head: HttpRequestHead): UpgradeRequest {
     throw new HandshakeError(Code.BODY, 400, `a WebSocket handshake has no body, but Content-Length is ${quote(contentLength)}`);
   }
 
-  // §4.1 item 10: Sec-WebSocket-Protocol is "one or more comma-separated
-  // subprotocol[s] ... ordered by preference. The elements that comprise this
-  // value MUST be non-empty strings with characters in the range U+0021 to
-  // U+007E not including separator characters ... and MUST all be unique
-  // strings." §11.3.4: 1#token. Several lines form one list (RFC 9110 §5.3).
-  const protocols: string[] = [];
-  const protocolHeader = headers.get('sec-websocket-protocol');
-  if (protocolHeader !== undefined) {
-    // "MUST all be unique": checked against a Set, not with protocols.includes(),
-    // which would cost O(n²) in the number of offers (ws's CVE-2021-32640).
-    // Compared exactly: subprotocol names are case-sensitive (§11.3.4).
-    const offered = new Set<string>();
-    for (const protocol of splitList(protocolHeader)) {
-      if (!isToken(protocol)) {
-        throw new HandshakeError(Code.SUBPROTOCOL, 400, `Sec-WebSocket-Protocol offer ${quote(protocol)} is not a token`);
-      }
-      if (offered.has(protocol)) {
-        throw new HandshakeError(Code.SUBPROTOCOL, 400, `Sec-WebSocket-Protocol offers ${quote(protocol)} twice`);
-      }
-      offered.add(protocol);
-      protocols.push(protocol);
-    }
-  }
+  const protocols = parseProtocolOffers(headers.get('sec-websocket-protocol'));
 
   return {
     method: head.method,
@@ -202,6 +180,38 @@ export function parseUpgradeRequest(head: HttpRequestHead): UpgradeRequest {
     extensions: headers.get('sec-websocket-extensions'),
     headers,
   };
+}
+
+/**
+ * The subprotocols a Sec-WebSocket-Protocol value offers, in the client's
+ * order of preference; `[]` for none. Shared by the HTTP/1.1 check above and
+ * the HTTP/2 one (extended-connect.ts: RFC 8441 §5 uses the header "as
+ * defined in [RFC6455]"). Throws `HandshakeError` 400.
+ *
+ * §4.1 item 10: Sec-WebSocket-Protocol is "one or more comma-separated
+ * subprotocol[s] ... ordered by preference. The elements that comprise this
+ * value MUST be non-empty strings with characters in the range U+0021 to
+ * U+007E not including separator characters ... and MUST all be unique
+ * strings." §11.3.4: 1#token. Several lines form one list (RFC 9110 §5.3).
+ */
+export function parseProtocolOffers(protocolHeader: string | undefined): string[] {
+  const protocols: string[] = [];
+  if (protocolHeader === undefined) return protocols;
+  // "MUST all be unique": checked against a Set, not with protocols.includes(),
+  // which would cost O(n²) in the number of offers (ws's CVE-2021-32640).
+  // Compared exactly: subprotocol names are case-sensitive (§11.3.4).
+  const offered = new Set<string>();
+  for (const protocol of splitList(protocolHeader)) {
+    if (!isToken(protocol)) {
+      throw new HandshakeError(Code.SUBPROTOCOL, 400, `Sec-WebSocket-Protocol offer ${quote(protocol)} is not a token`);
+    }
+    if (offered.has(protocol)) {
+      throw new HandshakeError(Code.SUBPROTOCOL, 400, `Sec-WebSocket-Protocol offers ${quote(protocol)} twice`);
+    }
+    offered.add(protocol);
+    protocols.push(protocol);
+  }
+  return protocols;
 }
 
 function checkHttpVersion(version: string): void {
@@ -270,7 +280,7 @@ function splitTarget(target: string): { path: string; query: string; authority: 
  * not empty, and none of the characters that cannot occur in one (whitespace,
  * `/ ? # @`, and `,` which would mean several values joined).
  */
-function isPlausibleHost(host: string): boolean {
+export function isPlausibleHost(host: string): boolean {
   if (host.length === 0) return false;
   for (let i = 0; i < host.length; i++) {
     const c = host[i];

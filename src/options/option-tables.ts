@@ -24,7 +24,7 @@ import type { ReconnectingOptions } from '../client/reconnecting.js';
 import { DEFAULT_DEFLATE_OPTIONS, DEFLATE_OPTION_RULES, type DeflateSettings } from '../extensions/permessage-deflate-negotiation.js';
 import { DEFAULT_HTTP_HEAD_LIMITS, type HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { ServerOptions } from '../server/options.js';
-import { DEFAULT_SERVER_OPTIONS } from '../server/options.js';
+import { DEFAULT_HTTP2_OPTIONS, DEFAULT_SERVER_OPTIONS, type Http2Settings } from '../server/options.js';
 import {
   choice,
   hook,
@@ -48,6 +48,13 @@ export const HTTP_LIMIT_RULES: OptionRules<HttpHeadLimits> = {
   maxHeadBytes: integer(1, Number.MAX_SAFE_INTEGER, 'bytes'),
   maxHeaderCount: integer(1, Number.MAX_SAFE_INTEGER, 'header lines'),
   maxLineBytes: integer(1, Number.MAX_SAFE_INTEGER, 'bytes'),
+};
+
+/** The `http2` option of a server (src/server/http2-door.ts). */
+export const HTTP2_OPTION_RULES: OptionRules<Http2Settings> = {
+  idleSessionTimeout: milliseconds(0),
+  // RFC 9113 §6.5.2: SETTINGS_MAX_CONCURRENT_STREAMS is a 32-bit value; 0 would refuse every stream.
+  maxConcurrentStreams: integer(1, 2 ** 32 - 1, 'streams'),
 };
 
 /** What both roles have in common: a connection's limits and timers, and the extensions and HTTP head around it. */
@@ -77,6 +84,8 @@ export const SERVER_OPTION_RULES: OptionRules<ServerOptions<unknown>> = {
   path: { kind: 'string', prefix: '/' },
   // A node:http server, or a request listener to build one around.
   http: httpServer,
+  // true: the defaults; false (default): HTTP/1.1 only.
+  http2: section(HTTP2_OPTION_RULES, DEFAULT_HTTP2_OPTIONS, true),
   broadcastLimit: limit(0),
   slowReceiver: choice('close', 'skip'),
   maxTopicsPerConnection: limit(1, 'topics'),
@@ -128,9 +137,15 @@ interface ResolvedSections {
   httpLimits: HttpHeadLimits;
 }
 
-export type ResolvedServerOptions<Data = undefined> = Omit<ServerOptions<Data>, keyof ResolvedSections | keyof typeof DEFAULT_SERVER_OPTIONS> &
+/** The server's resolved sections besides the shared ones: `http2` false (off) or complete. */
+interface ResolvedServerSections {
+  http2: Http2Settings | false;
+}
+
+export type ResolvedServerOptions<Data = undefined> = Omit<ServerOptions<Data>, keyof ResolvedSections | keyof ResolvedServerSections | keyof typeof DEFAULT_SERVER_OPTIONS> &
   Omit<typeof DEFAULT_SERVER_OPTIONS, keyof ResolvedSections> &
-  ResolvedSections;
+  ResolvedSections &
+  ResolvedServerSections;
 
 export type ResolvedClientOptions = Omit<ClientOptions, keyof ResolvedSections | keyof typeof DEFAULT_CLIENT_OPTIONS> &
   Omit<typeof DEFAULT_CLIENT_OPTIONS, keyof ResolvedSections> &

@@ -72,6 +72,27 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
    */
   http?: HttpServer | RequestListener;
 
+  /**
+   * Serve WebSockets over HTTP/2 too (RFC 8441, extended CONNECT), on the
+   * same port: with `tls`, ALPN offers `h2` and `http/1.1` and each client
+   * takes what it speaks; without, a connection that opens with the HTTP/2
+   * preface (h2c with prior knowledge, RFC 9113 §3.3) is HTTP/2, any other
+   * HTTP/1.1. The server advertises SETTINGS_ENABLE_CONNECT_PROTOCOL; an
+   * extended CONNECT with `:protocol websocket` goes through the same
+   * limits, routes and hooks as an HTTP/1.1 upgrade and is answered 200.
+   * Other HTTP/2 requests go to the `http` option's handler (node:http2's
+   * compatibility request and response), else 404. `true` for the
+   * defaults. Default false. See docs/http2.md.
+   */
+  http2?:
+    | boolean
+    | {
+        /** ms an HTTP/2 connection with no open stream is kept before it is closed (GOAWAY). 0: never. Default 120 000. */
+        idleSessionTimeout?: number;
+        /** Streams (WebSockets and requests) one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256. */
+        maxConcurrentStreams?: number;
+      };
+
   /** broadcast(): bytes waiting to be written to a receiver beyond which it is slow. Default 1 MiB. */
   broadcastLimit?: number;
   /** broadcast(): what happens to a slow receiver: 'close' with 1008 (default) or 'skip' the message. */
@@ -158,4 +179,12 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   broadcastLimit: 1024 * 1024,
   slowReceiver: 'close' as SlowReceiverPolicy,
   maxTopicsPerConnection: 1000,
+});
+
+/** The `http2` option's settings, as an object. */
+export type Http2Settings = Required<Exclude<NonNullable<ServerOptions['http2']>, boolean>>;
+
+export const DEFAULT_HTTP2_OPTIONS: Readonly<Http2Settings> = Object.freeze({
+  idleSessionTimeout: 120_000,
+  maxConcurrentStreams: 256,
 });

@@ -13,11 +13,17 @@
  * node:http has already read the head. The server's part is `decide()`
  * (memory budget, route, then the negotiation of src/handshake/
  * server-negotiation.ts) and `open()` (the connection and its handler).
+ *
+ * With the `http2` option, a third door (./http2-door.ts) takes the HTTP/2
+ * connections of the same listener (ALPN `h2` over TLS, the HTTP/2 preface
+ * in cleartext) and brings their extended CONNECT streams (RFC 8441) to the
+ * same `decide()` and `open()`.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { HandshakeErrorCode } from '../handshake/error-codes.js';
@@ -37,6 +43,9 @@ import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, 
 import { MemoryBudget } from './memory-budget.js';
 import type { Backplane } from './backplane.js';
 import { HandshakeSocket, type HandshakeHost } from './handshake-socket.js';
+import { Http2Door, type Http2Agreement } from './http2-door.js';
+import { sniffHttp2Preface } from '../handshake/http2-preface.js';
+import type { WebSocketTransport } from '../connection/transport.js';
 
 export interface ServerEvents<Data> {
   /** A connection completed its handshake (after its handler was called). */
@@ -46,6 +55,9 @@ export interface ServerEvents<Data> {
   /** The server stopped listening and every connection closed. */
   close: [];
 }
+
+/** How long HTTP/2 connections may take to close after their WebSockets could have (plain requests still running). */
+const HTTP2_CLOSE_GRACE_MS = 1_000;
 
 /** Seconds a client refused with 503 (memory budget exceeded) is asked to wait. */
 const OVERLOAD_RETRY_AFTER_S = 5;
@@ -101,6 +113,10 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   /** The `backplane` option, started in the constructor (listen() waits for it). */
   private readonly backplane: Backplane | undefined;
   private readonly backplaneStarted: Promise<void> = Promise.resolve();
+  /** The `http2` option's door: HTTP/2 connections and their WebSocket streams (RFC 8441). */
+  private readonly http2Door: Http2Door<UpgradeDecision<Data>> | undefined;
+  /** Cleartext connections whose first bytes are being read, to tell h2c from HTTP/1.1. */
+  private readonly sniffing = new Set<Socket>();
 
   constructor(options: ServerOptions<Data> = {}, handler?: ConnectionHandler<Data>) {
     super();
@@ -144,7 +160,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     this.handshakeHost = {
       isClosing: () => this.closing !== undefined,
       decide: (request) => this.decide(request),
-      open: (socket, request, accepted, decision) => this.open(socket, request, accepted, decision),
+      open: (socket, request, accepted, decision) => void this.open(socket, request, accepted, decision, '1.1'),
       handOff: (socket, received) => this.httpHandOff!.take(socket, received),
       forget: (handshake) => this.handshaking.delete(handshake),
       reportError: (error) => this.reportError(error),
@@ -154,23 +170,43 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       // A later request on a kept-alive HTTP connection may be an upgrade: node:http raises it as 'upgrade'.
       this.attach(this.httpHandOff.server);
     }
+    if (settings.http2 !== false) {
+      this.http2Door = new Http2Door<UpgradeDecision<Data>>(
+        {
+          isClosing: () => this.closing !== undefined,
+          decide: (request) => this.decide(request),
+          open: (stream, request, agreed, decision) => this.open(stream, request, agreed, decision, '2'),
+          reportError: (error) => this.reportError(error),
+        },
+        settings.http2,
+        options.httpLimits,
+        this.httpHandOff?.server,
+      );
+    }
+    const door = this.http2Door;
     const onSocket = (socket: Socket): void => this.handleSocket(socket);
     this.netServer = options.tls
       ? createTlsServer(
           {
             // The TLS handshake counts against the same budget as the request head.
             handshakeTimeout: options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout,
+            // RFC 7301 (ALPN): HTTP/2 if the client speaks it (RFC 9113 §3.2: "h2"), else HTTP/1.1, on one port.
+            ...(door === undefined ? {} : { ALPNProtocols: ['h2', 'http/1.1'] }),
             ...options.tls,
             // Half-open only once TLS is up: with it during the TLS handshake, a client that
             // gives up (an untrusted certificate...) leaves a connection that never closes.
             allowHalfOpen: false,
           },
           (socket) => {
+            if (door !== undefined && socket.alpnProtocol === 'h2') {
+              door.take(socket);
+              return;
+            }
             socket.allowHalfOpen = true;
             onSocket(socket);
           },
         )
-      : createNetServer({ allowHalfOpen: true, noDelay: true }, onSocket);
+      : createNetServer({ allowHalfOpen: true, noDelay: true }, door === undefined ? onSocket : (socket) => this.sniffCleartext(socket, door));
     // A failed or timed-out TLS handshake: node:tls reports it and leaves the socket to us.
     this.netServer.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());
   }
@@ -307,11 +343,15 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     this.attachedServers.clear();
     this.httpHandOff?.close();
     for (const handshake of this.handshaking) handshake.socket.destroy();
+    for (const socket of this.sniffing) socket.destroy();
     const closing = [...this.liveConnections].map((connection) => {
       if (connection.readyState === ReadyState.OPEN) connection.close(code, reason);
       return connection.closed;
     });
-    this.closing = Promise.all([stopped, ...closing])
+    // After the close frames are queued: GOAWAY on every HTTP/2 connection, closed once its streams are.
+    // Their WebSockets take at most closeTimeout per step of the closing handshake; then what is left is dropped.
+    const sessionsClosed = this.http2Door?.close(2 * this.connectionOptions.closeTimeout + HTTP2_CLOSE_GRACE_MS);
+    this.closing = Promise.all([stopped, sessionsClosed, ...closing])
       .then(() => this.backplane?.close())
       .then(() => {
         this.emit('close');
@@ -332,6 +372,55 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       return;
     }
     this.startHandshake(socket).read(head, this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout);
+  }
+
+  /**
+   * A cleartext connection with `http2` on: HTTP/2 with prior knowledge if
+   * it opens with the connection preface (RFC 9113 §3.3), else HTTP/1.1,
+   * its first bytes handed on. The preface must come within the handshake
+   * timeout, which the HTTP/1.1 path then continues (not restarts): a
+   * silent client is answered 408 at the same time as without `http2`.
+   */
+  private sniffCleartext(socket: Socket, door: Http2Door<UpgradeDecision<Data>>): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const timeout = this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout;
+    const started = Date.now();
+    const chunks: Buffer[] = [];
+    this.sniffing.add(socket);
+    const finish = (): Buffer => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', onError);
+      this.sniffing.delete(socket);
+      return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    };
+    const toHttp1 = (): void => {
+      const received = finish();
+      this.startHandshake(socket).read(received, Math.max(0, timeout - (Date.now() - started)));
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      const verdict = sniffHttp2Preface(chunks.length === 1 ? chunk : Buffer.concat(chunks));
+      if (verdict === 'need-more') return;
+      if (verdict === 'h1') {
+        toHttp1();
+        return;
+      }
+      socket.pause();
+      socket.unshift(finish()); // node:http2 reads what is buffered first
+      door.take(socket);
+    };
+    const onClose = (): void => void finish();
+    const onError = (): void => {};
+    const timer = setTimeout(toHttp1, timeout);
+    timer.unref();
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.on('error', onError);
   }
 
   private startHandshake(socket: Socket): HandshakeSocket<UpgradeDecision<Data>> {
@@ -357,10 +446,19 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     return { ...(await negotiate<Data>(request, this.options)), handler };
   }
 
-  /** The 101 is written: the socket becomes a WebSocket connection, and its handler runs. */
-  private open(socket: Socket, request: HandshakeRequest, accepted: HandshakeAccepted, decision: UpgradeDecision<Data>): void {
+  /**
+   * The 101 is written (HTTP/1.1), or the 200 sent on the stream (HTTP/2):
+   * the transport becomes a WebSocket connection, and its handler runs.
+   */
+  private open(
+    transport: Socket | ServerHttp2Stream,
+    request: HandshakeRequest,
+    accepted: HandshakeAccepted | Http2Agreement,
+    decision: UpgradeDecision<Data>,
+    httpVersion: '1.1' | '2',
+  ): WebSocketConnection<Data> {
     const connection = new WebSocketConnection<Data>(
-      socket,
+      transport as WebSocketTransport,
       {
         path: request.path,
         query: request.query,
@@ -371,6 +469,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
         remoteAddress: request.remoteAddress,
         remotePort: request.remotePort,
         params: request.params,
+        httpVersion,
       },
       decision.data as Data,
       decision.extension === null ? this.connectionOptions : { ...this.connectionOptions, extension: decision.extension },
@@ -386,6 +485,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     }
     if (this.listenerCount('connection') > 0) this.emit('connection', connection);
     connection.start(accepted.rest);
+    return connection;
   }
 
   /** The handler for the request's path; the route's parameters go on the request, for the hooks and the connection. */

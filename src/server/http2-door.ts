@@ -1,0 +1,295 @@
+/**
+ * The HTTP/2 door to the server (RFC 8441): the I/O shell that takes HTTP/2
+ * connections (a TLS socket that chose `h2` by ALPN, or a cleartext one
+ * that opened with the HTTP/2 preface), runs them on node:http2, and turns
+ * each extended CONNECT stream with `:protocol websocket` into a WebSocket
+ * connection, through the same decision (memory budget, route, hooks) as an
+ * HTTP/1.1 upgrade. Every rule of the request is the sans-I/O check's
+ * (src/handshake/extended-connect.ts); every decision is the server's.
+ *
+ * node:http2 runs over any duplex it is given: `h2.emit('connection',
+ * socket)` is what a listening node:http2 server does with each socket it
+ * accepts, and a TLS socket works as well as a TCP one (it is how
+ * createSecureServer() works inside). So one server of ours listens, and
+ * this door owns an http2 server that does not.
+ *
+ * Per connection (session): SETTINGS_ENABLE_CONNECT_PROTOCOL is advertised
+ * (RFC 8441 §3), so clients may open WebSockets as streams; a session with
+ * no open stream is closed (GOAWAY) after `idleSessionTimeout`; a GOAWAY
+ * from the peer closes its WebSockets with 1001 (going away). Per stream:
+ * - CONNECT (with or without `:protocol`): the handshake; refused with the
+ *   check's or the server's status, the stream ended after the body, then
+ *   reset with NO_ERROR so the client stops sending (RFC 9113 §8.1);
+ * - anything else: node:http2's compatibility request and response, handed
+ *   to the `http` option's node:http server as its `request` event; 404
+ *   without one.
+ */
+import {
+  constants as http2Constants,
+  createServer as createHttp2Server,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+import type { WebSocketConnection } from '../connection/websocket-connection.js';
+import { HandshakeError, LocalError } from '../errors.js';
+import { HandshakeErrorCode } from '../handshake/error-codes.js';
+import {
+  buildExtendedConnectRejection,
+  buildExtendedConnectResponse,
+  parseExtendedConnect,
+  type Http2Rejection,
+} from '../handshake/extended-connect.js';
+import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
+import type { AcceptDecisions } from '../handshake/server-handshake.js';
+import { CloseCode } from '../framing/close-codes.js';
+import { ReadyState } from '../protocol/ready-state.js';
+import type { HandshakeRequest, Http2Settings } from './options.js';
+
+/** The route parameters of a request until its route is matched (none for exact routes). */
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** What was agreed, as the connection is told. */
+export interface Http2Agreement {
+  /** The subprotocol selected, `''` for none. */
+  protocol: string;
+  /** The Sec-WebSocket-Extensions answer, `''` for none. */
+  extensions: string;
+  /** Bytes already read behind the request: none over HTTP/2 (the stream still holds them). */
+  rest: Buffer;
+}
+
+/** What the server provides to its HTTP/2 door. */
+export interface Http2DoorHost<Decision extends AcceptDecisions> {
+  /** The server is shutting down: accept no one. */
+  isClosing(): boolean;
+  /** The server's decision on a valid request (throws HandshakeError to refuse; anything else is a 500, reported). */
+  decide(request: HandshakeRequest): Promise<Decision>;
+  /** The 200 is sent: run the WebSocket protocol on `stream`. */
+  open(stream: ServerHttp2Stream, request: HandshakeRequest, agreed: Http2Agreement, decision: Decision): WebSocketConnection<unknown>;
+  reportError(error: unknown): void;
+}
+
+/** What the door keeps per HTTP/2 connection. */
+interface SessionState {
+  /** Streams open on it (WebSockets, requests, handshakes). */
+  streams: number;
+  /** The WebSockets it carries, for a GOAWAY. */
+  readonly connections: Set<WebSocketConnection<unknown>>;
+  /** Armed while no stream is open: the session is closed when it fires. */
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+export class Http2Door<Decision extends AcceptDecisions> {
+  /** The node:http2 server the connections run on (it never listens). */
+  readonly server: Http2Server;
+  readonly #host: Http2DoorHost<Decision>;
+  readonly #settings: Http2Settings;
+  readonly #limits: Partial<HttpHeadLimits> | undefined;
+  readonly #sessions = new Map<ServerHttp2Session, SessionState>();
+  /** A second node:http2 server, for its compatibility API only: plain requests are re-emitted on it as streams. */
+  readonly #compat: Http2Server | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(host: Http2DoorHost<Decision>, settings: Http2Settings, limits: Partial<HttpHeadLimits> | undefined, http: HttpServer | undefined) {
+    this.#host = host;
+    this.#settings = settings;
+    this.#limits = limits;
+    this.server = createHttp2Server({
+      settings: {
+        // RFC 8441 §3: "Upon receipt of SETTINGS_ENABLE_CONNECT_PROTOCOL with
+        // a value of 1, a client MAY use the Extended CONNECT as defined in
+        // this document when creating new streams."
+        enableConnectProtocol: true,
+        maxConcurrentStreams: settings.maxConcurrentStreams,
+      },
+    });
+    this.server.on('session', this.#onSession);
+    this.server.on('stream', this.#onStream);
+    // A session's error (a reset TCP connection, a protocol error of the peer): it is destroyed, its streams with it.
+    this.server.on('sessionError', () => {});
+    if (http !== undefined) {
+      // node:http2 builds its compatibility request and response on a server's
+      // 'stream' event once that server has a 'request' listener; the request
+      // goes on to the node:http server's 'request' listeners.
+      const compat = createHttp2Server();
+      compat.on('request', (request, response) => http.emit('request', request, response));
+      this.#compat = compat;
+    }
+  }
+
+  /** HTTP/2 connections open. */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Run HTTP/2 on `socket` (its first bytes, if already read, put back with `unshift()`). */
+  take(socket: Socket): void {
+    if (this.#closing !== undefined || this.#host.isClosing()) {
+      socket.destroy();
+      return;
+    }
+    // node:http2 closes the socket itself when the session ends: no half-open TCP here.
+    socket.allowHalfOpen = false;
+    this.server.emit('connection', socket);
+  }
+
+  /**
+   * Send every session a GOAWAY (no new streams; RFC 9113 §6.8) and resolve
+   * once all are closed: their streams end on their own (the server closes
+   * its WebSockets with 1001 first). A session still open after `graceMs`
+   * (a plain request that never ends) is destroyed.
+   */
+  close(graceMs: number): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    const closed = [...this.#sessions.keys()].map(
+      (session) =>
+        new Promise<void>((resolve) => {
+          if (session.closed || session.destroyed) {
+            resolve();
+            return;
+          }
+          const grace = setTimeout(() => session.destroy(), graceMs);
+          grace.unref();
+          session.close(() => {
+            clearTimeout(grace);
+            resolve();
+          });
+        }),
+    );
+    this.#closing = Promise.all(closed).then(() => {});
+    return this.#closing;
+  }
+
+  #onSession = (session: ServerHttp2Session): void => {
+    if (this.#closing !== undefined) {
+      session.destroy();
+      return;
+    }
+    const state: SessionState = { streams: 0, connections: new Set(), idleTimer: undefined };
+    this.#sessions.set(session, state);
+    this.#armIdle(session, state);
+    session.on('error', () => {}); // 'close' follows
+    session.on('goaway', () => {
+      // The peer goes away: its WebSockets close as going away (RFC 6455 §7.4.1, 1001).
+      for (const connection of state.connections) {
+        if (connection.readyState === ReadyState.OPEN) connection.close(CloseCode.GOING_AWAY, 'the client sent GOAWAY');
+      }
+    });
+    session.once('close', () => {
+      clearTimeout(state.idleTimer);
+      this.#sessions.delete(session);
+    });
+  };
+
+  #armIdle(session: ServerHttp2Session, state: SessionState): void {
+    const ms = this.#settings.idleSessionTimeout;
+    if (ms === 0) return;
+    clearTimeout(state.idleTimer);
+    state.idleTimer = setTimeout(() => {
+      if (state.streams === 0 && !session.closed) session.close();
+    }, ms);
+    state.idleTimer.unref();
+  }
+
+  #onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]): void => {
+    const session = stream.session as ServerHttp2Session | undefined;
+    const state = session === undefined ? undefined : this.#sessions.get(session);
+    if (session !== undefined && state !== undefined) {
+      state.streams++;
+      clearTimeout(state.idleTimer);
+      stream.once('close', () => {
+        state.streams--;
+        if (state.streams === 0 && !session.closed && !session.destroyed) this.#armIdle(session, state);
+      });
+    }
+    // A reset by the peer, a write after it: 'close' follows.
+    stream.on('error', () => {});
+    if (headers[':method'] === 'CONNECT') {
+      void this.#handshake(stream, headers, state);
+      return;
+    }
+    if (this.#compat !== undefined) {
+      this.#compat.emit('stream', stream, headers, flags, rawHeaders);
+      return;
+    }
+    stream.respond({ ':status': 404, 'content-type': 'text/plain; charset=utf-8' });
+    stream.end('not found: this server only serves WebSockets\n');
+  };
+
+  async #handshake(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, state: SessionState | undefined): Promise<void> {
+    const host = this.#host;
+    const socket = stream.session?.socket;
+    let request: HandshakeRequest;
+    try {
+      // RFC 8441 §4–§5 and RFC 6455 §4.2.1 as they apply over HTTP/2.
+      request = { ...parseExtendedConnect(headers, this.#limits), remoteAddress: socket?.remoteAddress, remotePort: socket?.remotePort, params: NO_PARAMS };
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      this.#refuse(stream, error);
+      return;
+    }
+    let decision: Decision;
+    try {
+      decision = await host.decide(request);
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) host.reportError(error);
+      this.#refuse(stream, error instanceof HandshakeError ? error : new HandshakeError(HandshakeErrorCode.INTERNAL, 500, 'internal server error'));
+      return;
+    }
+    if (stream.closed || stream.destroyed) return; // reset by the peer while we decided
+    if (host.isClosing()) {
+      // RFC 9113 §8.7: REFUSED_STREAM "indicates that the stream is being closed prior to any processing having occurred".
+      stream.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    let response;
+    try {
+      response = buildExtendedConnectResponse(decision);
+    } catch (fault) {
+      if (!(fault instanceof LocalError)) throw fault;
+      host.reportError(fault);
+      this.#refuse(stream, new HandshakeError(HandshakeErrorCode.INTERNAL, 500, 'internal server error'));
+      return;
+    }
+    // RFC 8441 §5: "After successfully processing the opening handshake, the
+    // peers should proceed with the WebSocket Protocol [RFC6455] using the
+    // HTTP/2 stream from the CONNECT transaction as if it were the TCP
+    // connection referred to in [RFC6455]."
+    stream.respond(response);
+    const connection = host.open(stream, request, { protocol: decision.protocol ?? '', extensions: decision.extensions ?? '', rest: EMPTY }, decision);
+    if (state !== undefined) {
+      state.connections.add(connection);
+      stream.once('close', () => state.connections.delete(connection));
+    }
+  }
+
+  /**
+   * Answer a refusal: its status and headers, the reason as the body with
+   * END_STREAM. Then, RFC 9113 §8.1: "a server MAY request that the client
+   * abort transmission of a request without error by sending a RST_STREAM
+   * with an error code of NO_ERROR after sending a complete response (i.e.,
+   * a frame with the END_STREAM flag set)" (node:http2 sends it once the
+   * body is out).
+   */
+  #refuse(stream: ServerHttp2Stream, error: HandshakeError): void {
+    if (stream.closed || stream.destroyed || stream.headersSent) return;
+    let rejection: Http2Rejection;
+    try {
+      rejection = buildExtendedConnectRejection(error);
+    } catch (fault) {
+      if (!(fault instanceof LocalError)) throw fault;
+      this.#host.reportError(fault);
+      rejection = buildExtendedConnectRejection(new HandshakeError(HandshakeErrorCode.INTERNAL, 500, 'internal server error'));
+    }
+    stream.respond(rejection.headers);
+    stream.end(rejection.body);
+    stream.close(http2Constants.NGHTTP2_NO_ERROR);
+    stream.resume(); // what the client still sends is dropped
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
