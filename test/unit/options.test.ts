@@ -56,7 +56,7 @@ function badValues(rule: OptionRule): unknown[] {
     case 'boolean':
       return ['true', 1, null];
     case 'choice':
-      return [`${rule.choices[0]}!`, rule.choices[0].toUpperCase(), 1, null];
+      return [`${rule.choices[0]}!`, String(rule.choices[0]).toUpperCase(), 1, null];
     case 'string':
       return rule.prefix === '' ? [42, null, ['a']] : [42, null, `x${rule.prefix}`];
     case 'strings':
