@@ -10,7 +10,8 @@
  *   advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3), an extended
  *   CONNECT (RFC 8441 §4) gets 200 (§5), and hand-built masked frames on the
  *   stream come back echoed and unmasked; the echo page over a plain GET;
- * - over HTTP/1.1 on the same port, the library's own client (ALPN http/1.1);
+ * - over HTTP/2 and over HTTP/1.1 on the same port, the library's own client
+ *   (`http2: true`; ALPN http/1.1);
  * and that SIGTERM still ends it with exit 0.
  */
 import assert from 'node:assert/strict';
@@ -205,6 +206,16 @@ describe('npm start -- --http2', { timeout: 60_000 }, () => {
     } finally {
       session.close();
     }
+  });
+
+  it("over HTTP/2 with the library's own client: connect(url, { http2: true }) echoes", async () => {
+    // http2: true rejects (HS_ERR_H2_NOT_NEGOTIATED) unless ALPN chose h2 and the server enabled extended CONNECT.
+    const client = await connect(`wss://localhost:${port}/`, { http2: true, tls: { ca } });
+    const echoed = new Promise((resolve) => client.once('message', resolve));
+    client.send('hello from connect() over HTTP/2');
+    assert.equal(await withTimeout(echoed, 5_000, 'the echo'), 'hello from connect() over HTTP/2');
+    client.close(1000);
+    assert.equal((await withTimeout(client.closed, 5_000, 'the close')).code, 1000);
   });
 
   it('over HTTP/1.1 on the same port: the library client upgrades and echoes', async () => {
