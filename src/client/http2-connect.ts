@@ -223,6 +223,7 @@ export class Http2Handshake {
         extensions: accepted.extensions,
         remoteAddress: socket?.remoteAddress,
         remotePort: socket?.remotePort,
+        httpVersion: '2',
       },
       accepted.extension === null ? plan.connection : { ...plan.connection, extension: accepted.extension },
       { url: plan.url, response: accepted.response },
