@@ -7,13 +7,14 @@
 // One server, `createServer({ http2: true, tls })` with a certificate made at start, ALPN offering
 // h2 and http/1.1 on its one port; the client picks the carrier:
 // - h2: ONE TLS connection, ALPN h2, and N WebSockets as extended CONNECT streams on its one
-//       session (RFC 8441 §4-5);
+//       session (RFC 8441 §4-5) (H2MEM: more sessions if the server allows fewer streams on one);
 // - h1: N TLS connections, ALPN http/1.1, one RFC 6455 upgrade each.
 // Scenarios:
 //   H2S1  100 sockets, 16 B text, 1 in flight per socket          msg/s
 //   H2S2  100 sockets, 16 B text, 16 in flight per socket         msg/s
 //   H2S4  1 socket, 1 MiB binary, 2 in flight                     MB/s
-//   H2MEM server RSS per open socket at --mem-sockets (default 1000), idle, after one echo each
+//   H2MEM server RSS per open socket at --mem-sockets (default 1000), idle, after one echo each;
+//         over h2 on as few sessions as the server's SETTINGS_MAX_CONCURRENT_STREAMS allows
 // Every sample starts a fresh server child (core 0) and a client child (core 1). The client is
 // closed-loop like bench/loadgen.ts: pre-built masked frames, each echoed frame replaced by a new
 // one; echoed frames are counted from the byte count (our server echoes a message as one frame of
@@ -148,7 +149,7 @@ function openH1(port: number): Promise<Socket> {
 }
 
 /** One TLS connection (ALPN h2), the server's SETTINGS awaited: extended CONNECT must be on (RFC 8441 §3). */
-async function openSession(port: number): Promise<http2.ClientHttp2Session> {
+async function openSession(port: number): Promise<{ session: http2.ClientHttp2Session; maxStreams: number }> {
   const session = http2.connect(`https://localhost:${port}`, {
     rejectUnauthorized: false,
     settings: { initialWindowSize: CLIENT_WINDOW },
@@ -160,7 +161,7 @@ async function openSession(port: number): Promise<http2.ClientHttp2Session> {
   const [settings] = (await once(session, 'remoteSettings')) as [http2.Settings];
   if (!settings.enableConnectProtocol) throw new Error('the server does not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL');
   session.setLocalWindowSize(CLIENT_WINDOW);
-  return session;
+  return { session, maxStreams: settings.maxConcurrentStreams ?? Infinity };
 }
 
 /** A WebSocket as an extended CONNECT stream on `session` (RFC 8441 §4), open once the server answered 200 (§5). */
@@ -171,7 +172,9 @@ function openH2(session: http2.ClientHttp2Session, port: number): Promise<Socket
       { endStream: false },
     );
     stream.on('error', reject);
+    const timer = setTimeout(() => reject(new Error('no answer to CONNECT within 10 s')), 10_000);
     stream.once('response', (headers) => {
+      clearTimeout(timer);
       if (headers[':status'] !== 200) return reject(new Error(`CONNECT answered ${headers[':status']}`));
       resolve({
         write: (bytes) => stream.write(bytes),
@@ -193,13 +196,20 @@ async function clients(): Promise<void> {
   const frame = clientFrame(opcode, payload);
   const echoedFrameBytes = frameHeader(opcode, size, null).length + size;
 
-  const session = opt.carrier === 'h2' ? await openSession(port) : null;
+  // h2: as few sessions as the server's SETTINGS_MAX_CONCURRENT_STREAMS allows (one, up to its limit).
+  const sessions: http2.ClientHttp2Session[] = [];
+  if (opt.carrier === 'h2') {
+    const first = await openSession(port);
+    sessions.push(first.session);
+    while (sessions.length * first.maxStreams < count) sessions.push((await openSession(port)).session);
+  }
+  const perSession = Math.ceil(count / Math.max(1, sessions.length));
   const sockets: Socket[] = [];
   let next = 0;
   const opener = async (): Promise<void> => {
     while (next < count) {
-      next++;
-      sockets.push(await (session ? openH2(session, port) : openH1(port)));
+      const index = next++;
+      sockets.push(await (opt.carrier === 'h2' ? openH2(sessions[Math.floor(index / perSession)], port) : openH1(port)));
     }
   };
   await Promise.all(Array.from({ length: Math.min(HANDSHAKE_CONCURRENCY, count) }, opener));
@@ -221,7 +231,7 @@ async function clients(): Promise<void> {
           }),
       ),
     );
-    process.stdout.write(JSON.stringify({ phase: 'open' }) + '\n');
+    process.stdout.write(JSON.stringify({ phase: 'open', sessions: sessions.length }) + '\n');
     await new Promise(() => {}); // killed by the harness
   }
 
@@ -252,7 +262,7 @@ async function clients(): Promise<void> {
   const result: ClientResult = { msgs_per_s: Math.round(n / seconds), mb_per_s: Math.round(((n * size) / seconds / 1e6) * 10) / 10, echoed: n };
   process.stdout.write(JSON.stringify(result) + '\n');
   for (const socket of sockets) socket.destroy();
-  session?.destroy();
+  for (const session of sessions) session.destroy();
   process.exit(0);
 }
 
@@ -300,6 +310,8 @@ interface Sample {
   server_cpu?: number;
   rss_before_mib: number;
   rss_open_mib: number;
+  /** H2MEM: HTTP/2 connections the sockets took (the server's SETTINGS_MAX_CONCURRENT_STREAMS each at most). */
+  h2_sessions?: number;
 }
 
 async function sample(sc: Scenario, carrier: Carrier): Promise<Sample> {
@@ -318,11 +330,11 @@ async function sample(sc: Scenario, carrier: Carrier): Promise<Sample> {
     client.stderr!.setEncoding('utf8').on('data', (d: string) => (errors += d));
     const next = jsonLines(client.stdout!);
     try {
-      await next('clients: open', 120_000);
+      const opened = await next('clients: open', 120_000);
       if (sc.idle) {
         await sleep(1000);
         const rssOpen = procRssKiB(Number(pid));
-        return { value: (rssOpen - rssBefore) / sc.sockets, rss_before_mib: mib(rssBefore), rss_open_mib: mib(rssOpen) };
+        return { value: (rssOpen - rssBefore) / sc.sockets, rss_before_mib: mib(rssBefore), rss_open_mib: mib(rssOpen), ...(carrier === 'h2' ? { h2_sessions: opened.sessions as number } : {}) };
       }
       const rssOpen = procRssKiB(Number(pid));
       await next('clients: measuring', 60_000);
