@@ -142,7 +142,8 @@ function tlsSetup(): TlsSetup | null {
       spkiSha256: spkiSha256Of(certificate),
     };
   }
-  // One certificate for the whole process tree: a worker takes its primary's.
+  // One certificate for the whole process tree: a worker takes its primary's, through the
+  // environment node:cluster forks it with (a throwaway development key, made for this run).
   const handed = process.env[WORKER_CERT_ENV];
   const made = handed ? (JSON.parse(handed) as SelfSignedCert) : createSelfSignedCert({ validDays: SELF_SIGNED_DAYS });
   if (!handed && values.workers !== undefined && cluster.isPrimary) process.env[WORKER_CERT_ENV] = JSON.stringify(made);
@@ -160,25 +161,30 @@ function shown(host: string): string {
 
 const tls = tlsSetup();
 
-/** What the listening line says, after `echo server listening on`. */
-function listeningOn(host: string, boundPort: number): string {
-  const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '[::1]';
+/** The URL clients connect to, and the listening line's text after `echo server listening on`. */
+function listeningOn(host: string, boundPort: number): { url: string; line: string } {
+  const loopback = host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
   const url = tls ? `wss://${loopback ? tls.urlHost : host}:${boundPort}` : `ws://${host}:${boundPort}`;
   const carriers = values.http2 ? ' (TLS; HTTP/2 (RFC 8441) and HTTP/1.1 on one port)' : tls ? ' (TLS; HTTP/1.1)' : '';
-  return `${url}${carriers}${values.deflate ? ' (permessage-deflate on)' : ''}`;
+  return { url, line: `${url}${carriers}${values.deflate ? ' (permessage-deflate on)' : ''}` };
 }
 
-/** The lines after the listening line: the certificate, and how to point a client at it. */
+/** The lines after the listening line: the certificate, and how to point a browser and curl at it. */
 function tlsLines(url: string): string[] {
   if (!tls) return [];
-  const page = url.replace(/^wss:/, 'https:').replace(/ .*/, '') + '/';
+  const page = `${url.replace(/^wss:/, 'https:')}/`;
   return [
     `certificate: ${tls.about}`,
     `  SHA-256 fingerprint ${tls.fingerprint256}`,
     `  public key (SPKI) SHA-256, base64: ${tls.spkiSha256}`,
-    `try it: chromium --ignore-certificate-errors-spki-list=${tls.spkiSha256} ${page}`,
-    `          (the echo page, loaded over HTTP/2; its WebSocket then opens as an extended CONNECT stream on that connection)`,
-    `        curl --http2 -k -v ${page}   (ALPN h2 and the page; curl's own WebSocket support is HTTP/1.1 only)`,
+    // Chromium honours the SPKI list only with --user-data-dir (a throwaway profile, not yours).
+    `try it: chromium --user-data-dir=$(mktemp -d) --ignore-certificate-errors-spki-list=${tls.spkiSha256} ${page}`,
+    values.http2
+      ? `          (the echo page, loaded over HTTP/2; its WebSocket then opens as an extended CONNECT stream on that connection)`
+      : `          (the echo page; its WebSocket upgrades over HTTP/1.1)`,
+    values.http2
+      ? `        curl --http2 -k -v ${page}   (ALPN h2 and the page; curl's own WebSocket support is HTTP/1.1 only)`
+      : `        curl -k -v ${page}`,
   ];
 }
 
@@ -205,8 +211,8 @@ if (values.workers !== undefined) {
   });
   if (pool.role === 'primary') {
     const boundPort = await pool.ready;
-    const line = listeningOn(shown(values.host), boundPort);
-    console.log([`echo server listening on ${line} (${pool.workers.size} workers)`, ...tlsLines(line)].join('\n'));
+    const { url, line } = listeningOn(shown(values.host), boundPort);
+    console.log([`echo server listening on ${line} (${pool.workers.size} workers)`, ...tlsLines(url)].join('\n'));
     process.on('SIGTERM', () => console.log('SIGTERM: closing connections (1012)...'));
   }
 } else {
@@ -244,6 +250,6 @@ async function serveOneProcess(): Promise<void> {
   listening = listened;
   const address = await listened;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const line = listeningOn(shownHost, address.port);
-  console.log([`echo server listening on ${line}`, ...tlsLines(line)].join('\n'));
+  const { url, line } = listeningOn(shownHost, address.port);
+  console.log([`echo server listening on ${line}`, ...tlsLines(url)].join('\n'));
 }
