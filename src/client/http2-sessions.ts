@@ -247,6 +247,9 @@ function openOrigin(origin: Http2Origin, timeout: number): Promise<RawOpened> {
         const chosen = (socket as TLSSocket).alpnProtocol;
         let taken = false;
         const tls = socket as TLSSocket;
+        // Until a taker listens: an error on the socket is nobody's to report.
+        const ignore = (): void => {};
+        tls.on('error', ignore);
         // Nobody took it by the next turn (every caller wants HTTP/2 only): close it.
         setImmediate(() => {
           if (!taken) tls.destroy();
@@ -261,6 +264,7 @@ function openOrigin(origin: Http2Origin, timeout: number): Promise<RawOpened> {
           take: () => {
             if (taken || tls.destroyed) return undefined;
             taken = true;
+            tls.off('error', ignore);
             return tls;
           },
         });
