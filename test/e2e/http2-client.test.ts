@@ -333,12 +333,42 @@ describe('a server without extended CONNECT, and the fallback', TIMEOUT, () => {
   it("TLS h2 without extended CONNECT: 'auto' falls back to HTTP/1.1 on a new connection (which fails here: the port speaks only h2)", TIMEOUT, async () => {
     const server = await startConnectServer({ secure: true, enableConnectProtocol: false });
     try {
-      await assert.rejects(connect(server.url(), { http2: true, tls: { ca: cert.cert } }), { code: 'HS_ERR_H2_NO_EXTENDED_CONNECT' });
       // node:http2 refuses HTTP/1.1 by ALPN unless allowHTTP1: the fallback's TLS handshake fails.
       await assert.rejects(connect(server.url(), { http2: 'auto', tls: { ca: cert.cert } }), (error: unknown) => !(error instanceof ClientHandshakeError && error.code.startsWith('HS_ERR_H2_')));
+      assert.equal(server.sessions.length, 1, 'HTTP/2 was tried first');
+      await assert.rejects(connect(server.url(), { http2: true, tls: { ca: cert.cert } }), { code: 'HS_ERR_H2_NO_EXTENDED_CONNECT' });
       assert.equal(server.streams.length, 0);
     } finally {
       await server.close();
+    }
+  });
+
+  it("TLS h2 without extended CONNECT, HTTP/1.1 beside it (allowHTTP1): 'auto' falls back to the upgrade on a new connection, and remembers", TIMEOUT, async () => {
+    const h2 = http2.createSecureServer({ key: cert.key, cert: cert.cert, allowHTTP1: true, settings: { enableConnectProtocol: false } });
+    let h2Sessions = 0;
+    h2.on('session', () => h2Sessions++);
+    const ws = createServer({}, (connection) => connection.on('message', (m) => connection.send(m)));
+    // node:http2 hands HTTP/1.1 upgrades of an allowHTTP1 server to 'upgrade' listeners, as node:https does.
+    ws.attach(h2 as unknown as import('node:https').Server);
+    h2.listen(0, '127.0.0.1');
+    await once(h2, 'listening');
+    const url = `wss://localhost:${(h2.address() as AddressInfo).port}/`;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const client = await connect(url, { http2: 'auto', tls: { ca: cert.cert } });
+        assert.equal(client.response.status, 101, 'the HTTP/1.1 upgrade');
+        client.send('fell back');
+        assert.equal(await withTimeout(client.receive(), { what: 'the echo' }), 'fell back');
+        client.close();
+        await withTimeout(client.closed, { what: 'the close' });
+        assert.equal(h2Sessions, 1, "one HTTP/2 attempt: then 'auto' remembers the origin lacks extended CONNECT");
+      }
+      // true still asks (the server may have changed), and fails.
+      await assert.rejects(connect(url, { http2: true, tls: { ca: cert.cert } }), { code: 'HS_ERR_H2_NO_EXTENDED_CONNECT' });
+      assert.equal(h2Sessions, 2);
+    } finally {
+      await withTimeout(ws.close(), { what: 'the WebSocket server to close' });
+      h2.close();
     }
   });
 
