@@ -29,6 +29,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
+import { constants as http2Constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { acceptResponse, InflateError, offersHeader, StreamCodec, type CodecOptions, type DeflateAgreement, type DeflateOffer } from './deflate.js';
 import { checkResponse, createRequest, parseWsUrl } from './handshake.js';
@@ -49,6 +50,15 @@ export interface ClientOptions {
   readonly deflateOffers?: readonly DeflateOffer[];
   /** zlib settings of our side of permessage-deflate. */
   readonly deflateCodec?: CodecOptions;
+  /**
+   * Run the case on an extended CONNECT stream of this HTTP/2 session (RFC
+   * 8441) instead of a TCP connection of its own. The stream stands in for
+   * TCP as RFC 8441 §5 maps it: our FIN is END_STREAM, our abort RST_STREAM
+   * CANCEL, and the server "dropping TCP" is the stream closing (its
+   * END_STREAM, answered with ours as a TCP stack answers a FIN, or its
+   * RST_STREAM).
+   */
+  readonly http2Session?: ClientHttp2Session;
 }
 
 export const AUTOBAHN_CLIENT_DEFAULTS: ClientOptions = {
@@ -106,7 +116,8 @@ export class FuzzingClient {
   /** The permessage-deflate codec, once the server accepted one of our offers. */
   private deflate: StreamCodec | null = null;
 
-  private readonly socket: Socket;
+  /** The TCP connection, or the HTTP/2 stream that stands in for it (`http2Session`). */
+  private readonly socket: Socket | ClientHttp2Stream;
   private readonly reader = new FrameReader();
   private handshake: Buffer[] = [];
   private readonly key: string;
@@ -137,12 +148,38 @@ export class FuzzingClient {
     const offers = options.deflateOffers;
     const { request, key } = createRequest(target, options.userAgent, offers !== undefined && offers.length > 0 ? offersHeader(offers) : undefined);
     this.key = key;
-    this.socket = connect({ host: target.host, port: target.port });
-    this.socket.setNoDelay(true);
-    this.socket.on('connect', () => {
-      this.log('TCP connected, sending opening handshake');
-      this.socket.write(request);
-    });
+    const session = options.http2Session;
+    if (session !== undefined) {
+      // RFC 8441 §5: the extended CONNECT replaces the GET; no key, no accept, 200 instead of 101.
+      const stream = session.request(
+        {
+          ':method': 'CONNECT',
+          ':protocol': 'websocket',
+          ':scheme': 'http',
+          ':path': target.resource,
+          ':authority': `${target.host}:${target.port}`,
+          'user-agent': options.userAgent,
+          'sec-websocket-version': '13',
+          ...(offers !== undefined && offers.length > 0 ? { 'sec-websocket-extensions': offersHeader(offers) } : {}),
+        },
+        { endStream: false },
+      );
+      this.socket = stream;
+      this.log('HTTP/2 stream opened, extended CONNECT sent');
+      stream.on('response', (headers: IncomingHttpHeaders) => this.onHttp2Response(headers));
+      // The server's END_STREAM is its FIN: answer with ours, as a TCP stack without half-open does.
+      stream.on('end', () => {
+        if (!stream.writableEnded) stream.end();
+      });
+    } else {
+      const socket = connect({ host: target.host, port: target.port });
+      this.socket = socket;
+      socket.setNoDelay(true);
+      socket.on('connect', () => {
+        this.log('TCP connected, sending opening handshake');
+        socket.write(request);
+      });
+    }
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // Errors (ECONNRESET after the server aborts, EPIPE on late writes) are
     // part of the story a case tells; 'close' always follows and judges it.
@@ -386,8 +423,15 @@ export class FuzzingClient {
     this.droppedByMe = true;
     this.state = 'CLOSED';
     this.queue.length = 0;
-    if (abort) this.socket.destroy();
+    if (abort) this.abortTransport();
     else this.socket.end(() => this.socket.destroy());
+  }
+
+  /** Drop at once: destroy the TCP connection, or reset the stream (RFC 8441 §5: RST_STREAM with CANCEL). */
+  private abortTransport(): void {
+    const socket = this.socket;
+    if ('rstCode' in socket && !socket.closed) socket.close(http2Constants.NGHTTP2_CANCEL);
+    else socket.destroy();
   }
 
   /** Stop waiting: used by the runner's safety net, never by a case. */
@@ -419,7 +463,27 @@ export class FuzzingClient {
 
   // ---------------------------------------------------------------- receiving
 
+  /** The server's answer to the extended CONNECT: 200 opens (RFC 8441 §5), anything else fails the handshake. */
+  private onHttp2Response(headers: IncomingHttpHeaders): void {
+    if (this.state !== 'CONNECTING') return;
+    const status = Number(headers[':status']);
+    if (status !== 200) {
+      this.log(`opening handshake rejected: status ${status}`);
+      this.notes.push(`opening handshake failed: status ${status}`);
+      this.wasNotCleanReason = `opening handshake failed: status ${status}`;
+      this.dropConnection(true);
+      return;
+    }
+    const extensions = headers['sec-websocket-extensions'];
+    this.opened(Array.isArray(extensions) ? extensions.join(', ') : extensions, Buffer.alloc(0));
+  }
+
   private onData(chunk: Buffer): void {
+    if (this.state === 'CONNECTING' && this.options.http2Session !== undefined) {
+      // (Not before the 200: DATA cannot precede the response HEADERS.)
+      this.reader.push(chunk);
+      return;
+    }
     if (this.state === 'CONNECTING') {
       this.handshake.push(chunk);
       const data = Buffer.concat(this.handshake);
@@ -433,9 +497,20 @@ export class FuzzingClient {
         this.dropConnection(true);
         return;
       }
+      this.opened(outcome.extensions, data.subarray(outcome.headLength));
+      return;
+    }
+    if (this.state === 'CLOSED') return;
+    this.reader.push(chunk);
+    this.consume();
+  }
+
+  /** The server accepted (`extensions`: its Sec-WebSocket-Extensions answer); `rest`: frames already read. */
+  private opened(extensions: string | undefined, rest: Buffer): void {
+    {
       const offers = this.options.deflateOffers;
-      if (offers !== undefined && offers.length > 0 && outcome.extensions !== undefined) {
-        const agreement = acceptResponse(outcome.extensions, offers);
+      if (offers !== undefined && offers.length > 0 && extensions !== undefined) {
+        const agreement = acceptResponse(extensions, offers);
         if (typeof agreement === 'string') {
           // RFC 7692 §5 / RFC 6455 §4.1: an extension answer we cannot accept fails the connection.
           this.log(`opening handshake: bad permessage-deflate answer: ${agreement}`);
@@ -450,14 +525,10 @@ export class FuzzingClient {
       this.state = 'OPEN';
       this.connectionWasOpen = true;
       this.log('opening handshake done');
-      this.reader.push(data.subarray(outcome.headLength));
+      this.reader.push(rest);
       this.observer.onOpen();
       this.consume();
-      return;
     }
-    if (this.state === 'CLOSED') return;
-    this.reader.push(chunk);
-    this.consume();
   }
 
   private consume(): void {

@@ -75,6 +75,8 @@ export interface Http2DoorHost<Decision extends AcceptDecisions> {
 
 /** What the door keeps per HTTP/2 connection. */
 interface SessionState {
+  /** Ours (it came through take()), or an application's http2 server's (handleStream()): only ours get idle timeouts and our GOAWAY. */
+  readonly owned: boolean;
   /** Streams open on it (WebSockets, requests, handshakes). */
   streams: number;
   /** The WebSockets it carries, for a GOAWAY. */
@@ -145,7 +147,8 @@ export class Http2Door<Decision extends AcceptDecisions> {
    */
   close(graceMs: number): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
-    const closed = [...this.#sessions.keys()].map(
+    const owned = [...this.#sessions].filter(([, state]) => state.owned).map(([session]) => session);
+    const closed = owned.map(
       (session) =>
         new Promise<void>((resolve) => {
           if (session.closed || session.destroyed) {
@@ -164,15 +167,30 @@ export class Http2Door<Decision extends AcceptDecisions> {
     return this.#closing;
   }
 
+  /**
+   * Run the WebSocket handshake on an extended CONNECT stream that an
+   * application's own node:http2 server received (WebSocketServer.handleStream).
+   */
+  handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const session = stream.session as ServerHttp2Session | undefined;
+    if (session !== undefined && !this.#sessions.has(session)) this.#track(session, false);
+    // Whatever its method: a GET is refused with 405, a CONNECT without :protocol with 501.
+    void this.#handshake(stream, headers, this.#count(stream));
+  }
+
   #onSession = (session: ServerHttp2Session): void => {
     if (this.#closing !== undefined) {
       session.destroy();
       return;
     }
-    const state: SessionState = { streams: 0, connections: new Set(), idleTimer: undefined };
+    this.#armIdle(session, this.#track(session, true));
+  };
+
+  /** Keep the session's streams and WebSockets: its GOAWAY closes them. */
+  #track(session: ServerHttp2Session, owned: boolean): SessionState {
+    const state: SessionState = { owned, streams: 0, connections: new Set(), idleTimer: undefined };
     this.#sessions.set(session, state);
-    this.#armIdle(session, state);
-    session.on('error', () => {}); // 'close' follows
+    if (owned) session.on('error', () => {}); // 'close' follows (an application's session is the application's to watch)
     session.on('goaway', () => {
       // The peer goes away: its WebSockets close as going away (RFC 6455 §7.4.1, 1001).
       for (const connection of state.connections) {
@@ -183,11 +201,12 @@ export class Http2Door<Decision extends AcceptDecisions> {
       clearTimeout(state.idleTimer);
       this.#sessions.delete(session);
     });
-  };
+    return state;
+  }
 
   #armIdle(session: ServerHttp2Session, state: SessionState): void {
     const ms = this.#settings.idleSessionTimeout;
-    if (ms === 0) return;
+    if (ms === 0 || !state.owned) return;
     clearTimeout(state.idleTimer);
     state.idleTimer = setTimeout(() => {
       if (state.streams === 0 && !session.closed) session.close();
@@ -196,6 +215,21 @@ export class Http2Door<Decision extends AcceptDecisions> {
   }
 
   #onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]): void => {
+    const state = this.#count(stream);
+    if (headers[':method'] === 'CONNECT') {
+      void this.#handshake(stream, headers, state);
+      return;
+    }
+    if (this.#compat !== undefined) {
+      this.#compat.emit('stream', stream, headers, flags, rawHeaders);
+      return;
+    }
+    stream.respond({ ':status': 404, 'content-type': 'text/plain; charset=utf-8' });
+    stream.end('not found: this server only serves WebSockets\n');
+  };
+
+  /** One more stream open on its session (none while any is: no idle timeout); its session's state. */
+  #count(stream: ServerHttp2Stream): SessionState | undefined {
     const session = stream.session as ServerHttp2Session | undefined;
     const state = session === undefined ? undefined : this.#sessions.get(session);
     if (session !== undefined && state !== undefined) {
@@ -208,17 +242,8 @@ export class Http2Door<Decision extends AcceptDecisions> {
     }
     // A reset by the peer, a write after it: 'close' follows.
     stream.on('error', () => {});
-    if (headers[':method'] === 'CONNECT') {
-      void this.#handshake(stream, headers, state);
-      return;
-    }
-    if (this.#compat !== undefined) {
-      this.#compat.emit('stream', stream, headers, flags, rawHeaders);
-      return;
-    }
-    stream.respond({ ':status': 404, 'content-type': 'text/plain; charset=utf-8' });
-    stream.end('not found: this server only serves WebSockets\n');
-  };
+    return state;
+  }
 
   async #handshake(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, state: SessionState | undefined): Promise<void> {
     const host = this.#host;

@@ -23,7 +23,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import type { ServerHttp2Stream } from 'node:http2';
+import { constants as http2Constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { HandshakeErrorCode } from '../handshake/error-codes.js';
@@ -39,7 +39,7 @@ import { broadcastFrame, encodeMessage, isSendData, type BroadcastPolicy, type B
 import { Router, RouteMatchError } from './router.js';
 import { checkTopicName, LocalTopicRegistry, type TopicDelivery, type TopicRegistry } from './topics.js';
 import { connectionOptionsOf, resolveServerOptions } from '../options/option-tables.js';
-import { DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type ServerOptions } from './options.js';
+import { DEFAULT_HTTP2_OPTIONS, DEFAULT_SERVER_OPTIONS, type ConnectionHandler, type HandshakeRequest, type Http2Settings, type ServerOptions } from './options.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { Backplane } from './backplane.js';
 import { HandshakeSocket, type HandshakeHost } from './handshake-socket.js';
@@ -114,7 +114,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   private readonly backplane: Backplane | undefined;
   private readonly backplaneStarted: Promise<void> = Promise.resolve();
   /** The `http2` option's door: HTTP/2 connections and their WebSocket streams (RFC 8441). */
-  private readonly http2Door: Http2Door<UpgradeDecision<Data>> | undefined;
+  private http2Door: Http2Door<UpgradeDecision<Data>> | undefined;
   /** Cleartext connections whose first bytes are being read, to tell h2c from HTTP/1.1. */
   private readonly sniffing = new Set<Socket>();
 
@@ -170,19 +170,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       // A later request on a kept-alive HTTP connection may be an upgrade: node:http raises it as 'upgrade'.
       this.attach(this.httpHandOff.server);
     }
-    if (settings.http2 !== false) {
-      this.http2Door = new Http2Door<UpgradeDecision<Data>>(
-        {
-          isClosing: () => this.closing !== undefined,
-          decide: (request) => this.decide(request),
-          open: (stream, request, agreed, decision) => this.open(stream, request, agreed, decision, '2'),
-          reportError: (error) => this.reportError(error),
-        },
-        settings.http2,
-        options.httpLimits,
-        this.httpHandOff?.server,
-      );
-    }
+    if (settings.http2 !== false) this.http2Door = this.createHttp2Door(settings.http2);
     const door = this.http2Door;
     const onSocket = (socket: Socket): void => this.handleSocket(socket);
     this.netServer = options.tls
@@ -280,6 +268,40 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
   private onHttpUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     this.handleUpgrade(request, socket, head);
   };
+
+  /**
+   * Run the WebSocket handshake (RFC 8441) on a stream of a node:http2
+   * server of your own: call it from that server's `stream` event for an
+   * extended CONNECT (`headers[':method'] === 'CONNECT'`). Your server must
+   * advertise it (`settings: { enableConnectProtocol: true }`) and must not
+   * use the compatibility API for these streams (node:http2 answers a
+   * CONNECT itself there). Refusals are answered on the stream; the
+   * WebSockets on a session that sends GOAWAY are closed with 1001;
+   * close() closes them, not your sessions. Works with or without the
+   * `http2` option.
+   */
+  handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    if (this.closing) {
+      stream.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    this.http2Door ??= this.createHttp2Door(DEFAULT_HTTP2_OPTIONS);
+    this.http2Door.handleStream(stream, headers);
+  }
+
+  private createHttp2Door(settings: Http2Settings): Http2Door<UpgradeDecision<Data>> {
+    return new Http2Door<UpgradeDecision<Data>>(
+      {
+        isClosing: () => this.closing !== undefined,
+        decide: (request) => this.decide(request),
+        open: (stream, request, agreed, decision) => this.open(stream, request, agreed, decision, '2'),
+        reportError: (error) => this.reportError(error),
+      },
+      settings,
+      this.options.httpLimits,
+      this.httpHandOff?.server,
+    );
+  }
 
   /**
    * Send `message` to every open connection, to each one `filter` accepts,
@@ -393,6 +415,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     const finish = (): Buffer => {
       clearTimeout(timer);
       socket.off('data', onData);
+      socket.off('end', onEnd);
       socket.off('close', onClose);
       socket.off('error', onError);
       this.sniffing.delete(socket);
@@ -414,11 +437,17 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
       socket.unshift(finish()); // node:http2 reads what is buffered first
       door.take(socket);
     };
+    // The client half-closed before it said anything we could answer (as HandshakeSocket does with it).
+    const onEnd = (): void => {
+      finish();
+      socket.destroy();
+    };
     const onClose = (): void => void finish();
     const onError = (): void => {};
     const timer = setTimeout(toHttp1, timeout);
     timer.unref();
     socket.on('data', onData);
+    socket.on('end', onEnd);
     socket.on('close', onClose);
     socket.on('error', onError);
   }

@@ -512,6 +512,24 @@ describe('WebSocket over HTTP/2: many streams on one session, plain requests bes
     }
   });
 
+  it('100 WebSockets on one HTTP/2 connection, each echoing on its own stream', async () => {
+    const client = await session(url);
+    try {
+      const sockets = await Promise.all(Array.from({ length: 100 }, (_, i) => openWs(client, `/n${i}`)));
+      for (const [i, { ws }] of sockets.entries()) ws.send(text(String(i)));
+      for (const [i, { ws }] of sockets.entries()) assert.equal((await ws.next(`echo ${i}`)).payload.toString(), `/n${i}:${i}`);
+      assert.equal([...server.connections].filter((c) => c.request.path.startsWith('/n')).length, 100);
+      for (const { ws } of sockets) ws.send(close(1000));
+      for (const { ws } of sockets) {
+        await waitFor(() => ws.ended, { what: 'END_STREAM' });
+        ws.stream.end();
+      }
+      await waitFor(() => ![...server.connections].some((c) => c.request.path.startsWith('/n')), { what: 'all 100 closed' });
+    } finally {
+      client.close();
+    }
+  });
+
   it('GOAWAY from the client: its WebSockets are closed with 1001 (going away)', async () => {
     const client = await session(url);
     const { ws } = await openWs(client, '/g');
@@ -723,6 +741,36 @@ describe('WebSocket over HTTP/2: one TLS port for h2 and HTTP/1.1 (ALPN), one cl
       client.close();
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('handleStream(): WebSockets on the streams of an application\'s own node:http2 server', { timeout: TEST_TIMEOUT }, () => {
+  it('its CONNECT streams become WebSockets (hooks and routes included), its other streams stay its own; close() leaves its sessions open', async () => {
+    const wss = createServer({ closeTimeout: 1000 }).route('/ws/:room', (ws) => ws.on('message', (m) => ws.send(`${ws.params.room}:${String(m)}`)));
+    const own = http2.createServer({ settings: { enableConnectProtocol: true } });
+    own.on('stream', (stream, headers) => {
+      if (headers[':method'] === 'CONNECT') wss.handleStream(stream, headers);
+      else stream.respond({ ':status': 200 }, { endStream: true });
+    });
+    own.listen(0, '127.0.0.1');
+    await once(own, 'listening');
+    const { port } = own.address() as { port: number };
+    const client = await session(`http://127.0.0.1:${port}`);
+    try {
+      assert.equal((await ask(client, { ':method': 'GET', ':path': '/' })).status, 200);
+      assert.equal((await ask(client, connectHeaders('/nowhere'))).status, 404);
+      const { ws } = await openWs(client, '/ws/lobby');
+      ws.send(text('hi'));
+      assert.equal((await ws.next('the echo')).payload.toString(), 'lobby:hi');
+      await wss.close();
+      const frame = await ws.next('the close frame of close()');
+      assert.equal(parseClosePayload(frame.payload).code, 1001);
+      assert.equal(client.closed, false, 'the application\'s session is not closed by wss.close()');
+      assert.equal((await ask(client, { ':method': 'GET', ':path': '/' })).status, 200);
+    } finally {
+      client.destroy();
+      await new Promise((resolve) => own.close(resolve));
     }
   });
 });
