@@ -85,7 +85,7 @@ export class Http2Handshake {
   ) {
     this.#timer = setTimeout(this.#onTimeout, plan.connectTimeout);
     const { secure, host, port } = plan.target;
-    sessionPool.open({ secure, host, port, tls: plan.tls }, plan.connectTimeout).then((opened) => {
+    sessionPool.open({ secure, host, port, tls: plan.tls }, plan.connectTimeout, plan.mode).then((opened) => {
       if (this.#settled) return;
       if (opened.kind === 'h2') {
         this.#request(opened.pooled);

@@ -18,6 +18,9 @@
  *   keeps no process alive), for a connect that follows right after (a
  *   reconnect, a page of sockets opened one by one); then it is closed
  *   (session.close(): GOAWAY, then TCP).
+ * - An origin whose server speaks HTTP/2 without extended CONNECT is
+ *   remembered for NO_EXTENDED_CONNECT_MEMORY_MS: `'auto'` skips HTTP/2
+ *   there meanwhile (`true` still asks, and fails).
  * - A session that receives GOAWAY or fails leaves the pool at once: new
  *   connects open a new one. On GOAWAY its WebSockets close with 1001
  *   (going away) through their closing handshake, which the streams the
@@ -35,6 +38,13 @@ import type { ClientTlsOptions } from './options.js';
 
 /** ms an HTTP/2 session without WebSockets stays open (unref'd) for the next connect to its origin. */
 export const SESSION_LINGER_MS = 1000;
+
+/**
+ * ms during which `'auto'` remembers that an origin speaks HTTP/2 without
+ * extended CONNECT, and goes straight to HTTP/1.1 there instead of paying
+ * for a TLS and HTTP/2 handshake that cannot carry a WebSocket.
+ */
+export const NO_EXTENDED_CONNECT_MEMORY_MS = 60_000;
 
 /** Where to: the parts of the URL that make an origin, and the TLS settings for wss. */
 export interface Http2Origin {
@@ -149,17 +159,26 @@ export type OpenedOrigin =
 export class Http2SessionPool {
   readonly #sessions = new Map<string, PooledSession>();
   readonly #opening = new Map<string, Promise<OpenedOrigin>>();
+  /** Origins that speak HTTP/2 without extended CONNECT, until when (Date.now() ms). */
+  readonly #withoutExtendedConnect = new Map<string, number>();
 
   /**
    * A usable session to `origin`, its opening shared with concurrent
    * callers. Rejects with the socket's error (ECONNREFUSED, a certificate
    * error...) or ClientHandshakeError CONNECT_TIMEOUT after `timeout` ms
    * (the first caller's connectTimeout: the others have their own deadline).
+   * `mode` 'auto': an origin known to lack extended CONNECT gives `not-h2`
+   * at once, without I/O.
    */
-  open(origin: Http2Origin, timeout: number): Promise<OpenedOrigin> {
+  open(origin: Http2Origin, timeout: number, mode: true | 'auto' = true): Promise<OpenedOrigin> {
     const key = originKey(origin);
     const live = this.#sessions.get(key);
     if (live !== undefined && live.usable) return Promise.resolve({ kind: 'h2', pooled: live });
+    const until = this.#withoutExtendedConnect.get(key);
+    if (until !== undefined && mode === 'auto') {
+      if (Date.now() < until) return Promise.resolve({ kind: 'not-h2', error: noExtendedConnect(origin), take: () => undefined });
+      this.#withoutExtendedConnect.delete(key);
+    }
     let opening = this.#opening.get(key);
     if (opening === undefined) {
       opening = openOrigin(origin, timeout).then((opened) => {
@@ -169,8 +188,10 @@ export class Http2SessionPool {
           const hold = pooled.acquire();
           setImmediate(hold);
           if (pooled.usable) this.#sessions.set(key, pooled);
+          this.#withoutExtendedConnect.delete(key);
           return { kind: 'h2', pooled } as const;
         }
+        if (opened.error.code === Code.H2_NO_EXTENDED_CONNECT) this.#withoutExtendedConnect.set(key, Date.now() + NO_EXTENDED_CONNECT_MEMORY_MS);
         return opened;
       });
       const settled = (): void => {
@@ -208,7 +229,7 @@ type RawOpened = { kind: 'h2'; session: ClientHttp2Session } | Extract<OpenedOri
 function openOrigin(origin: Http2Origin, timeout: number): Promise<RawOpened> {
   return new Promise((resolve, reject) => {
     const { secure, host, port } = origin;
-    const where = `${secure ? 'wss' : 'ws'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+    const where = originName(origin);
     let session: ClientHttp2Session | undefined;
     let done = false;
     const finish = (error: unknown, opened?: RawOpened): void => {
@@ -247,6 +268,9 @@ function openOrigin(origin: Http2Origin, timeout: number): Promise<RawOpened> {
         const chosen = (socket as TLSSocket).alpnProtocol;
         let taken = false;
         const tls = socket as TLSSocket;
+        // Until a taker listens: an error on the socket is nobody's to report.
+        const ignore = (): void => {};
+        tls.on('error', ignore);
         // Nobody took it by the next turn (every caller wants HTTP/2 only): close it.
         setImmediate(() => {
           if (!taken) tls.destroy();
@@ -261,6 +285,7 @@ function openOrigin(origin: Http2Origin, timeout: number): Promise<RawOpened> {
           take: () => {
             if (taken || tls.destroyed) return undefined;
             taken = true;
+            tls.off('error', ignore);
             return tls;
           },
         });
@@ -297,19 +322,24 @@ function openOrigin(origin: Http2Origin, timeout: number): Promise<RawOpened> {
           socket.off('error', finish);
           opened.on('error', () => {});
           opened.close();
-          resolve({
-            kind: 'not-h2',
-            error: new ClientHandshakeError(
-              Code.H2_NO_EXTENDED_CONNECT,
-              'RFC 8441 §3',
-              `${where} speaks HTTP/2 but does not enable extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL), so it takes no WebSocket over HTTP/2 (RFC 8441 §3)`,
-            ),
-            take: () => undefined,
-          });
+          resolve({ kind: 'not-h2', error: noExtendedConnect(origin), take: () => undefined });
         }
       });
     });
   });
+}
+
+/** The error of an HTTP/2 server whose SETTINGS do not enable extended CONNECT. */
+function noExtendedConnect(origin: Http2Origin): ClientHandshakeError {
+  return new ClientHandshakeError(
+    Code.H2_NO_EXTENDED_CONNECT,
+    'RFC 8441 §3',
+    `${originName(origin)} speaks HTTP/2 but does not enable extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL), so it takes no WebSocket over HTTP/2 (RFC 8441 §3)`,
+  );
+}
+
+function originName({ secure, host, port }: Http2Origin): string {
+  return `${secure ? 'wss' : 'ws'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
 
 /**

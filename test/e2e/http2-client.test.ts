@@ -14,7 +14,10 @@ import { connect } from '../../src/client/connect.js';
 import { sessionPool, SESSION_LINGER_MS } from '../../src/client/http2-sessions.js';
 import { ClientHandshakeError } from '../../src/handshake/client-handshake-error.js';
 import { LocalError } from '../../src/errors.js';
-import { createServer } from '../../src/server/server.js';
+import { reconnecting } from '../../src/client/reconnecting.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import type { WebSocketConnection } from '../../src/connection/websocket-connection.js';
+import { createServer, type WebSocketServer } from '../../src/server/server.js';
 import { close as closeFrame, text as textFrame } from '../helpers/frames.js';
 import { referenceDecode, type ReferenceFrame } from '../helpers/reference-codec.js';
 import { createSelfSignedCert } from '../helpers/self-signed-cert.js';
@@ -330,12 +333,42 @@ describe('a server without extended CONNECT, and the fallback', TIMEOUT, () => {
   it("TLS h2 without extended CONNECT: 'auto' falls back to HTTP/1.1 on a new connection (which fails here: the port speaks only h2)", TIMEOUT, async () => {
     const server = await startConnectServer({ secure: true, enableConnectProtocol: false });
     try {
-      await assert.rejects(connect(server.url(), { http2: true, tls: { ca: cert.cert } }), { code: 'HS_ERR_H2_NO_EXTENDED_CONNECT' });
       // node:http2 refuses HTTP/1.1 by ALPN unless allowHTTP1: the fallback's TLS handshake fails.
       await assert.rejects(connect(server.url(), { http2: 'auto', tls: { ca: cert.cert } }), (error: unknown) => !(error instanceof ClientHandshakeError && error.code.startsWith('HS_ERR_H2_')));
+      assert.equal(server.sessions.length, 1, 'HTTP/2 was tried first');
+      await assert.rejects(connect(server.url(), { http2: true, tls: { ca: cert.cert } }), { code: 'HS_ERR_H2_NO_EXTENDED_CONNECT' });
       assert.equal(server.streams.length, 0);
     } finally {
       await server.close();
+    }
+  });
+
+  it("TLS h2 without extended CONNECT, HTTP/1.1 beside it (allowHTTP1): 'auto' falls back to the upgrade on a new connection, and remembers", TIMEOUT, async () => {
+    const h2 = http2.createSecureServer({ key: cert.key, cert: cert.cert, allowHTTP1: true, settings: { enableConnectProtocol: false } });
+    let h2Sessions = 0;
+    h2.on('session', () => h2Sessions++);
+    const ws = createServer({}, (connection) => connection.on('message', (m) => connection.send(m)));
+    // node:http2 hands HTTP/1.1 upgrades of an allowHTTP1 server to 'upgrade' listeners, as node:https does.
+    ws.attach(h2 as unknown as import('node:https').Server);
+    h2.listen(0, '127.0.0.1');
+    await once(h2, 'listening');
+    const url = `wss://localhost:${(h2.address() as AddressInfo).port}/`;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const client = await connect(url, { http2: 'auto', tls: { ca: cert.cert } });
+        assert.equal(client.response.status, 101, 'the HTTP/1.1 upgrade');
+        client.send('fell back');
+        assert.equal(await withTimeout(client.receive(), { what: 'the echo' }), 'fell back');
+        client.close();
+        await withTimeout(client.closed, { what: 'the close' });
+        assert.equal(h2Sessions, 1, "one HTTP/2 attempt: then 'auto' remembers the origin lacks extended CONNECT");
+      }
+      // true still asks (the server may have changed), and fails.
+      await assert.rejects(connect(url, { http2: true, tls: { ca: cert.cert } }), { code: 'HS_ERR_H2_NO_EXTENDED_CONNECT' });
+      assert.equal(h2Sessions, 2);
+    } finally {
+      await withTimeout(ws.close(), { what: 'the WebSocket server to close' });
+      h2.close();
     }
   });
 
@@ -384,6 +417,191 @@ describe('a server without extended CONNECT, and the fallback', TIMEOUT, () => {
       await ws.closed;
     } finally {
       await server.close();
+    }
+  });
+});
+
+// ─── against our own server (createServer({ http2: true }), src/server/http2-door.ts) ───
+
+for (const secure of [false, true]) {
+  const over = secure ? 'TLS + ALPN h2' : 'h2c';
+  describe(`our client against our server over HTTP/2 (${over})`, TIMEOUT, () => {
+    let server: WebSocketServer<undefined>;
+    let base: string;
+    const serverSide: Array<WebSocketConnection<undefined>> = [];
+    const options = (more: ClientOptions = {}): ClientOptions => ({ http2: true, ...(secure ? { tls: { ca: cert.cert } } : {}), ...more });
+
+    before(async () => {
+      server = createServer({ http2: true, maxMessageSize: 1024, perMessageDeflate: true, ...(secure ? { tls: { key: cert.key, cert: cert.cert } } : {}) }, (ws) => {
+        serverSide.push(ws);
+        ws.on('message', (message) => {
+          if (message === 'close please') ws.close(4000, 'as asked');
+          else ws.send(message);
+        });
+      });
+      const { port } = await server.listen(0, '127.0.0.1');
+      base = `${secure ? 'wss://localhost' : 'ws://127.0.0.1'}:${port}`;
+    });
+    after(() => withTimeout(server.close(), { what: 'server.close()' }));
+
+    it('text, binary, fragmented, ping/pong; the server sees an extended CONNECT stream; close from the client', TIMEOUT, async () => {
+      const ws = await connect(`${base}/echo`, options());
+      const remote = await waitFor(() => serverSide.at(-1), { what: 'the server side' });
+      assert.equal(remote.request.httpVersion, '2');
+      assert.equal(ws.response.httpVersion, '2.0');
+      const next = (): Promise<unknown> => withTimeout(ws.receive(), { what: 'an echo' });
+
+      ws.send('héllo');
+      assert.equal(await next(), 'héllo');
+      ws.send(Buffer.from([0, 1, 2, 255]));
+      assert.deepEqual(await next(), Buffer.from([0, 1, 2, 255]));
+      await ws.sendStream(['frag', 'men', 'ted']);
+      assert.equal(await next(), 'fragmented');
+      const pong = once(ws, 'pong');
+      ws.ping('are you there');
+      assert.equal(String((await withTimeout(pong, { what: 'the pong' }))[0]), 'are you there');
+
+      ws.close(1000, 'done');
+      const [mine, theirs] = await withTimeout(Promise.all([ws.closed, remote.closed]), { what: 'both ends to close' });
+      assert.deepEqual([mine.code, mine.wasClean], [1000, true]);
+      assert.deepEqual([theirs.code, theirs.reason, theirs.wasClean], [1000, 'done', true]);
+    });
+
+    it('close from the server', TIMEOUT, async () => {
+      const ws = await connect(`${base}/`, options());
+      ws.send('close please');
+      const info = await withTimeout(ws.closed, { what: 'the close' });
+      assert.deepEqual([info.code, info.reason, info.wasClean], [4000, 'as asked', true]);
+    });
+
+    it("limits: a message one byte over the server's maxMessageSize gets 1009, at the limit passes", TIMEOUT, async () => {
+      const ws = await connect(`${base}/`, options());
+      ws.send('x'.repeat(1024));
+      assert.equal(((await withTimeout(ws.receive(), { what: 'the echo' })) as string).length, 1024);
+      ws.send('x'.repeat(1025));
+      const info = await withTimeout(ws.closed, { what: 'the close' });
+      assert.equal(info.code, 1009);
+    });
+
+    it('permessage-deflate negotiated over the stream, compressed messages both ways', TIMEOUT, async () => {
+      const ws = await connect(`${base}/`, options({ perMessageDeflate: true }));
+      assert.match(ws.extensions, /^permessage-deflate/);
+      const big = 'compress me '.repeat(80);
+      ws.send(big);
+      assert.equal(await withTimeout(ws.receive(), { what: 'the echo' }), big);
+      ws.close();
+      await ws.closed;
+    });
+
+    it('a stream reset: terminate() on either side is an abnormal closure (1006) for the other, the session lives on', TIMEOUT, async () => {
+      const a = await connect(`${base}/`, options());
+      const b = await connect(`${base}/`, options());
+      const remoteB = await waitFor(() => serverSide.at(-1), { what: 'the server side' });
+      const remoteA = serverSide.at(-2)!;
+      a.terminate();
+      assert.equal((await withTimeout(remoteA.closed, { what: 'the server side of a' })).code, 1006);
+      remoteB.terminate();
+      assert.equal((await withTimeout(b.closed, { what: 'b' })).code, 1006);
+      const c = await connect(`${base}/`, options());
+      c.send('still here');
+      assert.equal(await withTimeout(c.receive(), { what: 'the echo' }), 'still here');
+      assert.equal(serverSide.at(-1)!.request.remotePort, remoteA.request.remotePort, 'the same TCP connection');
+      c.close();
+      await c.closed;
+    });
+  });
+}
+
+describe('one session for many WebSockets, against our server', TIMEOUT, () => {
+  it('100 WebSockets on one HTTP/2 connection; the session closes after the last one, once its linger is over', { timeout: 60_000 }, async () => {
+    const serverSide: Array<WebSocketConnection<undefined>> = [];
+    const server = createServer({ http2: true }, (ws) => {
+      serverSide.push(ws);
+      ws.on('message', (message) => ws.send(message));
+    });
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      const url = `ws://127.0.0.1:${port}/many`;
+      const sockets = await withTimeout(Promise.all(Array.from({ length: 100 }, () => connect(url, { http2: true }))), { what: '100 connects', timeout: 30_000 });
+      const replies = await withTimeout(
+        Promise.all(
+          sockets.map((ws, i) => {
+            ws.send(`#${i}`);
+            return ws.receive();
+          }),
+        ),
+        { what: '100 echoes', timeout: 30_000 },
+      );
+      assert.deepEqual(replies, sockets.map((_, i) => `#${i}`));
+      // One TCP connection: every server side sees the same client address and port.
+      assert.equal(serverSide.length, 100);
+      assert.equal(new Set(serverSide.map((ws) => `${ws.request.remoteAddress}:${ws.request.remotePort}`)).size, 1);
+      assert.ok(serverSide.every((ws) => ws.request.httpVersion === '2'));
+      const pooled = sessionPool.sessionFor({ secure: false, host: '127.0.0.1', port, tls: undefined });
+      assert.ok(pooled !== undefined);
+      assert.equal(pooled.references, 100);
+
+      for (const ws of sockets) ws.close();
+      await withTimeout(Promise.all(sockets.map((ws) => ws.closed)), { what: 'the closes', timeout: 30_000 });
+      assert.equal(pooled.references, 0);
+      assert.equal(pooled.session.closed, false, 'lingering');
+      await withTimeout(once(pooled.session, 'close'), { what: 'the session to close', timeout: SESSION_LINGER_MS + 5000 });
+      assert.equal(sessionPool.sessionFor({ secure: false, host: '127.0.0.1', port, tls: undefined }), undefined);
+    } finally {
+      await withTimeout(server.close(), { what: 'server.close()' });
+    }
+  });
+
+  it('server.close() sends GOAWAY: the WebSockets close with 1001, and the next connect opens a new session', TIMEOUT, async () => {
+    const server = createServer({ http2: true, closeTimeout: 1000 }, () => {});
+    const { port } = await server.listen(0, '127.0.0.1');
+    const url = `ws://127.0.0.1:${port}/`;
+    const a = await connect(url, { http2: true });
+    const b = await connect(url, { http2: true });
+    const pooled = sessionPool.sessionFor({ secure: false, host: '127.0.0.1', port, tls: undefined })!;
+    await withTimeout(server.close(), { what: 'server.close()' });
+    const infos = await withTimeout(Promise.all([a.closed, b.closed]), { what: 'the closes' });
+    assert.deepEqual(infos.map((info) => info.code), [1001, 1001]);
+    assert.equal(pooled.usable, false);
+    assert.notEqual(sessionPool.sessionFor({ secure: false, host: '127.0.0.1', port, tls: undefined }), pooled);
+  });
+
+  it("'auto' against our TLS server with http2: HTTP/2; without http2: the HTTP/1.1 upgrade on the same TLS port", TIMEOUT, async () => {
+    for (const http2Option of [true, false]) {
+      const seen: string[] = [];
+      const server = createServer({ http2: http2Option, tls: { key: cert.key, cert: cert.cert } }, (ws) => {
+        seen.push(ws.request.httpVersion ?? '1.1');
+      });
+      const { port } = await server.listen(0, '127.0.0.1');
+      try {
+        const ws = await connect(`wss://localhost:${port}/`, { http2: 'auto', tls: { ca: cert.cert } });
+        assert.equal(ws.response.status, http2Option ? 200 : 101);
+        await waitFor(() => seen.length === 1, { what: 'the server side' });
+        assert.deepEqual(seen, [http2Option ? '2' : '1.1']);
+        ws.close();
+        await withTimeout(ws.closed, { what: 'the close' });
+      } finally {
+        await withTimeout(server.close(), { what: 'server.close()' });
+      }
+    }
+  });
+
+  it('reconnecting() takes the option through', TIMEOUT, async () => {
+    const seen: string[] = [];
+    const server = createServer({ http2: true }, (ws) => {
+      seen.push(ws.request.httpVersion ?? '1.1');
+      ws.close(1012, 'restarting');
+    });
+    const { port } = await server.listen(0, '127.0.0.1');
+    const controller = new AbortController();
+    try {
+      const client = reconnecting(`ws://127.0.0.1:${port}/`, { http2: true, signal: controller.signal, reconnect: { initialDelay: 10, maxDelay: 20 } });
+      await waitFor(() => seen.length >= 2, { what: 'two connections' });
+      assert.deepEqual(seen.slice(0, 2), ['2', '2']);
+      controller.abort();
+      await withTimeout(client.stopped, { what: 'the client to stop' });
+    } finally {
+      await withTimeout(server.close(), { what: 'server.close()' });
     }
   });
 });
