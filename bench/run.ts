@@ -37,7 +37,8 @@ const USAGE = `usage: npm run bench -- [options]
   --rounds N         samples per server and scenario, alternating (default 3)
   --duration S       measured seconds per sample (default 3)
   --warmup S         warm-up seconds before measuring (default 1)
-  --only LIST        scenarios, e.g. S1,S2 (default S1,S2,S3,S4,IDLE,D1,D2,DMEM; also FANOUT, STREAM)
+  --only LIST        scenarios, e.g. S1,S2 (default S1,S2,S3,S4,IDLE,D1,D2,DMEM; also FANOUT, STREAM,
+                     and H2S1,H2S2,H2S4,H2MEM or H2 for all four: WebSockets over HTTP/2 vs HTTP/1.1)
   --servers LIST     servers, e.g. ours,ws (default ours,ws,raw)
   --idle-conns N     connections in the IDLE scenario (default 10000)
   --idle-hold S      seconds to hold them before reading RSS (default 3; DMEM too)
@@ -149,11 +150,15 @@ const only = opt.only!.split(',').map((s) => s.trim().toUpperCase()).filter(Bool
  * after the echo scenarios with their default settings: FANOUT (10,000
  * subscribers on one topic, bench/fanout.ts) and STREAM (a 256 MiB message
  * through sendStream(), bench/stream-send.ts). Run a script directly for
- * its options.
+ * its options. The H2 scenarios (bench/http2.ts: WebSockets over HTTP/2
+ * against HTTP/1.1 upgrades, both over TLS) run in one invocation of their
+ * script, with --only, --duration and --warmup passed on.
  */
 const SCRIPT_SCENARIOS: Record<string, string> = { FANOUT: 'bench/fanout.ts', FANOUT2: 'bench/fanout-scale.ts', STREAM: 'bench/stream-send.ts' };
+const H2_SCENARIOS = ['H2', 'H2S1', 'H2S2', 'H2S4', 'H2MEM'];
+const h2 = only.filter((s) => H2_SCENARIOS.includes(s));
 const scripts = only.filter((s) => s in SCRIPT_SCENARIOS);
-only.splice(0, only.length, ...only.filter((s) => !(s in SCRIPT_SCENARIOS)));
+only.splice(0, only.length, ...only.filter((s) => !(s in SCRIPT_SCENARIOS) && !H2_SCENARIOS.includes(s)));
 for (const s of only) if (!SCENARIOS.some((x) => x.id === s)) usage(`unknown scenario ${s}`);
 const scenarios = SCENARIOS.filter((s) => only.includes(s.id));
 const wanted = opt.servers!.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -425,6 +430,12 @@ async function main(): Promise<void> {
 
 if (scenarios.length > 0) await main();
 killAllNow();
+if (h2.length > 0) {
+  console.log(`\n${h2.join(',')}: bench/http2.ts (see bench/README.md)`);
+  const args = ['--only', h2.join(','), '--rounds', String(ROUNDS), '--duration', String(DURATION), '--warmup', String(WARMUP), ...(opt['no-pin'] ? ['--no-pin'] : [])];
+  const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'http2.ts'), ...args], { stdio: 'inherit' });
+  if (run.status !== 0) process.exitCode = 1;
+}
 for (const id of scripts) {
   console.log(`\n${id}: ${SCRIPT_SCENARIOS[id]} (see bench/README.md)`);
   const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, SCRIPT_SCENARIOS[id]), '--rounds', String(ROUNDS)], { stdio: 'inherit' });

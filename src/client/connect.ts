@@ -10,15 +10,22 @@
  * any further data": nothing but the handshake is written until the 101 is
  * validated, which holds by construction, as the connection object does not
  * exist before.
+ *
+ * With `http2: true` or `'auto'` (wss), the WebSocket goes over HTTP/2
+ * instead (RFC 8441): src/client/http2-connect.ts, on the origin's shared
+ * session (src/client/http2-sessions.ts); `'auto'` comes back here when the
+ * server takes no WebSocket over HTTP/2.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions, type TLSSocket } from 'node:tls';
 import { LocalError } from '../errors.js';
 import { ClientHandshake, type ClientHandshakeAccepted } from '../handshake/client-handshake.js';
+import { buildExtendedConnectRequest } from '../handshake/client-extended-connect.js';
 import { HandshakeErrorCode as Code } from '../handshake/error-codes.js';
 import type { ConnectionOptions } from '../connection/websocket-connection.js';
 import { PERMESSAGE_DEFLATE } from '../extensions/permessage-deflate.js';
 import { ClientConnection } from './client-connection.js';
+import { Http2Handshake, type Http2Plan } from './http2-connect.js';
 import { deflateOffer } from '../extensions/permessage-deflate-negotiation.js';
 import { connectionOptionsOf, resolveClientOptions } from '../options/option-tables.js';
 import type { ClientOptions } from './options.js';
@@ -45,7 +52,12 @@ export function connect(url: string | URL, options: ClientOptions = {}): Promise
       reject(error);
       return;
     }
-    new ClientHandshakeSocket(plan, resolve, reject);
+    const { http2 } = plan;
+    // ws:// with 'auto' stays on HTTP/1.1: without TLS there is no ALPN to
+    // ask the server, and HTTP/2 bytes (prior knowledge) on a port that
+    // speaks only HTTP/1.1 would fail the connection rather than fall back.
+    if (http2 === undefined) new ClientHandshakeSocket(plan, resolve, reject);
+    else new Http2Handshake(http2, resolve, reject, (socket, msLeft) => new ClientHandshakeSocket(plan, resolve, reject, socket, msLeft));
   });
 }
 
@@ -58,6 +70,8 @@ interface Plan {
   connectTimeout: number;
   connection: ConnectionOptions;
   options: ClientOptions;
+  /** The attempt over HTTP/2 (RFC 8441), when `http2` asks for one; else `undefined`. */
+  http2: Http2Plan | undefined;
 }
 
 function planConnection(url: string | URL, options: ClientOptions): Plan {
@@ -84,14 +98,42 @@ function planConnection(url: string | URL, options: ClientOptions): Plan {
     limits: options.httpLimits,
     peer: target.href,
   });
+  const connection: ConnectionOptions = { ...connectionOptionsOf('client', settings), maskKeySource: settings.maskKeySource };
+  const mode = settings.http2;
+  const http2: Http2Plan | undefined =
+    mode === true || (mode === 'auto' && target.secure)
+      ? {
+          url: target.href,
+          target,
+          mode,
+          // Built now, so that a header HTTP/2 cannot carry fails connect() before any I/O.
+          request: buildExtendedConnectRequest({
+            secure: target.secure,
+            resource: target.resource,
+            authority: target.hostHeader,
+            origin: options.origin,
+            protocols,
+            extensions,
+            headers: options.headers,
+          }),
+          protocols,
+          extensions,
+          deflate,
+          origin: options.origin,
+          tls: options.tls,
+          connectTimeout: settings.connectTimeout,
+          connection,
+        }
+      : undefined;
   return {
     url: target.href,
     target,
     handshake,
     origin: options.origin,
     connectTimeout: settings.connectTimeout,
-    connection: { ...connectionOptionsOf('client', settings), maskKeySource: settings.maskKeySource },
+    connection,
     options,
+    http2,
   };
 }
 
@@ -128,13 +170,20 @@ class ClientHandshakeSocket {
   readonly #socket: Socket;
   readonly #timer: NodeJS.Timeout;
 
+  /**
+   * `socket`: a TLS connection already open on which ALPN chose http/1.1
+   * (`http2: 'auto'`), else a new one is opened; `msLeft`: what remains of
+   * connectTimeout after an attempt over HTTP/2.
+   */
   constructor(
     private readonly plan: Plan,
     private readonly resolve: (connection: ClientConnection) => void,
     private readonly reject: (error: unknown) => void,
+    socket?: TLSSocket,
+    msLeft = plan.connectTimeout,
   ) {
-    this.#socket = openSocket(plan);
-    this.#timer = setTimeout(this.#onTimeout, plan.connectTimeout);
+    this.#socket = socket ?? openSocket(plan);
+    this.#timer = setTimeout(this.#onTimeout, msLeft);
     this.#socket.on('data', this.#onData);
     this.#socket.on('end', this.#onEnd);
     this.#socket.on('close', this.#onEnd);

@@ -60,6 +60,23 @@ export interface ClientOptions extends Partial<MessageLimits> {
   turnBudget?: number;
   /** TLS settings for wss:// URLs. */
   tls?: ClientTlsOptions;
+  /**
+   * Open the WebSocket over HTTP/2 (RFC 8441: an extended CONNECT stream),
+   * sharing one HTTP/2 connection per origin with every other WebSocket to
+   * it (closed shortly after its last WebSocket closes). Default false:
+   * HTTP/1.1 Upgrade, one connection each.
+   * - `true`: HTTP/2 only. wss:// needs `h2` by ALPN, ws:// speaks HTTP/2
+   *   without TLS (h2c, prior knowledge); either way the server must enable
+   *   extended CONNECT in its SETTINGS, else connect() rejects
+   *   (ClientHandshakeError `HS_ERR_H2_NOT_NEGOTIATED`,
+   *   `HS_ERR_H2_NO_EXTENDED_CONNECT`).
+   * - `'auto'`: wss:// offers `h2` and `http/1.1` by ALPN and uses HTTP/2
+   *   if the server enables extended CONNECT, else the HTTP/1.1 Upgrade
+   *   (on the same TLS connection if ALPN chose http/1.1, on a new one
+   *   otherwise). ws:// uses HTTP/1.1: without TLS nothing tells whether the
+   *   server speaks HTTP/2.
+   */
+  http2?: boolean | 'auto';
   /** Limits on the server's response head (the connection fails beyond them). Defaults as for requests. */
   httpLimits?: Partial<HttpHeadLimits>;
 
@@ -79,4 +96,5 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   sendStallTimeout: 30_000,
   maxPendingPongs: 256,
   turnBudget: DEFAULT_TURN_BUDGET,
+  http2: false as boolean | 'auto',
 });

@@ -112,6 +112,17 @@ export const HandshakeErrorCode = {
   /** The server closed the connection before its response head was complete. */
   NO_RESPONSE: 'HS_ERR_NO_RESPONSE',
 
+  // --- The same answer over HTTP/2 (RFC 8441), raised as ClientHandshakeError
+  // by connect() with `http2: true` (with 'auto' the first two fall back to
+  // HTTP/1.1 instead).
+
+  /** wss:// with `http2: true`: TLS did not select `h2` by ALPN (RFC 9113 §3.2, RFC 7301): the server does not speak HTTP/2 there. */
+  H2_NOT_NEGOTIATED: 'HS_ERR_H2_NOT_NEGOTIATED',
+  /** The server's HTTP/2 SETTINGS do not enable extended CONNECT (RFC 8441 §3: SETTINGS_ENABLE_CONNECT_PROTOCOL = 1), so no WebSocket can be opened on that connection. */
+  H2_NO_EXTENDED_CONNECT: 'HS_ERR_H2_NO_EXTENDED_CONNECT',
+  /** The server reset the extended CONNECT stream (RST_STREAM), or its connection went away (GOAWAY, error), before a response (RFC 9113 §6.4, §6.8). */
+  H2_STREAM_RESET: 'HS_ERR_H2_STREAM_RESET',
+
   // --- Local faults (LocalError) -----------------------------------------
 
   /** A parser option is invalid: a limit that is not a positive integer, or an unknown kind. */

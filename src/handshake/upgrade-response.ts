@@ -109,9 +109,11 @@ export function validateUpgradeResponse(head: HttpResponseHead, offer: UpgradeOf
 /**
  * The error for a response that is not 101: a redirect (3xx, with its
  * Location) or any other status, with the start of the body if the caller
- * read one (servers usually explain a 400 or 403 there).
+ * read one (servers usually explain a 400 or 403 there). `expected` names
+ * the answer that would have succeeded, for the message (RFC 8441 §5: a 2xx
+ * to an extended CONNECT over HTTP/2).
  */
-export function unexpectedStatus(head: HttpResponseHead, body?: Buffer): ClientHandshakeError {
+export function unexpectedStatus(head: HttpResponseHead, body?: Buffer, expected = '101 Switching Protocols (RFC 6455 §4.1)'): ClientHandshakeError {
   const status = `${head.status}${head.reason ? ` ${head.reason}` : reasonPhrase(head.status) ? ` ${reasonPhrase(head.status)}` : ''}`;
   const text = body === undefined ? undefined : bodyText(body);
   if (head.status >= 300 && head.status < 400) {
@@ -124,7 +126,7 @@ export function unexpectedStatus(head: HttpResponseHead, body?: Buffer): ClientH
       text,
     );
   }
-  let message = `the server answered ${status} instead of 101 Switching Protocols (RFC 6455 §4.1)`;
+  let message = `the server answered ${status} instead of ${expected}`;
   if (text) message += `: ${text}`;
   const version = head.headers.get('sec-websocket-version');
   if (head.status === 426 && version !== undefined) message += ` [the server speaks Sec-WebSocket-Version ${version}]`;

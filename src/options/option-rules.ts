@@ -31,8 +31,8 @@ export type OptionRule =
   /** A finite number (not necessarily whole) from `min` to `max`: a factor, a fraction. */
   | { readonly kind: 'number'; readonly min: number; readonly max: number }
   | { readonly kind: 'boolean' }
-  /** One of a few strings. */
-  | { readonly kind: 'choice'; readonly choices: readonly string[] }
+  /** One of a few strings (or booleans: `http2: true | false | 'auto'`). */
+  | { readonly kind: 'choice'; readonly choices: ReadonlyArray<string | boolean> }
   /** A string; if `prefix` is not empty, one that starts with it. */
   | { readonly kind: 'string'; readonly prefix: string }
   /** A string, or an array of strings. */
@@ -89,7 +89,7 @@ export function methods(...names: string[]): OptionRule {
 }
 export const httpServer: OptionRule = { kind: 'http server' };
 
-export function choice(...choices: string[]): OptionRule {
+export function choice(...choices: Array<string | boolean>): OptionRule {
   return { kind: 'choice', choices };
 }
 
@@ -112,7 +112,7 @@ export function describeRule(rule: OptionRule): string {
     case 'boolean':
       return 'true or false';
     case 'choice':
-      return rule.choices.map((word) => `'${word}'`).join(' or ');
+      return rule.choices.map((word) => (typeof word === 'string' ? `'${word}'` : String(word))).join(' or ');
     case 'string':
       return rule.prefix === '' ? 'a string' : `a string starting with '${rule.prefix}'`;
     case 'strings':
@@ -141,7 +141,7 @@ function accepts(rule: OptionRule, value: unknown): boolean {
     case 'boolean':
       return typeof value === 'boolean';
     case 'choice':
-      return typeof value === 'string' && rule.choices.includes(value);
+      return (typeof value === 'string' || typeof value === 'boolean') && rule.choices.includes(value);
     case 'string':
       return typeof value === 'string' && value.startsWith(rule.prefix);
     case 'strings':

@@ -110,6 +110,8 @@ export const CLIENT_OPTION_RULES: OptionRules<ClientOptions> = {
   headers: object,
   connectTimeout: milliseconds(1),
   maskKeySource: hook,
+  // RFC 8441 over HTTP/2: only, if the server offers it, or never.
+  http2: choice('auto', true, false),
 };
 
 /** The backoff of reconnecting() (src/client/reconnect-policy.ts). */

@@ -7,16 +7,12 @@
  * chat processes sharing a real redis-server (`npm run example:chat-redis`). Screenshots go to test/artifacts/
  * (ignored by git).
  *
- * Without Chromium at /usr/bin/chromium (or CHROMIUM_PATH) these tests are
- * skipped with a loud notice naming the package to install, so that `npm test`
- * passes on a machine with only Node.js. Under CI (.ci/run sets
- * WSRFC_REQUIRE_SYSTEM_PACKAGES=1 after installing the package) a missing
- * Chromium fails them instead: there a skipped browser test would look like a
- * passing one.
+ * Without Chromium these tests are skipped, or fail under CI: the rule is in
+ * test/helpers/chromium.ts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,23 +22,14 @@ import { createChatServer } from '../../examples/chat/server.js';
 import { createFrameInspector } from '../../examples/frame-inspector/server.js';
 import { RedisServer, redisSkipReason } from '../helpers/redis-server.js';
 import { startChatOnRedis, waitForRoomSubscribers } from '../helpers/chat-on-redis.js';
+import { assertChromiumInstalled, CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP as SKIP } from '../helpers/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const STEP_TIMEOUT = 10_000;
 
 const NON_ASCII = 'héllo, wörld: ça va? 你好 👋 Ελληνικά — ✓';
 
-const INSTALL = 'apt-get install -y chromium';
-const REQUIRED = process.env.WSRFC_REQUIRE_SYSTEM_PACKAGES === '1';
-const MISSING = !existsSync(CHROMIUM);
-/** Skip (with the reason) when Chromium is missing and nobody requires it; otherwise run, and fail if it is missing. */
-const SKIP = MISSING && !REQUIRED ? `Chromium is not installed at ${CHROMIUM}: ${INSTALL} (or set CHROMIUM_PATH)` : false;
 const OPTIONS = { skip: SKIP, timeout: 60_000 };
-if (SKIP) {
-  const line = '!'.repeat(78);
-  console.error(`\n${line}\n!! BROWSER TESTS SKIPPED: ${SKIP}\n!! (CI sets WSRFC_REQUIRE_SYSTEM_PACKAGES=1, which turns this into a failure)\n${line}\n`);
-}
 
 let context: BrowserContext;
 let profile: string;
@@ -53,11 +40,7 @@ const pageErrors: string[] = [];
 
 before(async () => {
   if (SKIP) return;
-  assert.ok(
-    existsSync(CHROMIUM),
-    `Chromium is not installed at ${CHROMIUM}: the browser tests need it. ` +
-      `Install Debian's package (${INSTALL}; .ci/run does this in CI), or point CHROMIUM_PATH at a Chromium binary.`,
-  );
+  assertChromiumInstalled();
   const echo = createEchoServer();
   const chat = createChatServer();
   servers.push(echo, chat);
@@ -69,15 +52,7 @@ before(async () => {
     executablePath: CHROMIUM,
     headless: true,
     timeout: 30_000,
-    args: [
-      '--no-sandbox', // CI runs as root, where Chromium's sandbox cannot start
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
   context.setDefaultTimeout(STEP_TIMEOUT);
   context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`)));
