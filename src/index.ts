@@ -75,6 +75,9 @@ export {
 } from './client/reconnecting.js';
 export { DEFAULT_RECONNECT_OPTIONS, endingCode, type ReconnectOptions } from './client/reconnect-policy.js';
 
+// ─── HTTP/2 (RFC 8441) and TLS for development (issue 14) ──────────────────
+export { createSelfSignedCert, type SelfSignedCert, type SelfSignedCertOptions } from './tls/self-signed-cert.js';
+
 // ─── Types that appear in the signatures above ──────────────────────────────
 export { type HttpHeaders } from './handshake/http-headers.js';
 export { type HttpHeadLimits, type HttpResponseHead } from './handshake/http-head-parser.js';

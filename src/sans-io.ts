@@ -100,6 +100,16 @@ export {
   type ClientHandshakeRejected,
 } from './handshake/client-handshake.js';
 export { checkServerSelection, type NegotiationOffer, type ServerSelection, type AcceptedSelection } from './handshake/client-negotiation.js';
+// WebSockets over HTTP/2 (RFC 8441): the extended CONNECT judged and answered as header blocks; h2c's preface recognised.
+export {
+  parseExtendedConnect,
+  buildExtendedConnectResponse,
+  buildExtendedConnectRejection,
+  type Http2RequestHeaders,
+  type Http2ResponseHeaders,
+  type Http2Rejection,
+} from './handshake/extended-connect.js';
+export { sniffHttp2Preface, HTTP2_PREFACE, type PrefaceVerdict } from './handshake/http2-preface.js';
 
 // ─── UTF-8 (§8.1) ───────────────────────────────────────────────────────────
 export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';

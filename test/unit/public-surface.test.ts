@@ -55,6 +55,8 @@ const APPLICATION_EXPORTS = [
   'createWebSocketStream', 'WebSocketStreamOptions',
   'reconnecting', 'ReconnectingClient', 'ReconnectingOptions', 'ReconnectEnd', 'ReconnectRetry', 'ReconnectingEvents',
   'DEFAULT_RECONNECT_OPTIONS', 'endingCode', 'ReconnectOptions',
+  // HTTP/2 and TLS for development
+  'createSelfSignedCert', 'SelfSignedCert', 'SelfSignedCertOptions',
 ];
 
 const SANS_IO_EXPORTS = [
@@ -82,6 +84,9 @@ const SANS_IO_EXPORTS = [
   'HandshakeRequest', 'UpgradeVerdict', 'negotiate', 'checkSelectedProtocol', 'negotiateExtensions', 'NegotiationPolicy', 'NegotiatedUpgrade',
   'ClientHandshake', 'MAX_REFUSAL_BODY', 'ClientHandshakeOptions', 'ClientHandshakeState', 'ClientHandshakeAccepted', 'ClientHandshakeRejected',
   'checkServerSelection', 'NegotiationOffer', 'ServerSelection', 'AcceptedSelection',
+  // RFC 8441
+  'parseExtendedConnect', 'buildExtendedConnectResponse', 'buildExtendedConnectRejection', 'Http2RequestHeaders', 'Http2ResponseHeaders', 'Http2Rejection',
+  'sniffHttp2Preface', 'HTTP2_PREFACE', 'PrefaceVerdict',
   // UTF-8
   'Utf8Validator', 'isValidUtf8',
   // extensions
