@@ -58,6 +58,10 @@ export const HTTP2_OPTION_RULES: OptionRules<Http2Settings> = {
   idleSessionTimeout: milliseconds(0),
   // RFC 9113 §6.5.2: SETTINGS_MAX_CONCURRENT_STREAMS is a 32-bit value; 0 would refuse every stream.
   maxConcurrentStreams: integer(1, 2 ** 32 - 1, 'streams'),
+  // RFC 9113 §6.9.1: "The sender MUST NOT send a flow-controlled frame with a length that exceeds
+  // the space available"; a window is at least HTTP/2's initial 65,535 here, at most 2^31-1 (§6.9.2).
+  streamWindowSize: integer(65_535, 2 ** 31 - 1, 'bytes'),
+  sessionWindowSize: integer(65_535, 2 ** 31 - 1, 'bytes'),
 };
 
 /** What both roles have in common: a connection's limits and timers, and the extensions and HTTP head around it. */

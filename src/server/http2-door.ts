@@ -107,6 +107,8 @@ export class Http2Door<Decision extends AcceptDecisions> {
         // this document when creating new streams."
         enableConnectProtocol: true,
         maxConcurrentStreams: settings.maxConcurrentStreams,
+        // How much a client may send on a stream before it must wait for our WINDOW_UPDATE (option streamWindowSize).
+        initialWindowSize: settings.streamWindowSize,
       },
     });
     this.server.on('session', this.#onSession);
@@ -178,6 +180,8 @@ export class Http2Door<Decision extends AcceptDecisions> {
       session.destroy();
       return;
     }
+    // The connection's own window starts at 65,535 whatever SETTINGS say (RFC 9113 §6.9.2): widen it (option sessionWindowSize).
+    session.setLocalWindowSize(this.#settings.sessionWindowSize);
     this.#armIdle(session, this.#track(session, true));
   };
 

@@ -91,6 +91,21 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
         idleSessionTimeout?: number;
         /** Streams (WebSockets and requests) one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256. */
         maxConcurrentStreams?: number;
+        /**
+         * Bytes a client may send on one stream before we acknowledge them
+         * (SETTINGS_INITIAL_WINDOW_SIZE, RFC 9113 §6.9.2): what a stream
+         * whose WebSocket is paused can leave buffered. HTTP/2's default,
+         * 65,535, holds a large message to one window per round trip (a
+         * 1 MiB echo ran at a quarter of HTTP/1.1's speed). Default 1 MiB.
+         */
+        streamWindowSize?: number;
+        /**
+         * Bytes a client may send on all its streams together before we
+         * acknowledge them (the connection's flow-control window, §6.9): the
+         * most one HTTP/2 connection can leave buffered in nghttp2, whatever
+         * its number of streams. Default 8 MiB.
+         */
+        sessionWindowSize?: number;
       };
 
   /** broadcast(): bytes waiting to be written to a receiver beyond which it is slow. Default 1 MiB. */
@@ -187,4 +202,6 @@ export type Http2Settings = Required<Exclude<NonNullable<ServerOptions['http2']>
 export const DEFAULT_HTTP2_OPTIONS: Readonly<Http2Settings> = Object.freeze({
   idleSessionTimeout: 120_000,
   maxConcurrentStreams: 256,
+  streamWindowSize: 1024 * 1024,
+  sessionWindowSize: 8 * 1024 * 1024,
 });
