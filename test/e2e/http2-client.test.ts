@@ -407,6 +407,41 @@ describe('a server without extended CONNECT, and the fallback', TIMEOUT, () => {
     }
   });
 
+  it('ws:// with http2: true against a server that speaks only HTTP/1.1: HS_ERR_H2_NOT_NEGOTIATED', TIMEOUT, async () => {
+    const server = createServer({}, () => assert.fail('no WebSocket may open'));
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      await assert.rejects(connect(`ws://127.0.0.1:${port}/`, { http2: true }), (error: unknown) => {
+        assert.ok(error instanceof ClientHandshakeError, String(error));
+        assert.equal(error.code, 'HS_ERR_H2_NOT_NEGOTIATED');
+        return true;
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('connectTimeout covers the session too: a server that accepts TCP and sends no SETTINGS → HS_ERR_CONNECT_TIMEOUT, its socket closed', TIMEOUT, async () => {
+    const { createServer: createNetServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createNetServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      socket.resume(); // read (and drop) the preface, so that the client's FIN is seen
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const started = Date.now();
+      await assert.rejects(connect(`ws://127.0.0.1:${(silent.address() as AddressInfo).port}/`, { http2: true, connectTimeout: 300 }), { code: 'HS_ERR_CONNECT_TIMEOUT' });
+      assert.ok(Date.now() - started < 2000);
+      assert.equal(sockets.length, 1);
+      await withTimeout(once(sockets[0], 'close'), { what: 'the client to drop the connection' });
+    } finally {
+      silent.close();
+    }
+  });
+
   it("ws:// with 'auto' stays on HTTP/1.1 (nothing to ask the server without TLS)", TIMEOUT, async () => {
     const server = createServer({}, (ws) => ws.on('message', (m) => ws.send(m)));
     const { port } = await server.listen(0, '127.0.0.1');
