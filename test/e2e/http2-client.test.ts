@@ -224,13 +224,25 @@ describe('connect() over HTTP/2: what the client puts on the wire (a hand-built 
   it('a stream reset before the response rejects with HS_ERR_H2_STREAM_RESET', TIMEOUT, async () => {
     const connecting = connect(server.url(), { http2: true });
     const seen = await server.nextStream();
-    seen.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    seen.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     await assert.rejects(connecting, (error: unknown) => {
       assert.ok(error instanceof ClientHandshakeError);
       assert.equal(error.code, 'HS_ERR_H2_STREAM_RESET');
-      assert.match(error.message, /REFUSED_STREAM/);
+      assert.match(error.message, /INTERNAL_ERROR \(2\)/);
       return true;
     });
+  });
+
+  it('a CONNECT refused unprocessed (REFUSED_STREAM) is tried again once (RFC 9113 §8.7); refused twice, it fails', TIMEOUT, async () => {
+    const connecting = connect(server.url(), { http2: true });
+    (await server.nextStream()).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    accept(await server.nextStream());
+    const ws = await connecting;
+    ws.terminate();
+    const again = connect(server.url(), { http2: true });
+    (await server.nextStream()).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    (await server.nextStream()).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    await assert.rejects(again, (error: unknown) => error instanceof ClientHandshakeError && /REFUSED_STREAM/.test(error.message));
   });
 
   it('failing the connection (a masked frame from the server: 1002) resets the stream after our close frame', TIMEOUT, async () => {
