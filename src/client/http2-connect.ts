@@ -74,6 +74,8 @@ export class Http2Handshake {
   readonly #timer: NodeJS.Timeout;
   #settled = false;
   #retried = false;
+  /** Stop listening to the session the CONNECT went on (its GOAWAY). */
+  #forgetSession: (() => void) | undefined;
   #stream: ClientHttp2Stream | undefined;
   #release: (() => void) | undefined;
   #refusal: { head: HttpResponseHead; body: Buffer[]; bytes: number } | undefined;
@@ -122,6 +124,17 @@ export class Http2Handshake {
       return;
     }
     this.#stream = stream;
+    // RFC 9113 §6.8: a GOAWAY names the last stream the server "might have
+    // taken some action on"; a CONNECT above it was not processed and may go
+    // on another connection (node:http2 leaves such a stream hanging).
+    const session = pooled.session;
+    const onGoaway = (_code: number, lastStreamID: number): void => {
+      if (stream.id !== undefined && stream.id > lastStreamID && !this.#retry()) {
+        this.#fail(new ClientHandshakeError(Code.H2_STREAM_RESET, 'RFC 9113 §6.8', `the server sent GOAWAY before processing the extended CONNECT to ${this.plan.url}`));
+      }
+    };
+    session.on('goaway', onGoaway);
+    this.#forgetSession = () => session.off('goaway', onGoaway);
     stream.on('response', (headers: IncomingHttpHeaders) => this.#onResponse(pooled, headers as Http2ResponseHeaders));
     stream.on('error', this.#onStreamGone);
     stream.on('close', this.#onStreamGone);
@@ -197,8 +210,10 @@ export class Http2Handshake {
       stream.off('error', this.#onStreamGone);
       stream.off('close', this.#onStreamGone);
       stream.on('error', () => {});
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
       this.#stream = undefined;
     }
+    this.#forgetSession?.();
     this.#release?.();
     this.#release = undefined;
     this.#openSession();
@@ -211,6 +226,7 @@ export class Http2Handshake {
 
   #stop(): void {
     clearTimeout(this.#timer);
+    this.#forgetSession?.();
     const stream = this.#stream;
     if (stream !== undefined) {
       stream.removeAllListeners('response');
