@@ -35,6 +35,8 @@ const USAGE = `usage: wsrfc URL [options]        (in a clone of the repository: 
       --deflate           offer permessage-deflate
       --ca FILE           trust this PEM certificate (a private CA, a self-signed server)
   -k, --insecure          do not verify the server's certificate (testing only)
+      --http2             connect over HTTP/2 (RFC 8441 extended CONNECT) or fail
+      --http2-auto        HTTP/2 if the server offers it (wss only), else HTTP/1.1
       --keep-open         stay connected after stdin ends, until the server closes
       --wait MS           at end of input, wait until the server has sent nothing
                           for MS ms before closing, so that its replies are not
@@ -62,6 +64,8 @@ try {
       deflate: { type: 'boolean', default: false },
       ca: { type: 'string' },
       insecure: { type: 'boolean', short: 'k', default: false },
+      http2: { type: 'boolean', default: false },
+      'http2-auto': { type: 'boolean', default: false },
       'keep-open': { type: 'boolean', default: false },
       wait: { type: 'string', default: '500' },
       replies: { type: 'string' },
@@ -92,7 +96,10 @@ if (!(Number.isSafeInteger(quietWait) && quietWait >= 0)) usage('--wait takes a 
 const expectedReplies = values.replies === undefined ? Infinity : Number(values.replies);
 if (!(expectedReplies === Infinity || (Number.isSafeInteger(expectedReplies) && expectedReplies >= 0))) usage('--replies takes a number of messages');
 
+if (values.http2 && values['http2-auto']) usage('--http2 or --http2-auto, not both');
+
 const options: ClientOptions = {
+  http2: values.http2 ? true : values['http2-auto'] ? 'auto' : false,
   protocols: values.protocol,
   origin: values.origin,
   headers,
@@ -114,7 +121,7 @@ try {
 }
 const connection = ws;
 
-status(`connected to ${connection.url}${connection.protocol ? `, subprotocol ${connection.protocol}` : ''}${connection.extensions ? `, extensions: ${connection.extensions}` : ''}`);
+status(`connected to ${connection.url}${connection.response.httpVersion === '2.0' ? ' over HTTP/2' : ''}${connection.protocol ? `, subprotocol ${connection.protocol}` : ''}${connection.extensions ? `, extensions: ${connection.extensions}` : ''}`);
 
 /** Messages printed so far (--replies counts them). */
 let received = 0;

@@ -10,18 +10,18 @@ import type { WebSocketTransport } from '../connection/transport.js';
 import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type ConnectionRequest } from '../connection/websocket-connection.js';
 import type { HttpResponseHead } from '../handshake/http-head-parser.js';
 
-/** What the client learned from the server's 101. */
+/** What the client learned from the server's answer: its 101, or over HTTP/2 its 2xx (RFC 8441). */
 export interface ClientHandshakeResult {
   /** The URL connected to, normalized. */
   url: string;
-  /** The server's 101 response: status, reason and headers. */
+  /** The server's 101 response (over HTTP/2: its 2xx, `httpVersion` '2.0', no reason, no pseudo-headers): status, reason and headers. */
   response: HttpResponseHead;
 }
 
 export class ClientConnection extends WebSocketConnection<undefined> {
   /** The URL connected to, normalized. */
   readonly url: string;
-  /** The server's 101 response; its headers are also `headers`. */
+  /** The server's 101 response (over HTTP/2: its 2xx); its headers are also `headers`. */
   readonly response: HttpResponseHead;
 
   /**

@@ -34,7 +34,8 @@ import { parseWebSocketUrl } from './url.js';
 
 /**
  * Open a WebSocket connection to a ws:// or wss:// URL. Resolves once the
- * server's 101 has been validated; rejects with `ClientHandshakeError` (the
+ * server's 101 (over HTTP/2, `http2` option: its 2xx to the extended
+ * CONNECT) has been validated; rejects with `ClientHandshakeError` (the
  * server broke a rule of §4.1, refused, redirected, or was too slow), a
  * `LocalError` (invalid URL or options), or the socket's own error
  * (`ECONNREFUSED`, a TLS certificate error...).

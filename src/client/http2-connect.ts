@@ -73,6 +73,9 @@ export class Http2Handshake {
   readonly #started = Date.now();
   readonly #timer: NodeJS.Timeout;
   #settled = false;
+  #retried = false;
+  /** Stop listening to the session the CONNECT went on (its GOAWAY). */
+  #forgetSession: (() => void) | undefined;
   #stream: ClientHttp2Stream | undefined;
   #release: (() => void) | undefined;
   #refusal: { head: HttpResponseHead; body: Buffer[]; bytes: number } | undefined;
@@ -84,6 +87,12 @@ export class Http2Handshake {
     private readonly fallback: Http1Fallback,
   ) {
     this.#timer = setTimeout(this.#onTimeout, plan.connectTimeout);
+    this.#openSession();
+  }
+
+  /** Take the origin's session (opening it if there is none), then send the CONNECT on it. */
+  #openSession(): void {
+    const { plan } = this;
     const { secure, host, port } = plan.target;
     sessionPool.open({ secure, host, port, tls: plan.tls }, plan.connectTimeout, plan.mode).then((opened) => {
       if (this.#settled) return;
@@ -110,10 +119,22 @@ export class Http2Handshake {
       stream = pooled.session.request(this.plan.request, { endStream: false });
     } catch (error) {
       // The session went away between the pool's answer and now (GOAWAY, closed).
+      if (this.#retry()) return;
       this.#fail(new ClientHandshakeError(Code.H2_STREAM_RESET, 'RFC 9113 §6.8', `the HTTP/2 session to ${this.plan.url} could not open a stream: ${(error as Error).message}`));
       return;
     }
     this.#stream = stream;
+    // RFC 9113 §6.8: a GOAWAY names the last stream the server "might have
+    // taken some action on"; a CONNECT above it was not processed and may go
+    // on another connection (node:http2 leaves such a stream hanging).
+    const session = pooled.session;
+    const onGoaway = (_code: number, lastStreamID: number): void => {
+      if (stream.id !== undefined && stream.id > lastStreamID && !this.#retry()) {
+        this.#fail(new ClientHandshakeError(Code.H2_STREAM_RESET, 'RFC 9113 §6.8', `the server sent GOAWAY before processing the extended CONNECT to ${this.plan.url}`));
+      }
+    };
+    session.on('goaway', onGoaway);
+    this.#forgetSession = () => session.off('goaway', onGoaway);
     stream.on('response', (headers: IncomingHttpHeaders) => this.#onResponse(pooled, headers as Http2ResponseHeaders));
     stream.on('error', this.#onStreamGone);
     stream.on('close', this.#onStreamGone);
@@ -168,9 +189,36 @@ export class Http2Handshake {
     }
     const stream = this.#stream!;
     const code = stream.rstCode;
+    if (code === http2.constants.NGHTTP2_REFUSED_STREAM && this.#retry()) return;
     const why = code === undefined ? 'closed' : `reset (RST_STREAM ${rstCodeName(code)})`;
     this.#fail(new ClientHandshakeError(Code.H2_STREAM_RESET, 'RFC 9113 §6.4', `the server ${why} the extended CONNECT stream to ${this.plan.url} before a response`));
   };
+
+  /**
+   * Once per connect(): a CONNECT the server did not process (RST_STREAM
+   * REFUSED_STREAM, which node:http2 also reports for streams above a
+   * GOAWAY's last stream ID), or a session that was closing, is tried again
+   * on the origin's session, a new one if that one is going away. RFC 9113
+   * §8.7: such a request "has not been processed" and "can be retried".
+   */
+  #retry(): boolean {
+    if (this.#retried || this.#settled) return false;
+    this.#retried = true;
+    const stream = this.#stream;
+    if (stream !== undefined) {
+      stream.removeAllListeners('response');
+      stream.off('error', this.#onStreamGone);
+      stream.off('close', this.#onStreamGone);
+      stream.on('error', () => {});
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      this.#stream = undefined;
+    }
+    this.#forgetSession?.();
+    this.#release?.();
+    this.#release = undefined;
+    this.#openSession();
+    return true;
+  }
 
   #onTimeout = (): void => {
     this.#fail(new ClientHandshakeError(Code.CONNECT_TIMEOUT, 'RFC 8441 §5', `no response to the extended CONNECT from ${this.plan.url} within ${this.plan.connectTimeout} ms (HTTP/2)`));
@@ -178,6 +226,7 @@ export class Http2Handshake {
 
   #stop(): void {
     clearTimeout(this.#timer);
+    this.#forgetSession?.();
     const stream = this.#stream;
     if (stream !== undefined) {
       stream.removeAllListeners('response');

@@ -263,6 +263,8 @@ function openOrigin(origin: Http2Origin, timeout: number): Promise<RawOpened> {
       : netConnect({ host, port });
     socket.on('error', finish);
     socket.once(secure ? 'secureConnect' : 'connect', () => {
+      // Connected: from now on a failure is told apart below (ALPN, no SETTINGS), not passed on raw.
+      socket.off('error', finish);
       socket.setNoDelay(true);
       if (secure && (socket as TLSSocket).alpnProtocol !== 'h2') {
         const chosen = (socket as TLSSocket).alpnProtocol;
@@ -297,21 +299,27 @@ function openOrigin(origin: Http2Origin, timeout: number): Promise<RawOpened> {
         settings: { enablePush: false },
       });
       session = opened;
-      opened.on('error', finish);
-      opened.once('close', () =>
+      // The connection is up: what fails before the server's SETTINGS is the
+      // server not speaking HTTP/2 (h2c: an HTTP/1.1 server answers our
+      // preface with a 400, which nghttp2 reads as a protocol error).
+      const noSettings = (error?: Error): void =>
         finish(
           new ClientHandshakeError(
-            secure ? Code.H2_STREAM_RESET : Code.H2_NOT_NEGOTIATED,
+            secure ? Code.NO_RESPONSE : Code.H2_NOT_NEGOTIATED,
             'RFC 9113 §3.4',
-            secure
+            (secure
               ? `${where} closed its HTTP/2 connection before its SETTINGS`
-              : `${where} closed the connection without HTTP/2 SETTINGS: does it speak HTTP/2 without TLS (h2c, prior knowledge) on this port?`,
+              : `${where} closed the connection without HTTP/2 SETTINGS: does it speak HTTP/2 without TLS (h2c, prior knowledge) on this port?`) +
+              (error === undefined ? '' : ` (${error.message})`),
           ),
-        ),
-      );
+        );
+      opened.on('error', noSettings);
+      opened.once('close', () => noSettings());
+      socket.on('error', noSettings);
       // Not 'connect': node:http2 emits it before the server's SETTINGS, with the defaults in remoteSettings.
       opened.once('remoteSettings', (settings) => {
-        opened.off('error', finish);
+        opened.off('error', noSettings);
+        socket.off('error', noSettings);
         if (settings.enableConnectProtocol === true) {
           finish(undefined, { kind: 'h2', session: opened });
           return;

@@ -66,6 +66,22 @@ it('--keep-open listens until the server closes, printing binary as hex', async 
   assert.match(stderr, /closed: 1001.*"feed over"/);
 });
 
+it('--http2: the same exchange on an extended CONNECT stream (RFC 8441); --http2 against an HTTP/1.1-only port fails', async () => {
+  const h2 = createServer({ host: '127.0.0.1', http2: true }, (ws) => ws.on('message', (m) => ws.send(`${ws.request.httpVersion}: ${String(m)}`)));
+  const { port } = await h2.listen(0);
+  try {
+    const { code, stdout, stderr } = await cli([`ws://127.0.0.1:${port}/`, '--http2'], 'hi\n');
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, '2: hi\n');
+    assert.match(stderr, /connected to ws:\/\/127\.0\.0\.1:\d+\/ over HTTP\/2/);
+    const refused = await cli([`${url}/echo`, '--http2', '-q'], '');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /HS_ERR_H2_NOT_NEGOTIATED/);
+  } finally {
+    await h2.close();
+  }
+});
+
 it('a failed handshake exits with status 1 and says why', async () => {
   const { code, stderr } = await cli([`${url.replace('ws:', 'wss:')}/x`, '-q'], '');
   assert.equal(code, 1);

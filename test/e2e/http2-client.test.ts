@@ -224,13 +224,25 @@ describe('connect() over HTTP/2: what the client puts on the wire (a hand-built 
   it('a stream reset before the response rejects with HS_ERR_H2_STREAM_RESET', TIMEOUT, async () => {
     const connecting = connect(server.url(), { http2: true });
     const seen = await server.nextStream();
-    seen.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    seen.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     await assert.rejects(connecting, (error: unknown) => {
       assert.ok(error instanceof ClientHandshakeError);
       assert.equal(error.code, 'HS_ERR_H2_STREAM_RESET');
-      assert.match(error.message, /REFUSED_STREAM/);
+      assert.match(error.message, /INTERNAL_ERROR \(2\)/);
       return true;
     });
+  });
+
+  it('a CONNECT refused unprocessed (REFUSED_STREAM) is tried again once (RFC 9113 §8.7); refused twice, it fails', TIMEOUT, async () => {
+    const connecting = connect(server.url(), { http2: true });
+    (await server.nextStream()).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    accept(await server.nextStream());
+    const ws = await connecting;
+    ws.terminate();
+    const again = connect(server.url(), { http2: true });
+    (await server.nextStream()).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    (await server.nextStream()).stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    await assert.rejects(again, (error: unknown) => error instanceof ClientHandshakeError && /REFUSED_STREAM/.test(error.message));
   });
 
   it('failing the connection (a masked frame from the server: 1002) resets the stream after our close frame', TIMEOUT, async () => {
@@ -404,6 +416,41 @@ describe('a server without extended CONNECT, and the fallback', TIMEOUT, () => {
       ws.terminate();
     } finally {
       await server.close();
+    }
+  });
+
+  it('ws:// with http2: true against a server that speaks only HTTP/1.1: HS_ERR_H2_NOT_NEGOTIATED', TIMEOUT, async () => {
+    const server = createServer({}, () => assert.fail('no WebSocket may open'));
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      await assert.rejects(connect(`ws://127.0.0.1:${port}/`, { http2: true }), (error: unknown) => {
+        assert.ok(error instanceof ClientHandshakeError, String(error));
+        assert.equal(error.code, 'HS_ERR_H2_NOT_NEGOTIATED');
+        return true;
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('connectTimeout covers the session too: a server that accepts TCP and sends no SETTINGS → HS_ERR_CONNECT_TIMEOUT, its socket closed', TIMEOUT, async () => {
+    const { createServer: createNetServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createNetServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      socket.resume(); // read (and drop) the preface, so that the client's FIN is seen
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const started = Date.now();
+      await assert.rejects(connect(`ws://127.0.0.1:${(silent.address() as AddressInfo).port}/`, { http2: true, connectTimeout: 300 }), { code: 'HS_ERR_CONNECT_TIMEOUT' });
+      assert.ok(Date.now() - started < 2000);
+      assert.equal(sockets.length, 1);
+      await withTimeout(once(sockets[0], 'close'), { what: 'the client to drop the connection' });
+    } finally {
+      silent.close();
     }
   });
 
