@@ -110,6 +110,18 @@ export {
   type Http2Rejection,
 } from './handshake/extended-connect.js';
 export { sniffHttp2Preface, HTTP2_PREFACE, type PrefaceVerdict } from './handshake/http2-preface.js';
+export {
+  buildExtendedConnectRequest,
+  responseHeadOf,
+  judgeExtendedConnectResponse,
+  isExtendedConnectSuccess,
+  refusalOf,
+  type ExtendedConnectRequestSpec,
+  type ExtendedConnectRequestFields,
+  type ExtendedConnectResponseFields,
+  type ExtendedConnectOffer,
+  type ExtendedConnectAccepted,
+} from './handshake/client-extended-connect.js';
 
 // ─── UTF-8 (§8.1) ───────────────────────────────────────────────────────────
 export { Utf8Validator, isValidUtf8 } from './utf8/utf8-validator.js';

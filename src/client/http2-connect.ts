@@ -31,8 +31,8 @@ import {
   judgeExtendedConnectResponse,
   refusalOf,
   responseHeadOf,
-  type Http2RequestHeaders,
-  type Http2ResponseHeaders,
+  type ExtendedConnectRequestFields,
+  type ExtendedConnectResponseFields,
 } from '../handshake/client-extended-connect.js';
 import { HandshakeErrorCode as Code } from '../handshake/error-codes.js';
 import type { HttpResponseHead } from '../handshake/http-head-parser.js';
@@ -51,7 +51,7 @@ export interface Http2Plan {
   target: WebSocketTarget;
   /** `true`: HTTP/2 or fail; `'auto'`: HTTP/2 if the server takes WebSockets there, else `fallback`. */
   mode: true | 'auto';
-  request: Http2RequestHeaders;
+  request: ExtendedConnectRequestFields;
   protocols: readonly string[];
   extensions: string | undefined;
   deflate: PerMessageDeflateOptions | undefined;
@@ -135,12 +135,12 @@ export class Http2Handshake {
     };
     session.on('goaway', onGoaway);
     this.#forgetSession = () => session.off('goaway', onGoaway);
-    stream.on('response', (headers: IncomingHttpHeaders) => this.#onResponse(pooled, headers as Http2ResponseHeaders));
+    stream.on('response', (headers: IncomingHttpHeaders) => this.#onResponse(pooled, headers as ExtendedConnectResponseFields));
     stream.on('error', this.#onStreamGone);
     stream.on('close', this.#onStreamGone);
   }
 
-  #onResponse(pooled: PooledSession, headers: Http2ResponseHeaders): void {
+  #onResponse(pooled: PooledSession, headers: ExtendedConnectResponseFields): void {
     if (this.#settled) return;
     const head = responseHeadOf(headers);
     if (!isExtendedConnectSuccess(head.status)) {

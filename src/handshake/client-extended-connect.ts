@@ -54,7 +54,7 @@ export interface ExtendedConnectRequestSpec {
 }
 
 /** An HTTP/2 header list, names lowercase, pseudo-headers first. */
-export type Http2RequestHeaders = Record<string, string>;
+export type ExtendedConnectRequestFields = Record<string, string>;
 
 /**
  * Connection-specific fields an HTTP/1.1 request may carry and an HTTP/2 one
@@ -70,7 +70,7 @@ export type Http2RequestHeaders = Record<string, string>;
 const HTTP1_ONLY = new Set(['keep-alive', 'proxy-connection', 'te']);
 
 /** The request's header list, ready for `session.request()`. Throws LocalError on an invalid argument, like `buildUpgradeRequest()`. */
-export function buildExtendedConnectRequest(spec: ExtendedConnectRequestSpec): Http2RequestHeaders {
+export function buildExtendedConnectRequest(spec: ExtendedConnectRequestSpec): ExtendedConnectRequestFields {
   // RFC 8441 §4: ":scheme and :path pseudo-header fields of the target URI ... MUST also be included"; the path is origin-form.
   if (!spec.resource.startsWith('/') || !isVisibleAscii(spec.resource)) {
     throw new LocalError(Code.INVALID_URL, `the resource name must be an absolute path of visible ASCII, got ${JSON.stringify(spec.resource)}`);
@@ -89,7 +89,7 @@ export function buildExtendedConnectRequest(spec: ExtendedConnectRequestSpec): H
   // CONNECT request, and it MUST have a value of "websocket""; "The scheme
   // of the target URI ... MUST be "https" for "wss"-schemed WebSockets and
   // "http" for "ws"-schemed WebSockets".
-  const headers: Http2RequestHeaders = {
+  const headers: ExtendedConnectRequestFields = {
     ':method': 'CONNECT',
     ':protocol': 'websocket',
     ':scheme': spec.secure ? 'https' : 'http',
@@ -117,7 +117,7 @@ export function buildExtendedConnectRequest(spec: ExtendedConnectRequestSpec): H
 }
 
 /** Response headers as node:http2 hands them over: pseudo-headers included, repeated fields as arrays. */
-export type Http2ResponseHeaders = Record<string, string | string[] | number | undefined>;
+export type ExtendedConnectResponseFields = Record<string, string | string[] | number | undefined>;
 
 /**
  * The server's HTTP/2 response as the same head an HTTP/1.1 client gets
@@ -125,7 +125,7 @@ export type Http2ResponseHeaders = Record<string, string | string[] | number | u
  * alike. `httpVersion` is `2.0`, `reason` empty (HTTP/2 has none); the
  * pseudo-headers are left out of `headers`.
  */
-export function responseHeadOf(fields: Http2ResponseHeaders): HttpResponseHead {
+export function responseHeadOf(fields: ExtendedConnectResponseFields): HttpResponseHead {
   const pairs: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(fields)) {
     if (name.startsWith(':') || value === undefined) continue;

@@ -87,6 +87,8 @@ const SANS_IO_EXPORTS = [
   // RFC 8441
   'parseExtendedConnect', 'buildExtendedConnectResponse', 'buildExtendedConnectRejection', 'Http2RequestHeaders', 'Http2ResponseHeaders', 'Http2Rejection',
   'sniffHttp2Preface', 'HTTP2_PREFACE', 'PrefaceVerdict',
+  'buildExtendedConnectRequest', 'responseHeadOf', 'judgeExtendedConnectResponse', 'isExtendedConnectSuccess', 'refusalOf',
+  'ExtendedConnectRequestSpec', 'ExtendedConnectRequestFields', 'ExtendedConnectResponseFields', 'ExtendedConnectOffer', 'ExtendedConnectAccepted',
   // UTF-8
   'Utf8Validator', 'isValidUtf8',
   // extensions
