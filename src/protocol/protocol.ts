@@ -381,11 +381,37 @@ export class WebSocketProtocol {
       this.turnWork += chunk.length / PAYLOAD_BYTES_PER_UNIT;
       return;
     }
-    if (this.inbox === NO_INPUT) this.inbox = [];
-    this.inbox.push(chunk);
-    // Input already waiting goes first; this chunk waits behind it.
-    if (this.inbox.length - this.inboxHead > 1 || this.decoding) return;
-    this.processInbox();
+    if (this.inboxHead < this.inbox.length || this.decoding) {
+      // Input already waiting goes first; this chunk waits behind it.
+      if (this.inbox === NO_INPUT) this.inbox = [];
+      this.inbox.push(chunk);
+      return;
+    }
+    this.parseChunk(chunk);
+  }
+
+  /**
+   * processInbox() for one chunk when nothing waits (the usual read): the
+   * same steps, without putting the chunk in an array first (an array per
+   * read, or one kept per connection, for nothing). What the turn budget (or
+   * a message being inflated) keeps back goes to the inbox.
+   */
+  private parseChunk(chunk: Buffer): void {
+    let rest = chunk;
+    try {
+      while (!this.decoding && this.turnWork < this.turnBudget) {
+        const consumed = this.parser.push(rest);
+        if (consumed === rest.length || this.parser.halted) return;
+        rest = rest.subarray(consumed);
+      }
+    } catch (error) {
+      // As in processInbox(): never into the transport's read loop.
+      this.failWith(asFailure(error));
+      return;
+    }
+    if (this.parser.halted) return;
+    this.inbox = [rest];
+    this.inboxHead = 0;
   }
 
   /**
