@@ -59,6 +59,8 @@ const { values: a } = parseArgs({
     deflate: { type: 'boolean', default: false },
     distinct: { type: 'string', default: '8' },
     exchange: { type: 'string', default: '0' },
+    // open loop: each connection sends this many messages per second (spread evenly), whatever the echoes
+    rate: { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -78,6 +80,7 @@ const CONNECT_TIMEOUT = Number(a['connect-timeout']);
 const DEFLATE = a.deflate!;
 const DISTINCT = Number(a.distinct);
 const EXCHANGE = Number(a.exchange);
+const RATE = Number(a.rate);
 if (!(PORT > 0) || !(CONNS > 0) || !(SIZE >= 0) || !(INFLIGHT >= 1)) {
   fail('bad arguments: --port, --conns, --size, --inflight are required and must be positive');
 }
@@ -85,6 +88,7 @@ if (DEFLATE && (BINARY || !(SIZE > 0) || !(DISTINCT >= 1) || !(EXCHANGE >= 0))) 
   fail('bad arguments: --deflate needs text (no --binary), --size > 0, --distinct >= 1, --exchange >= 0');
 }
 if (EXCHANGE > 0 && !DEFLATE) fail('bad arguments: --exchange is for --deflate');
+if (!(RATE >= 0) || (RATE > 0 && (DEFLATE || IDLE >= 0))) fail('bad arguments: --rate is a number >= 0, not with --deflate or --idle');
 
 function fail(msg: string): never {
   process.stderr.write(`loadgen: ${msg}\n`);
@@ -182,7 +186,7 @@ class Conn {
     if (done > 0) {
       msgs += done;
       if (DEFLATE) this.echoed(done);
-      else if (IDLE < 0) this.sock.write(TX.subarray(0, done * F));
+      else if (IDLE < 0 && RATE === 0) this.sock.write(TX.subarray(0, done * F));
     }
   }
 
@@ -343,7 +347,7 @@ function onOpened(c: Conn): void {
   if (DEFLATE) {
     if (IDLE < 0) c.sendN(INFLIGHT);
     else if (EXCHANGE > 0) c.sendN(EXCHANGE);
-  } else if (IDLE < 0) c.sock.write(TX); // K frames in flight from the start
+  } else if (IDLE < 0 && RATE === 0) c.sock.write(TX); // K frames in flight from the start
   if (opened === CONNS) maybeReady();
   else openMore();
 }
@@ -383,7 +387,26 @@ function idlePhase(connectS: number): void {
   }, IDLE * 1000);
 }
 
+/**
+ * --rate R (open loop, the S5 scenario): every 10 ms, the next CONNS × R / 100 connections
+ * (round robin) each send one frame, so each connection sends R messages per second,
+ * spread evenly over time; echoes are counted, never answered.
+ */
+function startOpenLoop(): void {
+  let next = 0;
+  let owed = 0;
+  const frame = TX.subarray(0, F);
+  setInterval(() => {
+    owed += (conns.length * RATE) / 100;
+    for (; owed >= 1; owed--) {
+      conns[next].sock.write(frame);
+      next = (next + 1) % conns.length;
+    }
+  }, 10);
+}
+
 function loadPhase(connectS: number): void {
+  if (RATE > 0) startOpenLoop();
   let tm = 0;
   let m0 = 0;
   let s0 = 0;
@@ -421,6 +444,7 @@ function loadPhase(connectS: number): void {
         size: SIZE,
         type: BINARY ? 'binary' : 'text',
         inflight: INFLIGHT,
+        ...(RATE > 0 ? { mode: 'open', rate_per_conn: RATE } : {}),
         ...(DEFLATE ? { deflate: deflateAnswer, distinct: DISTINCT, tx_wire_bytes: Math.round(DWIRE) } : {}),
         connect_s: round(connectS, 2),
         secs: round(secs, 3),

@@ -127,6 +127,8 @@ interface Scenario {
   deflate?: boolean;
   /** also show MB/s (payload bytes, before compression) in the table */
   alsoMB?: boolean;
+  /** open loop: messages per second per connection (the table shows server CPU, %) */
+  rate?: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -134,6 +136,7 @@ const SCENARIOS: Scenario[] = [
   { id: 'S2', title: '100 conns, 16 B text, 16 in flight', unit: 'msg/s', higherIsBetter: true, conns: 100, size: 16, binary: false, inflight: 16 },
   { id: 'S3', title: '10 conns, 16 KiB binary, 16 in flight', unit: 'msg/s', higherIsBetter: true, conns: 10, size: 16384, binary: true, inflight: 16 },
   { id: 'S4', title: '1 conn, 1 MiB binary, 2 in flight', unit: 'MB/s', higherIsBetter: true, conns: 1, size: 1 << 20, binary: true, inflight: 2 },
+  { id: 'S5', title: '1,000 conns x 1 msg/s, 16 B text: server CPU', unit: 'CPU %', higherIsBetter: false, conns: 1000, size: 16, binary: false, inflight: 1, rate: 1 },
   { id: 'IDLE', title: `RSS per idle conn at ${IDLE_CONNS}`, unit: 'KiB/conn', higherIsBetter: false, conns: IDLE_CONNS, size: 0, binary: false, inflight: 1, idle: true },
   { id: 'D1', title: 'deflate: 100 conns, 1 KiB JSON text, 4 in flight', unit: 'msg/s', higherIsBetter: true, conns: 100, size: 1024, binary: false, inflight: 4, deflate: true },
   { id: 'D2', title: 'deflate: 10 conns, 64 KiB JSON text, 4 in flight', unit: 'msg/s', higherIsBetter: true, conns: 10, size: 65536, binary: false, inflight: 4, deflate: true, alsoMB: true },
@@ -191,6 +194,7 @@ function runLoadgen(sc: Scenario, srv: Running): Promise<Result> {
     args.push('--size', String(sc.size), '--inflight', String(sc.inflight));
     args.push('--warmup', String(WARMUP), '--duration', String(DURATION));
     if (sc.binary) args.push('--binary');
+    if (sc.rate !== undefined) args.push('--rate', String(sc.rate));
   }
   const limit = (sc.idle ? 150 + IDLE_HOLD : WARMUP + DURATION + 60) * 1000;
   return runGenerator(tsNode(path.join('bench', 'loadgen.ts'), args), srv, limit, parseResultLine);
@@ -200,7 +204,15 @@ function runLoadgen(sc: Scenario, srv: Running): Promise<Result> {
 // Measurement
 
 function metricOf(sc: Scenario, r: Result): number | null {
-  const v = sc.idle ? r.kib_per_conn : sc.unit === 'MB/s' ? r.mb_per_s : r.msgs_per_s;
+  const v = sc.idle
+    ? r.kib_per_conn
+    : sc.rate !== undefined
+      ? typeof r.srv_cpu === 'number'
+        ? Math.round(r.srv_cpu * 1000) / 10
+        : null
+      : sc.unit === 'MB/s'
+        ? r.mb_per_s
+        : r.msgs_per_s;
   return typeof v === 'number' ? v : null;
 }
 

@@ -447,7 +447,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-4.2.2-accept',
     rfc: 6455, section: '4.2.2', keyword: 'MUST', roles: 'server',
     text: 'Item 5.4: "A |Sec-WebSocket-Accept| header field" whose value is base64(SHA-1(/key/ + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")).',
-    code: [code(ACCEPT_KEY, ".update(key + WEBSOCKET_GUID, 'latin1')"), code(HTTP_RESPONSE, '`Sec-WebSocket-Accept: ${computeAcceptKey(key)}`')],
+    code: [code(ACCEPT_KEY, "return hash('sha1', key + WEBSOCKET_GUID, 'base64');"), code(HTTP_RESPONSE, '`Sec-WebSocket-Accept: ${computeAcceptKey(key)}`')],
     tests: [test(T_HANDSHAKE, 'computes the RFC 6455 §1.3 example'), test(T_HANDSHAKE, 'is base64(SHA-1(key + GUID)) for random keys'), test(E_HANDSHAKE, 'a random key gets the matching accept')],
   },
 
@@ -830,7 +830,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-6.2-server-unmasks',
     rfc: 6455, section: '6.2', keyword: 'MUST', roles: 'server',
     text: '"A server MUST remove masking for data frames received from a client as described in Section 5.3."',
-    code: [code(PARSER, 'if (this.masked) this.maskPhase = applyMask(chunk, pos, end, this.maskKey, this.maskPhase);')],
+    code: [code(PARSER, 'this.maskPhase = applyMask(chunk, pos, end, MASK_KEY, this.maskPhase);')],
     tests: [test(T_PARSER, 'unmasks across chunk boundaries at every mask phase'), test(E_FRAMING, 'single-frame masked text "Hello"')],
   },
 

@@ -17,8 +17,11 @@ import { sharedEncodeSlab, type EncodeSlab } from './encode-slab.js';
 
 export class OutboundQueue {
   private readonly slab: EncodeSlab;
-  /** Finished pieces, in write order. */
-  private chunks: Buffer[] = [];
+  /**
+   * Finished pieces, in write order; null while there are none (an idle
+   * connection holds no array: take() hands the array over to the caller).
+   */
+  private chunks: Buffer[] | null = null;
   /** This queue's open run of contiguous bytes in the slab: [runStart, runEnd) of runBuffer. */
   private runBuffer: Buffer | null = null;
   private runStart = 0;
@@ -64,7 +67,7 @@ export class OutboundQueue {
   /** Queue a buffer by reference (a large payload): it must not change until written. */
   pushBuffer(buffer: Buffer): void {
     this.closeRun();
-    this.chunks.push(buffer);
+    (this.chunks ??= []).push(buffer);
     this.bytes += buffer.length;
   }
 
@@ -75,15 +78,15 @@ export class OutboundQueue {
   /** Take everything queued, in order; the queue is empty afterwards. */
   take(): Buffer[] {
     this.closeRun();
-    const chunks = this.chunks;
-    this.chunks = [];
+    const chunks = this.chunks ?? [];
+    this.chunks = null;
     this.bytes = 0;
     return chunks;
   }
 
   private closeRun(): void {
     if (this.runBuffer !== null) {
-      if (this.runEnd > this.runStart) this.chunks.push(this.runBuffer.subarray(this.runStart, this.runEnd));
+      if (this.runEnd > this.runStart) (this.chunks ??= []).push(this.runBuffer.subarray(this.runStart, this.runEnd));
       this.runBuffer = null;
     }
   }

@@ -2,7 +2,7 @@
  * The nonce exchange of the opening handshake: the client's Sec-WebSocket-Key
  * and the server's Sec-WebSocket-Accept derived from it (RFC 6455 §1.3, §4).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** RFC 6455 §1.3: the GUID appended to the key, "unlikely to be used by network endpoints that do not understand the WebSocket Protocol". */
 export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -19,9 +19,10 @@ export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
  * Example from §1.3: `dGhlIHNhbXBsZSBub25jZQ==` → `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`.
  */
 export function computeAcceptKey(key: string): string {
-  return createHash('sha1')
-    .update(key + WEBSOCKET_GUID, 'latin1')
-    .digest('base64');
+  // One-shot crypto.hash(): no Hash object per handshake, whose native digest
+  // state would wait for a garbage collection to be freed. (The key is
+  // base64, ASCII: its UTF-8 bytes are its Latin-1 bytes.)
+  return hash('sha1', key + WEBSOCKET_GUID, 'base64');
 }
 
 /** The 64 characters of the base64 alphabet (RFC 4648 §4), as a lookup table. */

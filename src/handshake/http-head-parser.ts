@@ -130,9 +130,15 @@ export class HttpHeadParser<K extends HttpHeadKind> {
   #reason = '';
   #fields: Array<readonly [string, string]> = [];
 
-  constructor(kind: K, limits: Partial<HttpHeadLimits> = {}) {
+  constructor(kind: K, limits?: Partial<HttpHeadLimits>) {
     if (kind !== 'request' && kind !== 'response') {
       throw new LocalError(Code.INVALID_LIMIT, `HttpHeadParser kind must be 'request' or 'response', got ${String(kind)}`);
+    }
+    this.kind = kind;
+    if (limits === undefined) {
+      // The defaults, shared: no merged copy per handshake (every server connection makes a parser).
+      this.limits = DEFAULT_HTTP_HEAD_LIMITS;
+      return;
     }
     const merged = { ...DEFAULT_HTTP_HEAD_LIMITS, ...limits };
     for (const name of ['maxHeadBytes', 'maxHeaderCount', 'maxLineBytes'] as const) {
@@ -141,7 +147,6 @@ export class HttpHeadParser<K extends HttpHeadKind> {
         throw new LocalError(Code.INVALID_LIMIT, `${name} must be a positive integer, got ${String(value)}`);
       }
     }
-    this.kind = kind;
     this.limits = Object.freeze(merged);
   }
 

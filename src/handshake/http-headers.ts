@@ -14,29 +14,68 @@
  * Values are Latin-1 decoded, one character per byte (obs-text survives
  * unchanged); the parser has already trimmed them and refused control bytes.
  */
-import { equalsIgnoreAsciiCase } from './tokens.js';
+import { LocalError } from '../errors.js';
+import { rangeEqualsIgnoreAsciiCase } from './tokens.js';
+
+/**
+ * Joins the names and values in the packed form. No name or value can hold
+ * it: a line feed ends a field line in HTTP/1.1 (the parser refuses control
+ * bytes in values), and HTTP/2 forbids it in field values too (RFC 9113
+ * §8.2.1).
+ */
+const SEPARATOR = '\n';
 
 /** The header fields of one HTTP message, looked up case-insensitively (see above). */
 export class HttpHeaders {
   /**
-   * Names and values alternating, as sent: [name0, value0, name1, value1, ...].
-   * One flat array rather than a pair per line and a map of lists: every
-   * open connection keeps its request headers, and header sets are small
-   * (at most maxHeaderCount), so a linear, case-insensitive scan is cheap.
+   * Names and values alternating, as sent, joined into ONE string:
+   * `name0\nvalue0\nname1\nvalue1...`. Every open connection keeps its
+   * request headers, so their form is its idle memory: one flat string costs
+   * its bytes plus one string header, where an array of strings cost an
+   * array, its elements and a string object per name and per value (~310 B
+   * more for the six lines of a minimal upgrade request, measured with
+   * bench/idle-heap.ts; more for a browser's). Lookups scan it in place, so
+   * they allocate nothing but the values they return; header sets are small
+   * (at most maxHeaderCount lines), and the handshake looks up a fixed set of
+   * names (about a dozen), never one per line.
    */
-  readonly #fields: string[];
+  readonly #packed: string;
+  /** Number of field lines. */
+  readonly #size: number;
 
   constructor(raw: Iterable<readonly [name: string, value: string]> = []) {
     const fields: string[] = [];
-    for (const [name, value] of raw) fields.push(name, value);
-    this.#fields = fields;
+    for (const [name, value] of raw) {
+      if (name.includes(SEPARATOR) || value.includes(SEPARATOR)) {
+        throw new LocalError('WS_ERR_INVALID_ARGUMENT', 'a header field name or value cannot contain a line feed');
+      }
+      fields.push(name, value);
+    }
+    // (join() makes one flat string: concatenation would keep a tree of pieces.)
+    this.#packed = fields.join(SEPARATOR);
+    this.#size = fields.length / 2;
+  }
+
+  /** Calls `visit(nameStart, nameEnd, valueStart, valueEnd)` for each line, in order, with offsets into the packed string. */
+  #forEachLine(visit: (nameStart: number, nameEnd: number, valueStart: number, valueEnd: number) => void): void {
+    const packed = this.#packed;
+    let start = 0;
+    for (let line = 0; line < this.#size; line++) {
+      const nameEnd = packed.indexOf(SEPARATOR, start);
+      let valueEnd = packed.indexOf(SEPARATOR, nameEnd + 1);
+      if (valueEnd < 0) valueEnd = packed.length;
+      visit(start, nameEnd, nameEnd + 1, valueEnd);
+      start = valueEnd + 1;
+    }
   }
 
   /** The field lines as sent, in order, names in their original case. */
   get raw(): ReadonlyArray<readonly [name: string, value: string]> {
-    const fields = this.#fields;
+    const packed = this.#packed;
     const pairs: Array<readonly [string, string]> = [];
-    for (let i = 0; i < fields.length; i += 2) pairs.push(Object.freeze([fields[i], fields[i + 1]] as const));
+    this.#forEachLine((nameStart, nameEnd, valueStart, valueEnd) => {
+      pairs.push(Object.freeze([packed.slice(nameStart, nameEnd), packed.slice(valueStart, valueEnd)] as const));
+    });
     return Object.freeze(pairs);
   }
 
@@ -56,9 +95,11 @@ export class HttpHeaders {
    */
   getAll(name: string): string[] {
     const lower = name.toLowerCase();
-    const fields = this.#fields;
+    const packed = this.#packed;
     const values: string[] = [];
-    for (let i = 0; i < fields.length; i += 2) if (equalsIgnoreAsciiCase(fields[i], lower)) values.push(fields[i + 1]);
+    this.#forEachLine((nameStart, nameEnd, valueStart, valueEnd) => {
+      if (rangeEqualsIgnoreAsciiCase(packed, nameStart, nameEnd, lower)) values.push(packed.slice(valueStart, valueEnd));
+    });
     return values;
   }
 
@@ -78,17 +119,18 @@ export class HttpHeaders {
    */
   toObject(): Record<string, string> {
     const out = Object.create(null) as Record<string, string>;
-    const fields = this.#fields;
-    for (let i = 0; i < fields.length; i += 2) {
-      const key = fields[i].toLowerCase();
-      out[key] = key in out ? `${out[key]}, ${fields[i + 1]}` : fields[i + 1];
-    }
+    const packed = this.#packed;
+    this.#forEachLine((nameStart, nameEnd, valueStart, valueEnd) => {
+      const key = packed.slice(nameStart, nameEnd).toLowerCase();
+      const value = packed.slice(valueStart, valueEnd);
+      out[key] = key in out ? `${out[key]}, ${value}` : value;
+    });
     return out;
   }
 
   /** Number of field lines. */
   get size(): number {
-    return this.#fields.length / 2;
+    return this.#size;
   }
 
   /** Debug form for `console.log` / `util.inspect`: `HttpHeaders { 'Host: example.com', ... }`. */

@@ -117,15 +117,23 @@ export interface AcceptDecisions {
   headers?: Record<string, string>;
 }
 
+/*
+ * Shared empty values (never written to): a handshake allocates no array or
+ * buffer for nothing. Every connection's handshake garbage is memory until
+ * the next collection, and some of it lives long enough to be promoted.
+ */
+const NOTHING_RECEIVED: Buffer[] = [];
+const NO_BYTES = Buffer.alloc(0);
+
 /** The server's opening handshake over HTTP/1.1 as a sans-I/O machine (see the diagram above). */
 export class ServerHandshake {
   #state: ServerHandshakeState = 'reading';
   readonly #parser: HttpHeadParser<'request'>;
   readonly #handOff: boolean;
   /** Chunks received, kept only to hand a plain HTTP request on (bounded by the head limits plus one chunk). */
-  #received: Buffer[] = [];
+  #received: Buffer[] = NOTHING_RECEIVED;
   #request: UpgradeRequest | undefined;
-  #rest: Buffer = Buffer.alloc(0);
+  #rest: Buffer = NO_BYTES;
 
   constructor(options: ServerHandshakeOptions = {}) {
     this.#parser = new HttpHeadParser('request', options.limits);
@@ -147,15 +155,18 @@ export class ServerHandshake {
       if (error instanceof HandshakeError) return this.reject(error);
       throw error;
     }
-    if (this.#handOff) this.#received.push(chunk);
+    if (this.#handOff) {
+      if (this.#received === NOTHING_RECEIVED) this.#received = [];
+      this.#received.push(chunk);
+    }
     if (parsed === undefined) return { kind: 'need-more' };
     if (this.#handOff && !isWebSocketUpgrade(parsed.head)) {
       this.#state = 'handed-off';
       const received = this.#received.length === 1 ? this.#received[0] : Buffer.concat(this.#received);
-      this.#received = [];
+      this.#received = NOTHING_RECEIVED;
       return { kind: 'plain-http', head: parsed.head, received };
     }
-    this.#received = [];
+    this.#received = NOTHING_RECEIVED;
     return this.receiveHead(parsed.head, parsed.rest);
   }
 
@@ -199,7 +210,7 @@ export class ServerHandshake {
     this.#state = 'accepted';
     const rest = this.#rest;
     this.#request = undefined;
-    this.#rest = Buffer.alloc(0);
+    this.#rest = NO_BYTES;
     return { kind: 'accept', response, request, protocol, extensions: decisions.extensions ?? '', rest };
   }
 
@@ -241,9 +252,9 @@ export class ServerHandshake {
 
   #finish(state: 'rejected' | 'abandoned'): void {
     this.#state = state;
-    this.#received = [];
+    this.#received = NOTHING_RECEIVED;
     this.#request = undefined;
-    this.#rest = Buffer.alloc(0);
+    this.#rest = NO_BYTES;
   }
 
   #expect(state: ServerHandshakeState, call: string): void {

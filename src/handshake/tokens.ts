@@ -137,7 +137,7 @@ function findListElement(value: string, found: (start: number, end: number) => b
 }
 
 /** `equalsIgnoreAsciiCase` for the part `[start, end)` of `s`. */
-function rangeEqualsIgnoreAsciiCase(s: string, start: number, end: number, lower: string): boolean {
+export function rangeEqualsIgnoreAsciiCase(s: string, start: number, end: number, lower: string): boolean {
   if (end - start !== lower.length) return false;
   for (let i = start; i < end; i++) {
     let c = s.charCodeAt(i);

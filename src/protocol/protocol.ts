@@ -166,6 +166,10 @@ export interface ProtocolOptions extends Partial<MessageLimits> {
  * own only while something waits (an idle one never). Never written to.
  */
 const NOTHING_HELD: HeldSend[] = [];
+/** No input kept back: shared, never written to (receiveData() makes an array when it keeps a chunk). */
+const NO_INPUT: Buffer[] = [];
+/** The extension callbacks of a connection without an extension: never called. */
+const NO_EXTENSION_CALLBACK: ExtensionCallback = () => {};
 const NOTHING_DEFERRED: DeferredSend[] = [];
 
 export const DEFAULT_TURN_BUDGET = 1024;
@@ -253,13 +257,16 @@ export class WebSocketProtocol {
   private wholeStart = 0;
   private wholeEnd = 0;
 
-  // A control frame's payload (at most 125 bytes, §5.5), possibly split across reads.
-  private readonly controlBuffer = Buffer.allocUnsafe(125);
+  // A control frame's payload (at most 125 bytes, §5.5) split across reads,
+  // gathered in a buffer of its size made for it (most arrive in one read and
+  // are delivered as a view: an idle connection holds no buffer here).
+  private controlBuffer: Buffer | null = null;
   private controlLength = 0;
 
   // Input not processed yet: chunks (the first possibly partly consumed) kept
-  // when a call used up its budget or waits for the extension.
-  private inbox: Buffer[] = [];
+  // when a call used up its budget or waits for the extension. NO_INPUT (shared,
+  // never written) while there are none: an idle connection holds no array.
+  private inbox: Buffer[] = NO_INPUT;
   private inboxHead = 0;
   private readonly turnBudget: number;
   private turnWork = 0;
@@ -323,8 +330,9 @@ export class WebSocketProtocol {
     this.frames = new FrameWriter(options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null);
     this.log = options.logger === undefined ? environmentLogger : options.logger;
     this.turnBudget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
-    this.decodeDone = (error, output) => this.decodeFinished(error, output);
-    this.encodeDone = (error, output) => this.encodeFinished(error, output);
+    // Callbacks for the extension's off-loop work: made only when there is an extension (two closures less per plain connection).
+    this.decodeDone = this.extension === null ? NO_EXTENSION_CALLBACK : (error, output) => this.decodeFinished(error, output);
+    this.encodeDone = this.extension === null ? NO_EXTENSION_CALLBACK : (error, output) => this.encodeFinished(error, output);
   }
 
   /** Where the closing handshake stands (see close-state.ts). */
@@ -373,10 +381,37 @@ export class WebSocketProtocol {
       this.turnWork += chunk.length / PAYLOAD_BYTES_PER_UNIT;
       return;
     }
-    this.inbox.push(chunk);
-    // Input already waiting goes first; this chunk waits behind it.
-    if (this.inbox.length - this.inboxHead > 1 || this.decoding) return;
-    this.processInbox();
+    if (this.inboxHead < this.inbox.length || this.decoding) {
+      // Input already waiting goes first; this chunk waits behind it.
+      if (this.inbox === NO_INPUT) this.inbox = [];
+      this.inbox.push(chunk);
+      return;
+    }
+    this.parseChunk(chunk);
+  }
+
+  /**
+   * processInbox() for one chunk when nothing waits (the usual read): the
+   * same steps, without putting the chunk in an array first (an array per
+   * read, or one kept per connection, for nothing). What the turn budget (or
+   * a message being inflated) keeps back goes to the inbox.
+   */
+  private parseChunk(chunk: Buffer): void {
+    let rest = chunk;
+    try {
+      while (!this.decoding && this.turnWork < this.turnBudget) {
+        const consumed = this.parser.push(rest);
+        if (consumed === rest.length || this.parser.halted) return;
+        rest = rest.subarray(consumed);
+      }
+    } catch (error) {
+      // As in processInbox(): never into the transport's read loop.
+      this.failWith(asFailure(error));
+      return;
+    }
+    if (this.parser.halted) return;
+    this.inbox = [rest];
+    this.inboxHead = 0;
   }
 
   /**
@@ -443,7 +478,7 @@ export class WebSocketProtocol {
       this.failWith(asFailure(error));
     }
     if (this.inboxHead === inbox.length || this.parser.halted) {
-      inbox.length = 0;
+      this.inbox = NO_INPUT;
       this.inboxHead = 0;
     }
   }
@@ -475,7 +510,7 @@ export class WebSocketProtocol {
     this.parser.halt();
     this.message.reset();
     this.stopStreaming();
-    this.inbox.length = 0;
+    this.inbox = NO_INPUT;
     this.inboxHead = 0;
     this.decoding = false;
     this.decoded = null;
@@ -500,6 +535,7 @@ export class WebSocketProtocol {
       this.frameOpcode = opcode;
       this.frameLength = length;
       this.controlLength = 0;
+      this.controlBuffer = null;
       this.wholeData = null;
       return;
     }
@@ -584,7 +620,7 @@ export class WebSocketProtocol {
         this.wholeStart = start;
         this.wholeEnd = end;
       } else {
-        data.copy(this.controlBuffer, this.controlLength, start, end);
+        data.copy((this.controlBuffer ??= Buffer.allocUnsafe(this.frameLength)), this.controlLength, start, end);
         this.controlLength += end - start;
       }
       return;
@@ -762,7 +798,9 @@ export class WebSocketProtocol {
       payload = this.wholeData.subarray(this.wholeStart, this.wholeEnd);
       this.wholeData = null;
     } else {
-      payload = this.frameLength === 0 ? EMPTY : Buffer.from(this.controlBuffer.subarray(0, this.controlLength));
+      // (The gathered buffer is this frame's alone: handed over without a copy.)
+      payload = this.frameLength === 0 || this.controlBuffer === null ? EMPTY : this.controlBuffer.subarray(0, this.controlLength);
+      this.controlBuffer = null;
     }
     if (this.log !== null) this.log(describeFrame('<', opcode, payload));
     if (opcode === Opcode.PING) {
