@@ -1,8 +1,8 @@
 /**
  * A backplane carries topics between processes: the cluster workers of one
  * machine (through the primary, over node:cluster's IPC channel) or many
- * machines (a broker such as Redis pub/sub, from the separate entry point
- * `wsrfc/redis`). The server never talks to a broker itself: it mirrors its
+ * machines (a broker: Redis pub/sub from the separate entry point
+ * `wsrfc/redis`, NATS from `wsrfc/nats`). The server never talks to a broker itself: it mirrors its
  * local topic registry (src/server/topics.ts) onto whatever implements this
  * interface, so another engine can be added without touching the server.
  *

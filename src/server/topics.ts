@@ -118,15 +118,36 @@ export class LocalTopicRegistry<Member> implements TopicRegistry<Member> {
   }
 }
 
-/** Throw LocalError WS_ERR_INVALID_TOPIC unless `topic` is a string of 1 to MAX_TOPIC_BYTES UTF-8 bytes. */
+/**
+ * Throw LocalError WS_ERR_INVALID_TOPIC unless `topic` is a well-formed
+ * string of 1 to MAX_TOPIC_BYTES UTF-8 bytes. Well-formed: a lone surrogate
+ * has no UTF-8 form (encoding writes U+FFFD for it), so `'\uD800'` and
+ * `'\uFFFD'` would name one Redis channel or NATS subject while being two
+ * topics here; such a name is refused rather than confused.
+ */
 export function checkTopicName(topic: unknown): asserts topic is string {
   if (typeof topic !== 'string' || topic.length === 0) {
     throw new LocalError('WS_ERR_INVALID_TOPIC', `a topic is a non-empty string, not ${typeof topic === 'string' ? "''" : typeof topic}`);
+  }
+  if (hasLoneSurrogate(topic)) {
+    throw new LocalError('WS_ERR_INVALID_TOPIC', 'a topic name must be well-formed Unicode: a lone surrogate has no UTF-8 form (it would share its bytes with U+FFFD)');
   }
   // A UTF-16 code unit is at most 3 UTF-8 bytes: only long names need counting.
   if (topic.length * 3 > MAX_TOPIC_BYTES && Buffer.byteLength(topic, 'utf8') > MAX_TOPIC_BYTES) {
     throw new LocalError('WS_ERR_INVALID_TOPIC', `a topic name is at most ${MAX_TOPIC_BYTES} UTF-8 bytes, this one has ${Buffer.byteLength(topic, 'utf8')}`);
   }
+}
+
+/** A high surrogate not followed by a low one, or a low one alone (what String.prototype.isWellFormed, ES2024, checks). */
+function hasLoneSurrogate(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0xd800 || unit > 0xdfff) continue;
+    const next = text.charCodeAt(i + 1); // NaN past the end
+    if (unit > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return true;
+    i++; // a pair: one character
+  }
+  return false;
 }
 
 /** A read-only view of a set: what `ws.topics` hands out, so the registry cannot be bypassed. */

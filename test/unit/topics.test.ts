@@ -51,12 +51,13 @@ describe('LocalTopicRegistry', () => {
 });
 
 describe('topic names and the read-only view', () => {
-  it(`names are strings of 1 to ${MAX_TOPIC_BYTES} UTF-8 bytes: at the limit passes, one byte over fails`, () => {
+  it(`names are well-formed strings of 1 to ${MAX_TOPIC_BYTES} UTF-8 bytes: at the limit passes, one byte over fails, a lone surrogate fails`, () => {
     checkTopicName('x');
     checkTopicName('x'.repeat(MAX_TOPIC_BYTES));
     checkTopicName('€'.repeat(MAX_TOPIC_BYTES / 4) + 'x'.repeat(MAX_TOPIC_BYTES / 4)); // 3 × 64 + 64 bytes
     checkTopicName('😀'.repeat(MAX_TOPIC_BYTES / 4)); // 4 bytes each, 2 UTF-16 units
-    for (const bad of ['', 'x'.repeat(MAX_TOPIC_BYTES + 1), '😀'.repeat(MAX_TOPIC_BYTES / 4) + 'x', undefined, 1, null, ['a']]) {
+    checkTopicName('\uFFFD'); // the replacement character itself is a character
+    for (const bad of ['', 'x'.repeat(MAX_TOPIC_BYTES + 1), '😀'.repeat(MAX_TOPIC_BYTES / 4) + 'x', '\uD800', 'a\uDC00b', '😀'.slice(0, 1), undefined, 1, null, ['a']]) {
       assert.throws(() => checkTopicName(bad), { name: 'LocalError', code: 'WS_ERR_INVALID_TOPIC' }, String(bad).slice(0, 20));
     }
   });
