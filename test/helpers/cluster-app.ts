@@ -11,7 +11,7 @@
  * backplane (the worker's is its default).
  *
  * With CRASH=1 in the environment every worker throws in setup (a crash
- * loop); the primary prints `forked` for each worker it starts.
+ * loop); the primary prints `forked` for each worker it starts and `exited` for each that exits.
  *
  *   node --import tsx test/helpers/cluster-app.ts WORKERS
  */
@@ -20,7 +20,10 @@ import { createServer } from '../../src/index.js';
 import { runWorkers } from '../../src/cluster/workers.js';
 
 const workers = Number(process.argv[2] ?? 2);
-if (cluster.isPrimary) cluster.on('fork', () => console.log('forked'));
+if (cluster.isPrimary) {
+  cluster.on('fork', () => console.log('forked'));
+  cluster.on('exit', () => console.log('exited'));
+}
 const pool = await runWorkers({
   workers,
   shutdownTimeout: 2_000,
