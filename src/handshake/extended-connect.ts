@@ -34,8 +34,10 @@
 import { HandshakeError, LocalError } from '../errors.js';
 import { HandshakeErrorCode as Code } from './error-codes.js';
 import { DEFAULT_HTTP_HEAD_LIMITS, type HttpHeadLimits } from './http-head-parser.js';
+import { isConnectionSpecificField } from './connection-specific-fields.js';
 import { HttpHeaders } from './http-headers.js';
 import type { AcceptDecisions } from './server-handshake.js';
+import { checkRefusalStatus } from './server-negotiation.js';
 import { equalsIgnoreAsciiCase, isFieldValue, isToken } from './tokens.js';
 import { isPlausibleHost, parseProtocolOffers, WEBSOCKET_VERSION, type UpgradeRequest } from './upgrade-request.js';
 
@@ -54,16 +56,6 @@ export interface Http2Rejection {
   headers: Http2ResponseHeaders;
   body: string;
 }
-
-/**
- * RFC 9113 §8.2.2: "An endpoint MUST NOT generate an HTTP/2 message
- * containing connection-specific header fields. This includes the
- * Connection header field and those listed as having connection-specific
- * semantics in Section 7.6.1 of [HTTP] (that is, Proxy-Connection,
- * Keep-Alive, Transfer-Encoding, and Upgrade)." (TE is allowed with the
- * value `trailers` only.)
- */
-const CONNECTION_SPECIFIC = new Set(['connection', 'proxy-connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
 
 /**
  * RFC 9113 §6.5.2, SETTINGS_MAX_HEADER_LIST_SIZE: "The value is based on
@@ -184,8 +176,7 @@ export function parseExtendedConnect(fields: Http2RequestHeaders, limits: Partia
   // malformed", and TE "MAY be present in an HTTP/2 request; when it is, it
   // MUST NOT contain any value other than "trailers"".
   for (const [name, value] of lines) {
-    const lower = name.toLowerCase();
-    if (CONNECTION_SPECIFIC.has(lower) || (lower === 'te' && !equalsIgnoreAsciiCase(value, 'trailers'))) {
+    if (isConnectionSpecificField(name, value)) {
       throw new HandshakeError(Code.CONNECTION_SPECIFIC_HEADER, 400, `connection-specific header ${quote(name)} is not allowed over HTTP/2`);
     }
   }
@@ -254,7 +245,8 @@ const ACCEPT_OWNED = new Set(['sec-websocket-protocol', 'sec-websocket-extension
  * "as defined in [RFC6455]" (RFC 8441 §5; §4.2.2 items 5.5–5.6), and the
  * extra headers (authorize's): names lowercased (RFC 9113 §8.2.1: "field
  * names MUST be converted to lowercase"), connection-specific ones left out
- * (§8.2.2, above: the same hook serves HTTP/1.1, where they mean something).
+ * (§8.2.2, connection-specific-fields.ts: the same hook serves HTTP/1.1,
+ * where they mean something).
  *
  * Throws `LocalError` (the server answers 500 and reports it) for a
  * subprotocol that is not a token, a field that is not a token or whose
@@ -290,9 +282,8 @@ const REJECTION_OWNED = new Set(['content-type', 'content-length']);
  */
 export function buildExtendedConnectRejection(error: HandshakeError): Http2Rejection {
   const { status } = error;
-  if (!Number.isInteger(status) || status < 200 || status > 599) {
-    throw new LocalError(Code.INVALID_RESPONSE, `status ${status} cannot refuse a handshake`);
-  }
+  // RFC 9113 §8.5: "Any 2xx series response to a CONNECT request" opens the tunnel, so a 2xx cannot refuse.
+  checkRefusalStatus(status);
   const headers: Http2ResponseHeaders = Object.create(null) as Http2ResponseHeaders;
   headers[':status'] = status;
   headers['content-type'] = 'text/plain; charset=utf-8';
@@ -306,7 +297,8 @@ function copyExtraHeaders(into: Http2ResponseHeaders, extra: Readonly<Record<str
     const value = extra[name];
     checkField(name, value);
     const lower = name.toLowerCase();
-    if (CONNECTION_SPECIFIC.has(lower) || lower === 'te') continue;
+    // RFC 9113 §8.2.2: "An endpoint MUST NOT generate an HTTP/2 message containing connection-specific header fields" (TE included: a response has no use for it).
+    if (lower === 'te' || isConnectionSpecificField(lower, value)) continue;
     if (owned.has(lower)) throw new LocalError(Code.RESERVED_RESPONSE_HEADER, `header ${name} is written by the response builder and cannot be set`);
     into[lower] = value;
   }
