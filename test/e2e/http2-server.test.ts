@@ -777,6 +777,63 @@ describe('WebSocket over HTTP/2: hostile peers and broken hooks (the audit of is
       await new Promise((resolve) => own.close(resolve));
     }
   });
+
+  it('a peer with huge windows that stops reading TCP: the session socket\'s backlog shows on the stream, send() returns false, sendStallTimeout closes with 1008', async () => {
+    // In one process, pausing a socket node:http2 owns does not stop its
+    // session from reading (it reads the handle itself): the client would
+    // take all and buffer it in its own stream. So a TCP relay in between
+    // stops reading from the server, as a real peer's kernel would.
+    let connection: WebSocketConnection<undefined> | undefined;
+    const server = createServer({ http2: true, sendStallTimeout: 300, closeTimeout: 300 }, (ws) => (connection = ws));
+    const { port } = await server.listen(0, '127.0.0.1');
+    let upstream: import('node:net').Socket | undefined;
+    const relay = createNetServer((down) => {
+      const up = netConnect(port, '127.0.0.1');
+      upstream = up;
+      down.pipe(up);
+      up.pipe(down);
+      down.on('error', () => {});
+      up.on('error', () => {});
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    const client = await session(`http://127.0.0.1:${(relay.address() as { port: number }).port}`, { settings: { initialWindowSize: 2 ** 31 - 1 } });
+    client.setLocalWindowSize(2 ** 31 - 1);
+    try {
+      const stream = client.request(connectHeaders('/'), { endStream: false });
+      stream.on('error', () => {});
+      await withTimeout(once(stream, 'response'), { what: 'the 200' });
+      const ws = await waitFor(() => connection, { what: 'the server connection' });
+      // The peer's TCP stops reading; its HTTP/2 windows stay wide open.
+      upstream!.unpipe();
+      upstream!.pause();
+      // A well-behaved sender: on false, wait for 'drain'. The kernels and the relay take a few MiB, then nothing.
+      const chunk = Buffer.alloc(64 * 1024);
+      const cap = 4096; // 256 MiB: far more than the kernels and the relay can take
+      let closed = false;
+      void ws.closed.then(() => (closed = true));
+      let sent = 0;
+      let refusals = 0;
+      while (!closed && sent < cap) {
+        sent++;
+        if (!ws.send(chunk)) {
+          refusals++;
+          await Promise.race([once(ws, 'drain'), ws.closed]);
+        }
+      }
+      assert.ok(sent < cap, `bounded: ${sent} chunks of 64 KiB sent before the close`);
+      assert.ok(refusals > 0, 'send() returned false');
+      assert.ok(ws.bufferedAmount <= 2 * 64 * 1024 + 1024, `what stays buffered here is bounded by the high-water mark: ${ws.bufferedAmount}`);
+      const info = await withTimeout(ws.closed, { what: 'the stalled connection to close' });
+      assert.equal(info.sent?.code, 1008, 'we closed with 1008 (WS_ERR_SEND_STALLED)');
+      assert.equal(info.error?.code, 'WS_ERR_SEND_STALLED');
+    } finally {
+      upstream?.destroy();
+      client.destroy();
+      relay.close();
+      await server.close();
+    }
+  });
 });
 
 describe('WebSocket over HTTP/2: one TLS port for h2 and HTTP/1.1 (ALPN), one cleartext port for h2c and HTTP/1.1', { timeout: TEST_TIMEOUT }, () => {
