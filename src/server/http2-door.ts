@@ -277,8 +277,13 @@ export class Http2Door<Decision extends AcceptDecisions> {
       timer.unref();
     });
     try {
-      const decided = await Promise.race([host.decide(request), timedOut]);
+      const deciding = host.decide(request);
+      const decided = await Promise.race([deciding, timedOut]);
       if (decided === TIMED_OUT) {
+        // A hook that fails later is still a bug to report (a refusal is not); its decision, if any, is dropped.
+        deciding.catch((error: unknown) => {
+          if (!(error instanceof HandshakeError)) host.reportError(error);
+        });
         this.#refuse(stream, new HandshakeError(HandshakeErrorCode.TIMEOUT, 408, 'the server could not decide on the upgrade in time'));
         return;
       }
