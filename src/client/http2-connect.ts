@@ -118,6 +118,12 @@ export class Http2Handshake {
     try {
       stream = pooled.session.request(this.plan.request, { endStream: false });
     } catch (error) {
+      const { session } = pooled;
+      if (!session.closed && !session.destroyed) {
+        // Not the session: node:http2 refused what we asked (a header block it will not send...): ours to fix, not to retry.
+        this.#fail(error);
+        return;
+      }
       // The session went away between the pool's answer and now (GOAWAY, closed).
       if (this.#retry()) return;
       this.#fail(new ClientHandshakeError(Code.H2_STREAM_RESET, 'RFC 9113 §6.8', `the HTTP/2 session to ${this.plan.url} could not open a stream: ${(error as Error).message}`));

@@ -28,6 +28,7 @@ import { PERMESSAGE_DEFLATE, type PerMessageDeflate } from '../extensions/permes
 import { acceptDeflateResponse, deflateCodec, type PerMessageDeflateOptions } from '../extensions/permessage-deflate-negotiation.js';
 import { checkExtensionOffer, checkExtraHeaders, checkProtocols } from '../client/upgrade-request-builder.js';
 import { ClientHandshakeError } from './client-handshake-error.js';
+import { isConnectionSpecificField } from './connection-specific-fields.js';
 import { checkServerSelection } from './client-negotiation.js';
 import { HandshakeErrorCode as Code } from './error-codes.js';
 import type { HttpResponseHead } from './http-head-parser.js';
@@ -57,17 +58,17 @@ export interface ExtendedConnectRequestSpec {
 export type ExtendedConnectRequestFields = Record<string, string>;
 
 /**
- * Connection-specific fields an HTTP/1.1 request may carry and an HTTP/2 one
- * may not. RFC 9113 §8.2.2: "An endpoint MUST NOT generate an HTTP/2 message
- * containing connection-specific header fields"; "the only exception to
- * this is the TE header field, which MAY be present in an HTTP/2 request;
- * when it is, it MUST NOT contain any value other than "trailers"". An
- * intermediary converting a message "MUST remove" them, and so do we: an
- * extra header that makes sense over HTTP/1.1 (`http2: 'auto'` may take
- * either) is dropped here rather than failing the connection. (Connection,
- * Upgrade and Transfer-Encoding may not be given at all: the client owns them.)
+ * Connection-specific fields (connection-specific-fields.ts) an HTTP/1.1
+ * request may carry and an HTTP/2 one may not. RFC 9113 §8.2.2: "An
+ * endpoint MUST NOT generate an HTTP/2 message containing connection-specific
+ * header fields"; an intermediary converting a message "MUST remove" them,
+ * and so do we with these: an extra header that makes sense over HTTP/1.1
+ * (`http2: 'auto'` may take either) is dropped here rather than failing the
+ * connection. Connection, Upgrade and Transfer-Encoding may not be given at
+ * all (the client owns them); nor HTTP2-Settings, which would ask an
+ * HTTP/1.1 server to switch to h2c instead of WebSocket: a LocalError.
  */
-const HTTP1_ONLY = new Set(['keep-alive', 'proxy-connection', 'te']);
+const DROPPED_OVER_HTTP2 = new Set(['keep-alive', 'proxy-connection', 'te']);
 
 /** The request's header list, ready for `session.request()`. Throws LocalError on an invalid argument, like `buildUpgradeRequest()`. */
 export function buildExtendedConnectRequest(spec: ExtendedConnectRequestSpec): ExtendedConnectRequestFields {
@@ -81,7 +82,8 @@ export function buildExtendedConnectRequest(spec: ExtendedConnectRequestSpec): E
     const lower = name.toLowerCase();
     // RFC 9113 §8.3.1: "Clients that generate HTTP/2 requests directly MUST use the :authority pseudo-header field to convey authority information".
     if (lower === 'host') authority = value;
-    else if (!HTTP1_ONLY.has(lower) || (lower === 'te' && value.toLowerCase() === 'trailers')) extra.push([lower, value]);
+    else if (!isConnectionSpecificField(lower, value)) extra.push([lower, value]);
+    else if (!DROPPED_OVER_HTTP2.has(lower)) throw new LocalError(Code.RESERVED_REQUEST_HEADER, `header ${name} is connection-specific: HTTP/2 forbids it (RFC 9113 §8.2.2)`);
   }
   if (!isFieldValue(authority) || authority === '') throw new LocalError(Code.INVALID_REQUEST_HEADER, `invalid :authority ${JSON.stringify(authority)}`);
 

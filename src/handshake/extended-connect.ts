@@ -22,20 +22,24 @@
  * PROTOCOL_ERROR, i.e. RST_STREAM, no status): `:protocol` without
  * `SETTINGS_ENABLE_CONNECT_PROTOCOL` or on another method than CONNECT,
  * an extended CONNECT without `:scheme`, `:path` or `:authority`, repeated
- * or unknown pseudo-header fields, uppercase field names, and the
- * connection-specific fields. They are checked here all the same: the check
- * must hold on its own, for whoever drives it from another HTTP/2 stack.
+ * or unknown pseudo-header fields, field names with uppercase letters or
+ * other bytes RFC 9113 §8.2.1 forbids, and the connection-specific fields.
+ * They are checked here all the same (400): the check must hold on its
+ * own, for whoever drives it from another HTTP/2 stack.
  *
  * Checks run in this order, so a request breaking several rules gets the
  * most useful answer: method, `:protocol`, `:scheme`, `:path`,
- * `:authority` (and Host), the HTTP head limits, connection-specific
- * fields, Sec-WebSocket-Version, body, Sec-WebSocket-Protocol.
+ * `:authority`, field names (pseudo-header fields, characters), the HTTP
+ * head limits, Host, connection-specific fields, Sec-WebSocket-Version,
+ * body, Sec-WebSocket-Protocol.
  */
 import { HandshakeError, LocalError } from '../errors.js';
 import { HandshakeErrorCode as Code } from './error-codes.js';
 import { DEFAULT_HTTP_HEAD_LIMITS, type HttpHeadLimits } from './http-head-parser.js';
+import { isConnectionSpecificField } from './connection-specific-fields.js';
 import { HttpHeaders } from './http-headers.js';
 import type { AcceptDecisions } from './server-handshake.js';
+import { checkRefusalStatus } from './server-negotiation.js';
 import { equalsIgnoreAsciiCase, isFieldValue, isToken } from './tokens.js';
 import { isPlausibleHost, parseProtocolOffers, WEBSOCKET_VERSION, type UpgradeRequest } from './upgrade-request.js';
 
@@ -54,16 +58,6 @@ export interface Http2Rejection {
   headers: Http2ResponseHeaders;
   body: string;
 }
-
-/**
- * RFC 9113 §8.2.2: "An endpoint MUST NOT generate an HTTP/2 message
- * containing connection-specific header fields. This includes the
- * Connection header field and those listed as having connection-specific
- * semantics in Section 7.6.1 of [HTTP] (that is, Proxy-Connection,
- * Keep-Alive, Transfer-Encoding, and Upgrade)." (TE is allowed with the
- * value `trailers` only.)
- */
-const CONNECTION_SPECIFIC = new Set(['connection', 'proxy-connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
 
 /**
  * RFC 9113 §6.5.2, SETTINGS_MAX_HEADER_LIST_SIZE: "The value is based on
@@ -158,6 +152,7 @@ export function parseExtendedConnect(fields: Http2RequestHeaders, limits: Partia
   for (const name of Object.keys(fields)) {
     const value = fields[name];
     if (value === undefined) continue;
+    checkFieldName(name);
     for (const one of Array.isArray(value) ? value : [value]) {
       // The head limits (431, RFC 6585 §5): the field lines, each line, the whole list.
       listBytes += name.length + one.length + FIELD_LINE_OVERHEAD;
@@ -184,8 +179,7 @@ export function parseExtendedConnect(fields: Http2RequestHeaders, limits: Partia
   // malformed", and TE "MAY be present in an HTTP/2 request; when it is, it
   // MUST NOT contain any value other than "trailers"".
   for (const [name, value] of lines) {
-    const lower = name.toLowerCase();
-    if (CONNECTION_SPECIFIC.has(lower) || (lower === 'te' && !equalsIgnoreAsciiCase(value, 'trailers'))) {
+    if (isConnectionSpecificField(name, value)) {
       throw new HandshakeError(Code.CONNECTION_SPECIFIC_HEADER, 400, `connection-specific header ${quote(name)} is not allowed over HTTP/2`);
     }
   }
@@ -254,7 +248,8 @@ const ACCEPT_OWNED = new Set(['sec-websocket-protocol', 'sec-websocket-extension
  * "as defined in [RFC6455]" (RFC 8441 §5; §4.2.2 items 5.5–5.6), and the
  * extra headers (authorize's): names lowercased (RFC 9113 §8.2.1: "field
  * names MUST be converted to lowercase"), connection-specific ones left out
- * (§8.2.2, above: the same hook serves HTTP/1.1, where they mean something).
+ * (§8.2.2, connection-specific-fields.ts: the same hook serves HTTP/1.1,
+ * where they mean something).
  *
  * Throws `LocalError` (the server answers 500 and reports it) for a
  * subprotocol that is not a token, a field that is not a token or whose
@@ -290,9 +285,8 @@ const REJECTION_OWNED = new Set(['content-type', 'content-length']);
  */
 export function buildExtendedConnectRejection(error: HandshakeError): Http2Rejection {
   const { status } = error;
-  if (!Number.isInteger(status) || status < 200 || status > 599) {
-    throw new LocalError(Code.INVALID_RESPONSE, `status ${status} cannot refuse a handshake`);
-  }
+  // RFC 9113 §8.5: "Any 2xx series response to a CONNECT request" opens the tunnel, so a 2xx cannot refuse.
+  checkRefusalStatus(status);
   const headers: Http2ResponseHeaders = Object.create(null) as Http2ResponseHeaders;
   headers[':status'] = status;
   headers['content-type'] = 'text/plain; charset=utf-8';
@@ -306,7 +300,8 @@ function copyExtraHeaders(into: Http2ResponseHeaders, extra: Readonly<Record<str
     const value = extra[name];
     checkField(name, value);
     const lower = name.toLowerCase();
-    if (CONNECTION_SPECIFIC.has(lower) || lower === 'te') continue;
+    // RFC 9113 §8.2.2: "An endpoint MUST NOT generate an HTTP/2 message containing connection-specific header fields" (TE included: a response has no use for it).
+    if (lower === 'te' || isConnectionSpecificField(lower, value)) continue;
     if (owned.has(lower)) throw new LocalError(Code.RESERVED_RESPONSE_HEADER, `header ${name} is written by the response builder and cannot be set`);
     into[lower] = value;
   }
@@ -320,6 +315,41 @@ function checkField(name: string, value: unknown): asserts value is string {
       Code.INVALID_RESPONSE_HEADER,
       `value of response header ${name} has a control character (CR, LF...), surrounding whitespace, or a character above U+00FF`,
     );
+  }
+}
+
+/**
+ * The pseudo-header fields a request may carry: RFC 9113 §8.3.1's four, and
+ * RFC 8441 §4's `:protocol` ("A new pseudo-header field :protocol MAY be
+ * included on request HEADERS").
+ */
+const REQUEST_PSEUDO_HEADERS = new Set([':method', ':scheme', ':authority', ':path', ':protocol']);
+
+/**
+ * A request's field name, as RFC 9113 has it (400 otherwise).
+ * §8.3: "Endpoints MUST treat a request or response that contains undefined
+ * or invalid pseudo-header fields as malformed"; "pseudo-header fields
+ * defined for responses MUST NOT appear in requests" (`:status`).
+ * §8.2.1: "A field name MUST NOT contain characters in the ranges
+ * 0x00-0x20, 0x41-0x5a, or 0x7f-0xff (all ranges inclusive). This
+ * specifically excludes all non-visible ASCII characters, ASCII SP (0x20),
+ * and uppercase characters ('A' to 'Z', ASCII 0x41 to 0x5a)." "With the
+ * exception of pseudo-header fields (Section 8.3), which have a name that
+ * starts with a single colon, field names MUST NOT include a colon".
+ * And: "When a request message violates one of these requirements, an
+ * implementation SHOULD generate a 400 (Bad Request) status code".
+ */
+function checkFieldName(name: string): void {
+  if (name.charCodeAt(0) === 0x3a /* : */ && !REQUEST_PSEUDO_HEADERS.has(name)) {
+    throw new HandshakeError(Code.PSEUDO_HEADER, 400, `pseudo-header field ${quote(name)} is not defined for requests`);
+  }
+  if (name.length === 0) throw new HandshakeError(Code.BAD_HEADER, 400, 'a field with an empty name');
+  for (let i = name.charCodeAt(0) === 0x3a ? 1 : 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 0x20 || (c >= 0x41 && c <= 0x5a) || c >= 0x7f || c === 0x3a) {
+      const what = c >= 0x41 && c <= 0x5a ? 'an uppercase letter' : 'a character field names may not hold';
+      throw new HandshakeError(Code.BAD_HEADER, 400, `field name ${quote(name)} has ${what} (RFC 9113 §8.2.1)`);
+    }
   }
 }
 

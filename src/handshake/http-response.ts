@@ -11,6 +11,7 @@
 import { HandshakeError, LocalError } from '../errors.js';
 import { computeAcceptKey, isValidClientKey } from './accept-key.js';
 import { HandshakeErrorCode as Code } from './error-codes.js';
+import { checkRefusalStatus } from './server-negotiation.js';
 import { isFieldValue, isToken, listHasToken } from './tokens.js';
 
 /** Reason phrases (RFC 9110 §15) of the statuses a handshake may answer with. */
@@ -147,6 +148,8 @@ export function buildErrorResponse(status: number, reason: string, headers: Reco
 
 /** The error response for a failed handshake: its status, message as reason, and headers. */
 export function rejectionFor(error: HandshakeError): Buffer {
+  // A 101 would be the acceptance (RFC 6455 §4.2.2 item 5.1), a 2xx not a refusal either: 3xx–5xx only.
+  checkRefusalStatus(error.status);
   return buildErrorResponse(error.status, error.message, { ...error.headers });
 }
 

@@ -63,6 +63,7 @@ export async function negotiate<Data>(request: HandshakeRequest, policy: Negotia
     const verdict = await authorize(request);
     if (verdict && 'reject' in verdict) {
       const { status, reason, headers: rejectHeaders } = verdict.reject;
+      checkRefusalStatus(status);
       throw new HandshakeError(Code.REJECTED, status, reason ?? 'upgrade rejected', rejectHeaders);
     }
     if (verdict) {
@@ -103,4 +104,17 @@ export function negotiateExtensions(
   const accepted = negotiateDeflate(parseExtensionHeader(offer), deflate);
   if (!accepted) return { extensions: undefined, extension: null };
   return { extensions: accepted.response, extension: deflateCodec('server', accepted, deflate) };
+}
+
+/**
+ * A refusal's status must say "refused": 3xx, 4xx or 5xx. Over HTTP/1.1 a
+ * 101 is the acceptance (RFC 6455 §4.2.2 item 5.1), and over HTTP/2 any 2xx
+ * is: RFC 9113 §8.5, "Any 2xx series response to a CONNECT request" opens
+ * the tunnel, so a "refusal" with 200 would be read by the client as an open
+ * WebSocket. Throws `LocalError` (the server answers 500 and reports it).
+ */
+export function checkRefusalStatus(status: number): void {
+  if (!Number.isInteger(status) || status < 300 || status > 599) {
+    throw new LocalError(Code.INVALID_RESPONSE, `a handshake cannot be refused with status ${status}: a refusal is 3xx, 4xx or 5xx`);
+  }
 }

@@ -22,13 +22,10 @@ import type {
   UpgradeRequested,
   NeedMore,
 } from '../handshake/server-handshake.js';
-import type { HandshakeRequest } from './options.js';
+import { REJECTION_LINGER_MS, type HandshakeRequest } from './options.js';
 
 /** The route parameters of a request until its route is matched (none for exact routes). */
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
-
-/** How long a rejected client has to read our HTTP answer before its socket is dropped. */
-const REJECTION_LINGER_MS = 2_000;
 
 /** What the server provides to its handshaking sockets. */
 export interface HandshakeHost<Decision extends AcceptDecisions> {
@@ -64,17 +61,25 @@ export class HandshakeSocket<Decision extends AcceptDecisions> {
     socket.on('error', this.#onError);
   }
 
-  /** Read the request off the socket; `head` holds bytes already read from it. Slow or silent clients get 408 after `timeout` ms. */
+  /**
+   * Read the request off the socket; `head` holds bytes already read from
+   * it. A handshake not answered after `timeout` ms (a slow or silent
+   * client, or hooks that take too long) gets 408.
+   */
   read(head: Buffer, timeout: number): void {
-    this.#timer = setTimeout(this.#onTimeout, timeout);
-    this.#timer.unref();
+    this.#armTimer(timeout);
     this.socket.on('data', this.#onData);
     if (head.length > 0) this.#onData(head);
   }
 
-  /** Take a request node:http has already read (`rest`: the bytes after it; `incoming`: node:http's request, passed on to the hooks). */
-  takeHead(head: HttpRequestHead, rest: Buffer, incoming?: IncomingMessage): void {
+  /**
+   * Take a request node:http has already read (`rest`: the bytes after it;
+   * `incoming`: node:http's request, passed on to the hooks); 408 if it is
+   * not answered within `timeout` ms (the hooks' time).
+   */
+  takeHead(head: HttpRequestHead, rest: Buffer, timeout: number, incoming?: IncomingMessage): void {
     this.#incoming = incoming;
+    this.#armTimer(timeout);
     this.#step(this.machine.receiveHead(head, rest));
   }
 
@@ -82,8 +87,25 @@ export class HandshakeSocket<Decision extends AcceptDecisions> {
     this.#step(this.machine.receive(chunk));
   };
 
+  /**
+   * The timer runs until the answer, through the server's decision: a hook
+   * that never settles gets the same 408 as a request that never arrives
+   * (RFC 9110 §15.5.9: 408 "indicates that the server did not receive a
+   * complete request message within the time that it was prepared to
+   * wait"), and the socket is not held forever.
+   */
+  #armTimer(timeout: number): void {
+    this.#timer = setTimeout(this.#onTimeout, timeout);
+    this.#timer.unref();
+  }
+
   #onTimeout = (): void => {
-    this.#step(this.machine.reject(new HandshakeError(HandshakeErrorCode.TIMEOUT, 408, 'the upgrade request did not arrive in time')));
+    const deciding = this.machine.state === 'deciding';
+    this.#step(
+      this.machine.reject(
+        new HandshakeError(HandshakeErrorCode.TIMEOUT, 408, deciding ? 'the server could not decide on the upgrade in time' : 'the upgrade request did not arrive in time'),
+      ),
+    );
   };
 
   #onEnd = (): void => {
@@ -117,7 +139,8 @@ export class HandshakeSocket<Decision extends AcceptDecisions> {
         this.host.handOff(this.socket, step.received);
         return;
       case 'request':
-        this.#stopReading();
+        // Not #stopReading(): the timer runs on through the decision.
+        this.socket.off('data', this.#onData);
         // Frames read from now on belong to the connection.
         this.socket.pause();
         void this.#decide(step.request);
@@ -133,12 +156,16 @@ export class HandshakeSocket<Decision extends AcceptDecisions> {
     try {
       decision = await host.decide(request);
     } catch (error) {
+      clearTimeout(this.#timer);
       if (!(error instanceof HandshakeError)) host.reportError(error);
       if (machine.state === 'deciding') {
         this.#refuse(machine.reject(error instanceof HandshakeError ? error : new HandshakeError(HandshakeErrorCode.INTERNAL, 500, 'internal server error')));
       }
       return;
     }
+    clearTimeout(this.#timer);
+    // Answered 408 while the hooks ran: the refusal has the socket.
+    if (machine.state === 'rejected') return;
     if (socket.destroyed || host.isClosing() || machine.state !== 'deciding') {
       socket.destroy();
       return;

@@ -17,12 +17,18 @@
  * (RFC 8441 §3), so clients may open WebSockets as streams; a session with
  * no open stream is closed (GOAWAY) after `idleSessionTimeout`; a GOAWAY
  * from the peer closes its WebSockets with 1001 (going away). Per stream:
- * - CONNECT (with or without `:protocol`): the handshake; refused with the
- *   check's or the server's status, the stream ended after the body, then
- *   reset with NO_ERROR so the client stops sending (RFC 9113 §8.1);
+ * - CONNECT (with or without `:protocol`): the handshake, hooks included,
+ *   within `handshakeTimeout` (else 408); refused with the check's or the
+ *   server's status, the stream ended after the body, then reset with
+ *   NO_ERROR so the client stops sending (RFC 9113 §8.1);
  * - anything else: node:http2's compatibility request and response, handed
  *   to the `http` option's node:http server as its `request` event; 404
  *   without one.
+ * A refusal or a 404 the client does not read (a stream window of 0 holds
+ * the body back, and node:http2 resets the stream only once the body is
+ * out) is reset with CANCEL after REJECTION_LINGER_MS, as an HTTP/1.1
+ * refusal's socket is destroyed: no stream is held open by a peer that
+ * does not read.
  */
 import {
   constants as http2Constants,
@@ -47,7 +53,7 @@ import type { HttpHeadLimits } from '../handshake/http-head-parser.js';
 import type { AcceptDecisions } from '../handshake/server-handshake.js';
 import { CloseCode } from '../framing/close-codes.js';
 import { ReadyState } from '../protocol/ready-state.js';
-import type { HandshakeRequest, Http2Settings } from './options.js';
+import { REJECTION_LINGER_MS, type HandshakeRequest, type Http2Settings } from './options.js';
 
 /** The route parameters of a request until its route is matched (none for exact routes). */
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -66,6 +72,8 @@ export interface Http2Agreement {
 export interface Http2DoorHost<Decision extends AcceptDecisions> {
   /** The server is shutting down: accept no one. */
   isClosing(): boolean;
+  /** ms a CONNECT stream may take from its HEADERS to our answer, the hooks included (option handshakeTimeout): then 408. */
+  readonly handshakeTimeout: number;
   /** The server's decision on a valid request (throws HandshakeError to refuse; anything else is a 500, reported). */
   decide(request: HandshakeRequest): Promise<Decision>;
   /** The 200 is sent: run the WebSocket protocol on `stream`. */
@@ -172,7 +180,7 @@ export class Http2Door<Decision extends AcceptDecisions> {
     const session = stream.session as ServerHttp2Session | undefined;
     if (session !== undefined && !this.#sessions.has(session)) this.#track(session, false);
     // Whatever its method: a GET is refused with 405, a CONNECT without :protocol with 501.
-    void this.#handshake(stream, headers, this.#count(stream));
+    this.#handshake(stream, headers, this.#count(stream)).catch((fault: unknown) => this.#fail(stream, fault));
   }
 
   #onSession = (session: ServerHttp2Session): void => {
@@ -216,7 +224,7 @@ export class Http2Door<Decision extends AcceptDecisions> {
   #onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]): void => {
     const state = this.#count(stream);
     if (headers[':method'] === 'CONNECT') {
-      void this.#handshake(stream, headers, state);
+      this.#handshake(stream, headers, state).catch((fault: unknown) => this.#fail(stream, fault));
       return;
     }
     if (this.#compat !== undefined) {
@@ -225,6 +233,7 @@ export class Http2Door<Decision extends AcceptDecisions> {
     }
     stream.respond({ ':status': 404, 'content-type': 'text/plain; charset=utf-8' });
     stream.end('not found: this server only serves WebSockets\n');
+    lingerThenCancel(stream);
   };
 
   /** One more stream open on its session (none while any is: no idle timeout); its session's state. */
@@ -257,12 +266,34 @@ export class Http2Door<Decision extends AcceptDecisions> {
       return;
     }
     let decision: Decision;
+    // The hooks may take their time, not forever: the HTTP/1.1 handshake's
+    // timeout holds here too (RFC 9110 §15.5.9: 408 "indicates that the
+    // server did not receive a complete request message within the time
+    // that it was prepared to wait"), so a hook that never settles does not
+    // keep the stream, and with it the session, open.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(resolve, host.handshakeTimeout, TIMED_OUT);
+      timer.unref();
+    });
     try {
-      decision = await host.decide(request);
+      const deciding = host.decide(request);
+      const decided = await Promise.race([deciding, timedOut]);
+      if (decided === TIMED_OUT) {
+        // A hook that fails later is still a bug to report (a refusal is not); its decision, if any, is dropped.
+        deciding.catch((error: unknown) => {
+          if (!(error instanceof HandshakeError)) host.reportError(error);
+        });
+        this.#refuse(stream, new HandshakeError(HandshakeErrorCode.TIMEOUT, 408, 'the server could not decide on the upgrade in time'));
+        return;
+      }
+      decision = decided;
     } catch (error) {
       if (!(error instanceof HandshakeError)) host.reportError(error);
       this.#refuse(stream, error instanceof HandshakeError ? error : new HandshakeError(HandshakeErrorCode.INTERNAL, 500, 'internal server error'));
       return;
+    } finally {
+      clearTimeout(timer);
     }
     if (stream.closed || stream.destroyed) return; // reset by the peer while we decided
     if (host.isClosing()) {
@@ -283,8 +314,15 @@ export class Http2Door<Decision extends AcceptDecisions> {
     // peers should proceed with the WebSocket Protocol [RFC6455] using the
     // HTTP/2 stream from the CONNECT transaction as if it were the TCP
     // connection referred to in [RFC6455]."
-    stream.respond(response);
-    const connection = host.open(stream, request, { protocol: decision.protocol ?? '', extensions: decision.extensions ?? '', rest: EMPTY }, decision);
+    let connection: WebSocketConnection<unknown>;
+    try {
+      // node:http2 throws here on a header block it will not send (ERR_HTTP2_INVALID_CONNECTION_HEADERS...).
+      stream.respond(response);
+      connection = host.open(stream, request, { protocol: decision.protocol ?? '', extensions: decision.extensions ?? '', rest: EMPTY }, decision);
+    } catch (fault) {
+      this.#fail(stream, fault);
+      return;
+    }
     if (state !== undefined) {
       state.connections.add(connection);
       stream.once('close', () => state.connections.delete(connection));
@@ -309,11 +347,48 @@ export class Http2Door<Decision extends AcceptDecisions> {
       this.#host.reportError(fault);
       rejection = buildExtendedConnectRejection(new HandshakeError(HandshakeErrorCode.INTERNAL, 500, 'internal server error'));
     }
-    stream.respond(rejection.headers);
+    try {
+      stream.respond(rejection.headers);
+    } catch (fault) {
+      this.#fail(stream, fault);
+      return;
+    }
     stream.end(rejection.body);
-    stream.close(http2Constants.NGHTTP2_NO_ERROR);
+    // Once the body is out (asked now, node:http2 would hold the reset back until then anyway, and a later CANCEL could not replace it).
+    stream.once('finish', () => stream.close(http2Constants.NGHTTP2_NO_ERROR));
     stream.resume(); // what the client still sends is dropped
+    lingerThenCancel(stream);
   }
+
+  /**
+   * Something of ours failed on `stream` (a header block node:http2 would
+   * not send, a bug): reported as the server's 'error', and the stream (only)
+   * reset. RFC 9113 §7: INTERNAL_ERROR "The endpoint encountered an
+   * unexpected internal error."
+   */
+  #fail(stream: ServerHttp2Stream, fault: unknown): void {
+    this.#host.reportError(fault);
+    if (!stream.destroyed) stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+  }
+}
+
+/** What a handshake's timer resolves with. */
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * Reset `stream` with CANCEL if it is still open REJECTION_LINGER_MS from
+ * now: our answer is sent, or would be if the client read it. node:http2
+ * sends the RST_STREAM that `close()` asks for only after the body is out,
+ * and a client whose stream window is 0 (SETTINGS_INITIAL_WINDOW_SIZE = 0,
+ * RFC 9113 §6.9.2) never lets it out. RFC 9113 §7: CANCEL "Used by the
+ * endpoint to indicate that the stream is no longer needed."
+ */
+function lingerThenCancel(stream: ServerHttp2Stream): void {
+  const linger = setTimeout(() => {
+    if (!stream.destroyed) stream.close(http2Constants.NGHTTP2_CANCEL);
+  }, REJECTION_LINGER_MS);
+  linger.unref();
+  stream.once('close', () => clearTimeout(linger));
 }
 
 const EMPTY = Buffer.alloc(0);

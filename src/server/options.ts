@@ -180,6 +180,14 @@ export interface ServerOptions<Data = undefined> extends Partial<MessageLimits> 
   authorize?: (request: HandshakeRequest) => UpgradeVerdict<Data> | Promise<UpgradeVerdict<Data>>;
 }
 
+/**
+ * How long a refused client has to read our HTTP answer (an HTTP/1.1
+ * socket, an HTTP/2 stream) before it is dropped: the socket destroyed, the
+ * stream reset. Not an option: a client that cannot read a short refusal in
+ * this time is not one to wait for.
+ */
+export const REJECTION_LINGER_MS = 2_000;
+
 export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   ...DEFAULT_MESSAGE_LIMITS,
   handshakeTimeout: 10_000,

@@ -264,7 +264,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     tcp.setTimeout(0);
     tcp.setNoDelay(true);
     tcp.pause();
-    this.startHandshake(tcp).takeHead(requestHeadFromIncoming(request), head, request);
+    this.startHandshake(tcp).takeHead(requestHeadFromIncoming(request), head, this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout, request);
   }
 
   private onHttpUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -295,6 +295,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     return new Http2Door<UpgradeDecision<Data>>(
       {
         isClosing: () => this.closing !== undefined,
+        handshakeTimeout: this.options.handshakeTimeout ?? DEFAULT_SERVER_OPTIONS.handshakeTimeout,
         decide: (request) => this.decide(request),
         open: (stream, request, agreed, decision) => this.open(stream, request, agreed, decision, '2'),
         reportError: (error) => this.reportError(error),

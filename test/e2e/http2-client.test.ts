@@ -266,9 +266,38 @@ describe('connect() over HTTP/2: what the client puts on the wire (a hand-built 
     assert.equal(seen.stream.rstCode, http2.constants.NGHTTP2_CANCEL);
   });
 
+  it('session.request() throwing on a live session is our fault: connect() rejects with that error, no retry, no HS_ERR_H2_STREAM_RESET', TIMEOUT, async () => {
+    // Warm the origin's session, then make its request() throw as node:http2 does on a header block it will not send.
+    const ws = await (async () => {
+      const connecting = connect(server.url(), { http2: true });
+      accept(await server.nextStream());
+      return connecting;
+    })();
+    const session = server.sessions.length;
+    const before = server.streams.length;
+    const probe = http2.connect('http://127.0.0.1:1'); // (no server there: only its prototype is wanted)
+    probe.on('error', () => {});
+    probe.destroy();
+    const proto = Object.getPrototypeOf(probe) as { request: (...args: unknown[]) => unknown };
+    const request = proto.request;
+    proto.request = () => {
+      throw Object.assign(new TypeError('Invalid connection header'), { code: 'ERR_HTTP2_INVALID_CONNECTION_HEADERS' });
+    };
+    try {
+      await assert.rejects(connect(server.url(), { http2: true }), { name: 'TypeError', code: 'ERR_HTTP2_INVALID_CONNECTION_HEADERS' });
+    } finally {
+      proto.request = request;
+    }
+    assert.equal(server.streams.length, before, 'no stream opened');
+    assert.equal(server.sessions.length, session, 'no new session tried');
+    ws.terminate();
+  });
+
   it('a header HTTP/2 cannot carry is refused before any I/O, as over HTTP/1.1', TIMEOUT, async () => {
     const before = server.streams.length;
     await assert.rejects(connect(server.url(), { http2: true, headers: { Upgrade: 'x' } }), { name: 'LocalError', code: 'HS_ERR_RESERVED_REQUEST_HEADER' });
+    // RFC 9113 §8.2.2: connection-specific; node:http2 would throw on it in session.request().
+    await assert.rejects(connect(server.url(), { http2: true, headers: { 'HTTP2-Settings': 'AAMAAABkAAQAAP__' } }), { name: 'LocalError', code: 'HS_ERR_RESERVED_REQUEST_HEADER' });
     await assert.rejects(connect(server.url(), { http2: 'yes' as never }), (error: unknown) => error instanceof LocalError && /http2 must be 'auto' or true or false/.test(error.message));
     assert.equal(server.streams.length, before);
   });

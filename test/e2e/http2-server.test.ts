@@ -653,6 +653,189 @@ describe('WebSocket over HTTP/2: hooks, deflate, closing the server', { timeout:
   });
 });
 
+describe('WebSocket over HTTP/2: hostile peers and broken hooks (the audit of issue 14)', { timeout: TEST_TIMEOUT }, () => {
+  it('a client with SETTINGS_INITIAL_WINDOW_SIZE 0: a refusal and a 404 are reset with CANCEL after the linger, then the session idles out', async () => {
+    const server = createServer({ http2: { idleSessionTimeout: 200 }, handshakeTimeout: 500 }, () => {});
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      const client = await session(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 0 } });
+      const sessionClosed = once(client, 'close');
+      const started = Date.now();
+      // No sec-websocket-version: 400, whose body the window of 0 holds back; a GET: 404, the same.
+      const refused = client.request(connectHeaders('/', { 'sec-websocket-version': undefined }), { endStream: false });
+      const notFound = client.request({ ':path': '/' });
+      const statuses: number[] = [];
+      for (const stream of [refused, notFound]) {
+        stream.on('error', () => {});
+        stream.on('response', (headers) => statuses.push(Number(headers[':status'])));
+      }
+      await withTimeout(Promise.all([once(refused, 'close'), once(notFound, 'close')]), { what: 'both streams to be reset', timeout: 5000 });
+      assert.deepEqual(statuses.sort(), [400, 404]);
+      assert.equal(refused.rstCode, http2.constants.NGHTTP2_CANCEL, 'RST_STREAM CANCEL (RFC 9113 §7)');
+      assert.equal(notFound.rstCode, http2.constants.NGHTTP2_CANCEL);
+      assert.ok(Date.now() - started >= 1500, 'the client had the linger to read the answer');
+      await withTimeout(sessionClosed, { what: 'the idle session to close', timeout: 3000 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an authorize hook that never settles: 408 after handshakeTimeout, the stream closed, then the session idles out', async () => {
+    const server = createServer({ http2: { idleSessionTimeout: 200 }, handshakeTimeout: 300, authorize: () => new Promise<never>(() => {}) }, () => {});
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      const client = await session(`http://127.0.0.1:${port}`);
+      const sessionClosed = once(client, 'close');
+      const started = Date.now();
+      const answer = await ask(client, connectHeaders('/'));
+      assert.equal(answer.status, 408);
+      assert.equal(answer.ended, true);
+      assert.ok(Date.now() - started >= 250, 'not before handshakeTimeout');
+      await withTimeout(sessionClosed, { what: 'the idle session to close' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('authorize refusing with a 2xx: a 500 (RFC 9113 §8.5: a 2xx would open the tunnel), the fault reported', async () => {
+    const errors: unknown[] = [];
+    const server = createServer({ http2: true, authorize: () => ({ reject: { status: 200, reason: 'go away' } }) }, () => {});
+    server.on('error', (error) => errors.push(error));
+    const { port } = await server.listen(0, '127.0.0.1');
+    const client = await session(`http://127.0.0.1:${port}`);
+    try {
+      const answer = await ask(client, connectHeaders('/'));
+      assert.equal(answer.status, 500);
+      assert.equal(answer.body, 'internal server error\n');
+      await waitFor(() => errors.length > 0, { what: 'the error reported' });
+      assert.match(String((errors[0] as Error).message), /status 200/);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
+  it('authorize adding HTTP2-Settings (connection-specific, RFC 9113 §8.2.2): left out of the 200, no crash', async () => {
+    const errors: unknown[] = [];
+    const server = createServer({ http2: true, authorize: () => ({ headers: { 'HTTP2-Settings': 'AAMAAABkAAQAAP__', 'x-ok': '1' } }) }, () => {});
+    server.on('error', (error) => errors.push(error));
+    const { port } = await server.listen(0, '127.0.0.1');
+    const client = await session(`http://127.0.0.1:${port}`);
+    try {
+      const { ws, headers } = await openWs(client);
+      assert.equal(headers['x-ok'], '1');
+      assert.equal(headers['http2-settings'], undefined, 'not generated');
+      ws.stream.close(http2.constants.NGHTTP2_CANCEL);
+      assert.deepEqual(errors, []);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
+  it('a respond() that throws (whatever node:http2 refuses to send): the stream (only) reset with INTERNAL_ERROR, the error reported, no unhandled rejection', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => void rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const errors: unknown[] = [];
+    const wss = createServer({}, () => {});
+    wss.on('error', (error) => errors.push(error));
+    const own = http2.createServer({ settings: { enableConnectProtocol: true } });
+    own.on('stream', (stream, headers) => {
+      if (headers['x-break'] !== undefined) {
+        stream.respond = () => {
+          throw new Error('respond refused');
+        };
+      }
+      wss.handleStream(stream, headers);
+    });
+    own.listen(0, '127.0.0.1');
+    await once(own, 'listening');
+    const { port } = own.address() as { port: number };
+    const client = await session(`http://127.0.0.1:${port}`);
+    try {
+      for (const path of ['/', '/nowhere']) {
+        // An accepted handshake (its 200) and a refused one (its 404).
+        const stream = client.request(connectHeaders(path, { 'x-break': '1' }), { endStream: false });
+        let status: unknown;
+        stream.on('response', (headers) => (status = headers[':status']));
+        stream.on('error', () => {});
+        await withTimeout(new Promise((resolve) => stream.once('close', resolve)), { what: 'the reset' });
+        assert.equal(status, undefined, 'no answer');
+        assert.equal(stream.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR, 'RST_STREAM INTERNAL_ERROR (RFC 9113 §7)');
+      }
+      assert.equal(errors.length, 2);
+      assert.match(String((errors[0] as Error).message), /respond refused/);
+      const { ws } = await openWs(client);
+      ws.stream.close(http2.constants.NGHTTP2_CANCEL);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(rejections, [], 'no unhandled rejection');
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      client.destroy();
+      await wss.close();
+      await new Promise((resolve) => own.close(resolve));
+    }
+  });
+
+  it('a peer with huge windows that stops reading TCP: the session socket\'s backlog shows on the stream, send() returns false, sendStallTimeout closes with 1008', async () => {
+    // In one process, pausing a socket node:http2 owns does not stop its
+    // session from reading (it reads the handle itself): the client would
+    // take all and buffer it in its own stream. So a TCP relay in between
+    // stops reading from the server, as a real peer's kernel would.
+    let connection: WebSocketConnection<undefined> | undefined;
+    const server = createServer({ http2: true, sendStallTimeout: 300, closeTimeout: 300 }, (ws) => (connection = ws));
+    const { port } = await server.listen(0, '127.0.0.1');
+    let upstream: import('node:net').Socket | undefined;
+    const relay = createNetServer((down) => {
+      const up = netConnect(port, '127.0.0.1');
+      upstream = up;
+      down.pipe(up);
+      up.pipe(down);
+      down.on('error', () => {});
+      up.on('error', () => {});
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    const client = await session(`http://127.0.0.1:${(relay.address() as { port: number }).port}`, { settings: { initialWindowSize: 2 ** 31 - 1 } });
+    client.setLocalWindowSize(2 ** 31 - 1);
+    try {
+      const stream = client.request(connectHeaders('/'), { endStream: false });
+      stream.on('error', () => {});
+      await withTimeout(once(stream, 'response'), { what: 'the 200' });
+      const ws = await waitFor(() => connection, { what: 'the server connection' });
+      // The peer's TCP stops reading; its HTTP/2 windows stay wide open.
+      upstream!.unpipe();
+      upstream!.pause();
+      // A well-behaved sender: on false, wait for 'drain'. The kernels and the relay take a few MiB, then nothing.
+      const chunk = Buffer.alloc(64 * 1024);
+      const cap = 4096; // 256 MiB: far more than the kernels and the relay can take
+      let closed = false;
+      void ws.closed.then(() => (closed = true));
+      let sent = 0;
+      let refusals = 0;
+      while (!closed && sent < cap) {
+        sent++;
+        if (!ws.send(chunk)) {
+          refusals++;
+          await Promise.race([once(ws, 'drain'), ws.closed]);
+        }
+      }
+      assert.ok(sent < cap, `bounded: ${sent} chunks of 64 KiB sent before the close`);
+      assert.ok(refusals > 0, 'send() returned false');
+      assert.ok(ws.bufferedAmount <= 2 * 64 * 1024 + 1024, `what stays buffered here is bounded by the high-water mark: ${ws.bufferedAmount}`);
+      const info = await withTimeout(ws.closed, { what: 'the stalled connection to close' });
+      assert.equal(info.sent?.code, 1008, 'we closed with 1008 (WS_ERR_SEND_STALLED)');
+      assert.equal(info.error?.code, 'WS_ERR_SEND_STALLED');
+    } finally {
+      upstream?.destroy();
+      client.destroy();
+      relay.close();
+      await server.close();
+    }
+  });
+});
+
 describe('WebSocket over HTTP/2: one TLS port for h2 and HTTP/1.1 (ALPN), one cleartext port for h2c and HTTP/1.1', { timeout: TEST_TIMEOUT }, () => {
   const cert = createSelfSignedCert();
 

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import WebSocket from 'ws';
 import { createServer, CloseCode, ConnectionClosedError, ReadyState, type ServerOptions, type ConnectionHandler, type WebSocketConnection } from '../../src/index.js';
 import { waitFor, withTimeout } from '../helpers/wait-for.js';
@@ -190,6 +191,9 @@ test('a hook whose answer cannot be written (a header with CR LF, a status out o
     authorize: (request) => {
       if (request.path === '/header') return { headers: { 'X-Evil': 'a\r\nInjected: yes' } };
       if (request.path === '/status') return { reject: { status: 99 } };
+      // A refusal must be 3xx–5xx: a 101 is the acceptance (RFC 6455 §4.2.2), a 2xx is none either (over HTTP/2 it opens the tunnel, RFC 9113 §8.5).
+      if (request.path === '/101') return { reject: { status: 101 } };
+      if (request.path === '/200') return { reject: { status: 200, reason: 'go away' } };
       return undefined;
     },
   }, (c) => c.send('fine'));
@@ -197,11 +201,31 @@ test('a hook whose answer cannot be written (a header with CR LF, a status out o
   t.after(() => server.close());
   assert.equal(await unexpectedResponse(`${url}/header`), 500);
   assert.equal(await unexpectedResponse(`${url}/status`), 500);
-  assert.equal(errors.length, 2);
+  assert.equal(await unexpectedResponse(`${url}/101`), 500);
+  assert.equal(await unexpectedResponse(`${url}/200`), 500);
+  assert.equal(errors.length, 4);
   assert.ok(errors.every((error) => (error as { code?: string }).code === 'HS_ERR_INVALID_RESPONSE_HEADER' || (error as { code?: string }).code === 'HS_ERR_INVALID_RESPONSE'), String(errors));
   const ws = await openClient(url);
   assert.equal(await ws.nextMessage(), 'fine');
   ws.close();
+});
+
+test('a hook that never settles: 408 after handshakeTimeout, as for a request that never arrives (listen() and attach())', { timeout: 10_000 }, async (t) => {
+  const { server, url } = await startServer({ handshakeTimeout: 300, authorize: () => new Promise<never>(() => {}) }, () => {});
+  t.after(() => server.close());
+  let started = Date.now();
+  assert.equal(await withTimeout(unexpectedResponse(url), { what: 'the 408' }), 408);
+  assert.ok(Date.now() - started >= 250, 'not before handshakeTimeout');
+  // The upgrade node:http has read (attach(), handleUpgrade()) is bounded the same way.
+  const http = createHttpServer();
+  server.attach(http);
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  t.after(() => new Promise((resolve) => http.close(resolve)));
+  started = Date.now();
+  const { port } = http.address() as { port: number };
+  assert.equal(await withTimeout(unexpectedResponse(`ws://127.0.0.1:${port}`), { what: 'the 408 over attach()' }), 408);
+  assert.ok(Date.now() - started >= 250, 'not before handshakeTimeout');
 });
 
 test('a handler that throws closes its connection with 1011 and reports the error', async (t) => {

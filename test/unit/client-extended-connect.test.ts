@@ -54,6 +54,9 @@ describe('buildExtendedConnectRequest()', () => {
       [{ secure: false, resource: '/', authority: 'a', protocols: ['a', 'a'] }, 'HS_ERR_INVALID_CLIENT_OPTION'],
       [{ secure: false, resource: '/', authority: 'a', origin: '' }, 'HS_ERR_INVALID_CLIENT_OPTION'],
       [{ secure: false, resource: '/', authority: 'a', headers: { Upgrade: 'websocket' } }, 'HS_ERR_RESERVED_REQUEST_HEADER'],
+      // RFC 9113 §8.2.2 (connection-specific), and over HTTP/1.1 it would ask for h2c instead of a WebSocket.
+      [{ secure: false, resource: '/', authority: 'a', headers: { 'HTTP2-Settings': 'AAMAAABkAAQAAP__' } }, 'HS_ERR_RESERVED_REQUEST_HEADER'],
+      [{ secure: false, resource: '/', authority: 'a', headers: { 'http2-settings': '' } }, 'HS_ERR_RESERVED_REQUEST_HEADER'],
       [{ secure: false, resource: '/', authority: 'a', headers: { 'X-A': 'a\r\nb' } }, 'HS_ERR_INVALID_REQUEST_HEADER'],
     ];
     for (const [spec, code] of cases) {

@@ -123,6 +123,19 @@ describe('parseExtendedConnect: each rule, the status it answers', () => {
     refused(variant({ ':method': ['CONNECT', 'CONNECT'] }), 400, Code.PSEUDO_HEADER);
   });
 
+  it('an undefined pseudo-header field, or a response one (:status): 400 (RFC 9113 §8.3); the five of a request pass', () => {
+    for (const name of [':status', ':foo', ':', ':Path', '::path']) refused(variant({ [name]: 'x' }), 400, Code.PSEUDO_HEADER);
+    assert.equal(parseExtendedConnect(VALID).method, 'CONNECT');
+  });
+
+  it('a field name with an uppercase letter, a space, a control, a colon or a byte above 0x7e: 400 (RFC 9113 §8.2.1)', () => {
+    for (const name of ['Origin', 'x-Custom', 'x custom', 'x\tcustom', 'x:custom', 'x\u007fcustom', 'x-caf\u00e9', '']) {
+      refused(variant({ [name]: 'x' }), 400, Code.BAD_HEADER);
+    }
+    // The lowercase visible ASCII names RFC 9113 allows, tokens or not, pass.
+    assert.equal(parseExtendedConnect(variant({ 'x-a_b.c~d!': 'x' })).headers.get('x-a_b.c~d!'), 'x');
+  });
+
   it('connection-specific fields (Connection, Upgrade, Keep-Alive, Proxy-Connection, Transfer-Encoding, TE other than trailers): 400', () => {
     for (const [name, value] of [
       ['connection', 'Upgrade'],
@@ -203,5 +216,9 @@ describe('the answers as HTTP/2 header blocks', () => {
     assert.equal(rejection.body, 'who are you?\n');
     assert.equal(buildExtendedConnectRejection(new HandshakeError(Code.INTERNAL, 500, 'db down at 10.0.0.7')).body, 'internal server error\n');
     assert.throws(() => buildExtendedConnectRejection(new HandshakeError(Code.REJECTED, 101, 'no')), LocalError);
+    // RFC 9113 §8.5: "Any 2xx series response to a CONNECT request" opens the tunnel: a 2xx cannot refuse.
+    for (const status of [200, 204, 299, 600]) assert.throws(() => buildExtendedConnectRejection(new HandshakeError(Code.REJECTED, status, 'no')), LocalError, String(status));
+    assert.equal(buildExtendedConnectRejection(new HandshakeError(Code.REJECTED, 300, 'go')).headers[':status'], 300);
+    assert.equal(buildExtendedConnectRejection(new HandshakeError(Code.REJECTED, 599, 'no')).headers[':status'], 599);
   });
 });
