@@ -90,7 +90,7 @@ export {
   type AcceptDecisions,
 } from './handshake/server-handshake.js';
 export { type HandshakeRequest, type UpgradeVerdict } from './server/options.js';
-export { negotiate, checkSelectedProtocol, negotiateExtensions, type NegotiationPolicy, type NegotiatedUpgrade } from './handshake/server-negotiation.js';
+export { negotiate, checkSelectedProtocol, checkRefusalStatus, negotiateExtensions, type NegotiationPolicy, type NegotiatedUpgrade } from './handshake/server-negotiation.js';
 export {
   ClientHandshake,
   MAX_REFUSAL_BODY,
@@ -110,6 +110,7 @@ export {
   type Http2Rejection,
 } from './handshake/extended-connect.js';
 export { sniffHttp2Preface, HTTP2_PREFACE, type PrefaceVerdict } from './handshake/http2-preface.js';
+export { CONNECTION_SPECIFIC_FIELDS, isConnectionSpecificField } from './handshake/connection-specific-fields.js';
 export {
   buildExtendedConnectRequest,
   responseHeadOf,

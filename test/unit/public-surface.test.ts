@@ -81,12 +81,12 @@ const SANS_IO_EXPORTS = [
   // the two opening handshakes as sans-I/O machines, the negotiation apart from HTTP/1.1
   'ServerHandshake', 'ServerHandshakeOptions', 'ServerHandshakeState', 'NeedMore', 'UpgradeRequested', 'PlainHttpRequest',
   'HandshakeRejected', 'HandshakeAccepted', 'HandshakeAbandoned', 'HandshakeOver', 'AcceptDecisions',
-  'HandshakeRequest', 'UpgradeVerdict', 'negotiate', 'checkSelectedProtocol', 'negotiateExtensions', 'NegotiationPolicy', 'NegotiatedUpgrade',
+  'HandshakeRequest', 'UpgradeVerdict', 'negotiate', 'checkSelectedProtocol', 'checkRefusalStatus', 'negotiateExtensions', 'NegotiationPolicy', 'NegotiatedUpgrade',
   'ClientHandshake', 'MAX_REFUSAL_BODY', 'ClientHandshakeOptions', 'ClientHandshakeState', 'ClientHandshakeAccepted', 'ClientHandshakeRejected',
   'checkServerSelection', 'NegotiationOffer', 'ServerSelection', 'AcceptedSelection',
   // RFC 8441
   'parseExtendedConnect', 'buildExtendedConnectResponse', 'buildExtendedConnectRejection', 'Http2RequestHeaders', 'Http2ResponseHeaders', 'Http2Rejection',
-  'sniffHttp2Preface', 'HTTP2_PREFACE', 'PrefaceVerdict',
+  'sniffHttp2Preface', 'HTTP2_PREFACE', 'PrefaceVerdict', 'CONNECTION_SPECIFIC_FIELDS', 'isConnectionSpecificField',
   'buildExtendedConnectRequest', 'responseHeadOf', 'judgeExtendedConnectResponse', 'isExtendedConnectSuccess', 'refusalOf',
   'ExtendedConnectRequestSpec', 'ExtendedConnectRequestFields', 'ExtendedConnectResponseFields', 'ExtendedConnectOffer', 'ExtendedConnectAccepted',
   // UTF-8
