@@ -13,7 +13,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { createClient } from 'redis';
@@ -21,47 +20,14 @@ import { createServer, type WebSocketServer } from '../../src/index.js';
 import { redisBackplane } from '../../src/redis/index.js';
 import { RedisServer, redisSkipReason } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { forkBackplaneNode, topicListener, type BackplaneNode } from '../helpers/backplane-node.js';
 
 const SKIP = redisSkipReason();
 const until = (predicate: () => boolean, what: string, timeout = 8000) => waitFor(predicate, { what, timeout, interval: 5 });
 
-interface Node {
-  child: ChildProcess;
-  port: number;
-  publish(topic: string, data: string | Buffer): Promise<string>;
-}
-
-async function forkNode(url: string): Promise<Node> {
-  const child = fork(new URL('../helpers/redis-node.ts', import.meta.url), [url], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-  let next = 0;
-  const pending = new Map<number, (remote: string) => void>();
-  child.on('message', (reply: { id?: number; remote?: string }) => {
-    if (reply.id !== undefined) pending.get(reply.id)?.(reply.remote!);
-  });
-  return {
-    child,
-    port,
-    publish(topic, data) {
-      const id = next++;
-      const binary = typeof data !== 'string';
-      child.send({ id, topic, binary, data: binary ? data.toString('base64') : data });
-      return new Promise((resolve) => pending.set(id, resolve));
-    },
-  };
-}
-
-async function listener(port: number, topics: string[]): Promise<{ ws: WebSocket; messages: string[] }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/?${topics.map((t) => `t=${encodeURIComponent(t)}`).join('&')}`);
-  const messages: string[] = [];
-  ws.on('message', (data, isBinary) => messages.push(isBinary ? `bin:${(data as Buffer).toString('hex')}` : data.toString()));
-  await once(ws, 'open');
-  return { ws, messages };
-}
-
 describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_000 }, () => {
   let redis: RedisServer;
-  let nodes: Node[] = [];
+  let nodes: BackplaneNode[] = [];
   let local: WebSocketServer;
   let localPort: number;
   const errors: Error[] = [];
@@ -70,7 +36,7 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
 
   before(async () => {
     redis = await RedisServer.start();
-    nodes = await Promise.all([forkNode(redis.url), forkNode(redis.url)]);
+    nodes = await Promise.all([forkBackplaneNode('redis', redis.url), forkBackplaneNode('redis', redis.url)]);
     local = createServer({ host: '127.0.0.1', maxMessageSize: 1024, backplane: redisBackplane({ url: redis.url }, { maxReconnectDelay: 200 }) }, (ws) => {
       for (const topic of new URLSearchParams(ws.query).getAll('t')) ws.subscribe(topic);
     });
@@ -95,7 +61,7 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
   });
 
   async function subscribeEverywhere(topics: string[]) {
-    const clients = await Promise.all([listener(nodes[0]!.port, topics), listener(nodes[1]!.port, topics), listener(localPort, topics)]);
+    const clients = await Promise.all([topicListener(nodes[0]!.port, topics), topicListener(nodes[1]!.port, topics), topicListener(localPort, topics)]);
     sockets.push(...clients.map((c) => c.ws));
     const channels = topics.map((t) => `wsrfc:${t}`);
     // Three backplanes subscribed to each channel.
@@ -134,7 +100,7 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
 
   it('a topic name with * is one literal channel (SUBSCRIBE, not PSUBSCRIBE)', async () => {
     const [star] = await subscribeEverywhere(['a*']);
-    const plain = await listener(nodes[0]!.port, ['ab']);
+    const plain = await topicListener(nodes[0]!.port, ['ab']);
     sockets.push(plain.ws);
     assert.ok((await monitor.pubSubChannels('wsrfc:a*')).includes('wsrfc:a*'));
     assert.equal(await monitor.sendCommand(['PUBSUB', 'NUMPAT']), 0, 'no pattern subscription');
@@ -167,7 +133,7 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
     const seenErrors: unknown[] = [];
     server.on('error', (error: unknown) => seenErrors.push(error));
     const { port } = await server.listen(0);
-    const reader = await listener(port, []);
+    const reader = await topicListener(port, []);
     for (let i = 0; i < 200 && ((await monitor.pubSubNumSub(['alt:news'])) as Record<string, number>)['alt:news'] !== 1; i++) await new Promise((r) => setTimeout(r, 10));
     // A message from "another process": text flag, a foreign origin, the payload.
     await monitor.publish('alt:news', Buffer.concat([Buffer.from([0]), Buffer.alloc(16, 7), Buffer.from('from afar')]));
@@ -197,7 +163,7 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
 
   it('Redis down: remote rejects at once, local delivery goes on, memory bounded; Redis back: re-subscribes exactly the held topics', async () => {
     const [, , mine] = await subscribeEverywhere(['outage']);
-    const leaving = await listener(localPort, ['gone']);
+    const leaving = await topicListener(localPort, ['gone']);
     const errorsBefore = errors.length;
     await redis.stop();
     // Wait until this process's backplane has noticed the outage (the first publish may already fail).
@@ -254,7 +220,7 @@ describe('redisBackplane when Redis is down at start', { skip: SKIP, timeout: 30
       const { port } = await server.listen(0);
       assert.ok(Date.now() - started < 4000, `listen() did not wait for Redis (${Date.now() - started} ms)`);
       assert.ok(errors.some((e) => e.code === 'WS_ERR_REDIS_UNAVAILABLE'), "the outage is reported on 'error'");
-      const sub = await listener(port, ['late']);
+      const sub = await topicListener(port, ['late']);
       const result = server.publish('late', 'local only');
       assert.equal(result.sent, 1);
       await assert.rejects(result.remote!, { code: 'WS_ERR_REDIS_UNAVAILABLE' });

@@ -4,37 +4,23 @@
  * subjects each client holds); start() once per file, stop() at the end,
  * restart() on the same ports (to test reconnection). Without nats-server the
  * tests skip with a loud notice, and fail when WSRFC_REQUIRE_SYSTEM_PACKAGES=1
- * (as CI sets, after .ci/run installed it).
+ * (as CI sets, after .ci/run installed it): test/helpers/system-package.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { freePort, missingSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
 
 export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? '/usr/sbin/nats-server';
-const INSTALL = 'apt-get install -y nats-server';
-const REQUIRED = process.env.WSRFC_REQUIRE_SYSTEM_PACKAGES === '1';
+const PACKAGE: SystemPackage = { name: 'nats-server', path: NATS_SERVER, pathVariable: 'NATS_SERVER_PATH', install: 'apt-get install -y nats-server', tests: 'NATS' };
 
 /** The `skip` option of the NATS tests: a reason when nats-server is missing and nobody requires it, false otherwise. */
 export function natsSkipReason(): string | false {
-  if (existsSync(NATS_SERVER) || REQUIRED) return false;
-  const reason = `nats-server is not installed at ${NATS_SERVER}: ${INSTALL} (or set NATS_SERVER_PATH)`;
-  const line = '!'.repeat(78);
-  console.error(`\n${line}\n!! NATS TESTS SKIPPED: ${reason}\n!! (CI sets WSRFC_REQUIRE_SYSTEM_PACKAGES=1, which turns this into a failure)\n${line}\n`);
-  return reason;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
+  return systemPackageSkipReason(PACKAGE);
 }
 
 function requireNatsServer(): void {
-  if (!existsSync(NATS_SERVER)) throw new Error(`nats-server is not installed at ${NATS_SERVER}: the NATS tests need it. Install Debian's package (${INSTALL}; .ci/run does this in CI).`);
+  const missing = missingSystemPackage(PACKAGE);
+  if (missing !== undefined) throw new Error(missing);
 }
 
 export class NatsServer {
