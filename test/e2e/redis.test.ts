@@ -13,14 +13,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import WebSocket from 'ws';
 import { createClient } from 'redis';
 import { createServer, type WebSocketServer } from '../../src/index.js';
 import { redisBackplane } from '../../src/redis/index.js';
 import { RedisServer, redisSkipReason } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { forkBackplaneNode, topicListener, type BackplaneNode } from '../helpers/backplane-node.js';
+import { assertEachPublishOnceInOrder, forkBackplaneNode, topicListener, type BackplaneNode } from '../helpers/backplane-node.js';
 
 const SKIP = redisSkipReason();
 const until = (predicate: () => boolean, what: string, timeout = 8000) => waitFor(predicate, { what, timeout, interval: 5 });
@@ -51,12 +50,7 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
     for (const ws of sockets) ws.terminate();
     monitor?.destroy();
     await local?.close();
-    for (const node of nodes) {
-      const exited = once(node.child, 'exit');
-      node.child.disconnect();
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      node.child.kill('SIGKILL');
-    }
+    for (const node of nodes) await node.stop();
     await redis?.stop();
   });
 
@@ -75,27 +69,7 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
 
   it('every publish reaches each subscriber of every process exactly once, in order per publisher, text and binary', async () => {
     const clients = await subscribeEverywhere(['room']);
-    const expectedFromNode: string[] = [];
-    const expectedFromLocal: string[] = [];
-    const publishes: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 40; i++) {
-      const data = i % 2 === 0 ? `n${i}` : Buffer.from([0, i, 255]);
-      expectedFromNode.push(typeof data === 'string' ? data : `bin:${data.toString('hex')}`);
-      publishes.push(nodes[0]!.publish('room', data).then((r) => assert.equal(r, 'ok')));
-      const mine = i % 2 === 0 ? `l${i}` : Buffer.from([1, i]);
-      expectedFromLocal.push(typeof mine === 'string' ? mine : `bin:${mine.toString('hex')}`);
-      publishes.push(local.publish('room', mine).remote!);
-    }
-    await Promise.all(publishes);
-    await until(() => clients.every((c) => c.messages.length >= 80), 'every client has 80 messages');
-    await new Promise((r) => setTimeout(r, 100)); // nothing more (no duplicate) arrives
-    for (const [index, client] of clients.entries()) {
-      assert.equal(client.messages.length, 80, `client ${index}: exactly once each`);
-      const fromNode = client.messages.filter((m) => m.startsWith('n') || (m.startsWith('bin:00')));
-      const fromLocal = client.messages.filter((m) => m.startsWith('l') || m.startsWith('bin:01'));
-      assert.deepEqual(fromNode, expectedFromNode, `client ${index}: node 0's publishes in order`);
-      assert.deepEqual(fromLocal, expectedFromLocal, `client ${index}: this process's publishes in order (its own subscriber once)`);
-    }
+    await assertEachPublishOnceInOrder('room', nodes[0]!, local, clients);
   });
 
   it('a topic name with * is one literal channel (SUBSCRIBE, not PSUBSCRIBE)', async () => {

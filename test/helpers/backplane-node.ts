@@ -3,11 +3,15 @@
  * test/e2e/nats.test.ts): forkBackplaneNode() forks a server on the broker
  * (test/helpers/backplane-node-process.ts) and publishes through it over IPC;
  * topicListener() is a client of a server, subscribed to topics by its query,
- * that records every message it gets (`bin:<hex>` for a binary one).
+ * that records every message it gets (`bin:<hex>` for a binary one);
+ * assertEachPublishOnceInOrder() is the delivery check every broker passes.
  */
+import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import WebSocket from 'ws';
+import type { WebSocketServer } from '../../src/index.js';
+import { waitFor } from './wait-for.js';
 
 /** A forked server process on the broker. */
 export interface BackplaneNode {
@@ -15,6 +19,8 @@ export interface BackplaneNode {
   port: number;
   /** Publish from that process: resolves with 'ok' once the broker took it, or the error code of its `remote`. */
   publish(topic: string, data: string | Buffer): Promise<string>;
+  /** Let it close its server (IPC disconnected), up to 3 s, then SIGKILL it: no process is left behind. */
+  stop(): Promise<void>;
 }
 
 /** Fork a server whose backplane is `broker`'s at `url`; resolves once it listens. */
@@ -35,6 +41,13 @@ export async function forkBackplaneNode(broker: 'redis' | 'nats', url: string): 
       child.send({ id, topic, binary, data: binary ? data.toString('base64') : data });
       return new Promise((resolve) => pending.set(id, resolve));
     },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      if (child.connected) child.disconnect();
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      child.kill('SIGKILL');
+    },
   };
 }
 
@@ -45,4 +58,33 @@ export async function topicListener(port: number, topics: string[]): Promise<{ w
   ws.on('message', (data, isBinary) => messages.push(isBinary ? `bin:${(data as Buffer).toString('hex')}` : data.toString()));
   await once(ws, 'open');
   return { ws, messages };
+}
+
+/**
+ * 40 publishes on `topic` from `node` (another process) and 40 from `local`
+ * (this one), text and binary alternating: each of `clients` (subscribed to
+ * `topic` on every process) gets the 80 exactly once, each publisher's in order.
+ */
+export async function assertEachPublishOnceInOrder(topic: string, node: BackplaneNode, local: WebSocketServer, clients: ReadonlyArray<{ messages: string[] }>): Promise<void> {
+  const expectedFromNode: string[] = [];
+  const expectedFromLocal: string[] = [];
+  const publishes: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 40; i++) {
+    const data = i % 2 === 0 ? `n${i}` : Buffer.from([0, i, 255]);
+    expectedFromNode.push(typeof data === 'string' ? data : `bin:${data.toString('hex')}`);
+    publishes.push(node.publish(topic, data).then((r) => assert.equal(r, 'ok')));
+    const mine = i % 2 === 0 ? `l${i}` : Buffer.from([1, i]);
+    expectedFromLocal.push(typeof mine === 'string' ? mine : `bin:${mine.toString('hex')}`);
+    publishes.push(local.publish(topic, mine).remote!);
+  }
+  await Promise.all(publishes);
+  await waitFor(() => clients.every((c) => c.messages.length >= 80), { what: 'every client has 80 messages', timeout: 8000, interval: 5 });
+  await new Promise((r) => setTimeout(r, 100)); // nothing more (no duplicate) arrives
+  for (const [index, client] of clients.entries()) {
+    assert.equal(client.messages.length, 80, `client ${index}: exactly once each`);
+    const fromNode = client.messages.filter((m) => m.startsWith('n') || m.startsWith('bin:00'));
+    const fromLocal = client.messages.filter((m) => m.startsWith('l') || m.startsWith('bin:01'));
+    assert.deepEqual(fromNode, expectedFromNode, `client ${index}: node 0's publishes in order`);
+    assert.deepEqual(fromLocal, expectedFromLocal, `client ${index}: this process's publishes in order (its own subscriber once)`);
+  }
 }
