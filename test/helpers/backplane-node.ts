@@ -4,7 +4,8 @@
  * (test/helpers/backplane-node-process.ts) and publishes through it over IPC;
  * topicListener() is a client of a server, subscribed to topics by its query,
  * that records every message it gets (`bin:<hex>` for a binary one);
- * assertEachPublishOnceInOrder() is the delivery check every broker passes.
+ * assertEachPublishOnceInOrder() and assertPublishesFailFastWhileDown() are
+ * checks every broker backplane passes.
  */
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -87,4 +88,30 @@ export async function assertEachPublishOnceInOrder(topic: string, node: Backplan
     assert.deepEqual(fromNode, expectedFromNode, `client ${index}: node 0's publishes in order`);
     assert.deepEqual(fromLocal, expectedFromLocal, `client ${index}: this process's publishes in order (its own subscriber once)`);
   }
+}
+
+/**
+ * With the broker down: 3000 publishes on `topic` from `local`, one after the
+ * other. `remote` rejects at once (`code`), well within 5 s for all, `subscriber`
+ * (a local subscriber of `topic`) still gets each, and memory stays bounded (no queue).
+ */
+export async function assertPublishesFailFastWhileDown(local: WebSocketServer, topic: string, code: string, subscriber: { messages: string[] }): Promise<void> {
+  const rssBefore = process.memoryUsage().rss;
+  const started = Date.now();
+  let rejected = 0;
+  for (let i = 0; i < 3000; i++) {
+    const result = local.publish(topic, `down ${i}`);
+    await result.remote!.then(
+      () => {},
+      (error: { code?: string }) => {
+        assert.equal(error.code, code);
+        rejected++;
+      },
+    );
+  }
+  assert.ok(Date.now() - started < 5000, `publishes fail fast, not after a timeout each (${Date.now() - started} ms)`);
+  // The first few may still reach the broker's socket before the backplane has noticed the outage.
+  assert.ok(rejected >= 2990, `publishes rejected while the broker is down (${rejected})`);
+  await waitFor(() => subscriber.messages.filter((m) => m.startsWith('down ')).length === 3000, { what: 'local subscriber got every message', timeout: 8000, interval: 5 });
+  assert.ok(process.memoryUsage().rss - rssBefore < 64 * 1024 * 1024, 'no unbounded queue');
 }
