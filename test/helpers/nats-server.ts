@@ -6,9 +6,9 @@
  * tests skip with a loud notice, and fail when WSRFC_REQUIRE_SYSTEM_PACKAGES=1
  * (as CI sets, after .ci/run installed it): test/helpers/system-package.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { freePort, missingSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, requireSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
+import { killServer, spawnServer } from './server-process.js';
 
 export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? '/usr/sbin/nats-server';
 const PACKAGE: SystemPackage = { name: 'nats-server', path: NATS_SERVER, pathVariable: 'NATS_SERVER_PATH', install: 'apt-get install -y nats-server', tests: 'NATS' };
@@ -16,11 +16,6 @@ const PACKAGE: SystemPackage = { name: 'nats-server', path: NATS_SERVER, pathVar
 /** The `skip` option of the NATS tests: a reason when nats-server is missing and nobody requires it, false otherwise. */
 export function natsSkipReason(): string | false {
   return systemPackageSkipReason(PACKAGE);
-}
-
-function requireNatsServer(): void {
-  const missing = missingSystemPackage(PACKAGE);
-  if (missing !== undefined) throw new Error(missing);
 }
 
 export class NatsServer {
@@ -39,31 +34,15 @@ export class NatsServer {
 
   /** Free ports for a nats-server not started yet (`run()` starts it): NATS down from the start. */
   static async reserve(): Promise<NatsServer> {
-    requireNatsServer();
+    requireSystemPackage(PACKAGE);
     return new NatsServer(await freePort(), await freePort());
   }
 
   /** Start nats-server on this.port and wait until it accepts connections. */
   async run(): Promise<void> {
-    const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, ready } = spawnServer(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort)], 'Server is ready');
     this.child = child;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${output}`)), 10_000);
-      const read = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Server is ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout!.on('data', read);
-      child.stderr!.on('data', read);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`nats-server exited (${code}) before it was ready:\n${output}`));
-      });
-    });
+    await ready;
   }
 
   /**
@@ -84,10 +63,7 @@ export class NatsServer {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
+    await killServer(child);
   }
 
   async restart(): Promise<void> {

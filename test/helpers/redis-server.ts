@@ -5,9 +5,9 @@
  * tests skip with a loud notice, and fail when WSRFC_REQUIRE_SYSTEM_PACKAGES=1
  * (as CI sets, after .ci/run installed it): test/helpers/system-package.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { freePort, missingSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, requireSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
+import { killServer, spawnServer } from './server-process.js';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';
 const PACKAGE: SystemPackage = { name: 'redis-server', path: REDIS_SERVER, pathVariable: 'REDIS_SERVER_PATH', install: 'apt-get install -y redis-server', tests: 'Redis' };
@@ -15,11 +15,6 @@ const PACKAGE: SystemPackage = { name: 'redis-server', path: REDIS_SERVER, pathV
 /** The `skip` option of the Redis tests: a reason when redis-server is missing and nobody requires it, false otherwise. */
 export function redisSkipReason(): string | false {
   return systemPackageSkipReason(PACKAGE);
-}
-
-function requireRedisServer(): void {
-  const missing = missingSystemPackage(PACKAGE);
-  if (missing !== undefined) throw new Error(missing);
 }
 
 export class RedisServer {
@@ -38,41 +33,22 @@ export class RedisServer {
 
   /** A free port for a redis-server not started yet (`run()` starts it): Redis down from the start. */
   static async reserve(): Promise<RedisServer> {
-    requireRedisServer();
+    requireSystemPackage(PACKAGE);
     return new RedisServer(await freePort());
   }
 
   /** Start redis-server on this.port and wait until it accepts connections. */
   async run(): Promise<void> {
-    const child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, ready } = spawnServer(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], 'Ready to accept connections');
     this.child = child;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${output}`)), 10_000);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`));
-      });
-    });
-    child.stdout!.resume();
-    child.stderr!.resume();
+    await ready;
   }
 
   /** Stop redis-server (SIGKILL: an abrupt outage) and wait for it to exit. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
+    await killServer(child);
   }
 
   async restart(): Promise<void> {

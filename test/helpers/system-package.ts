@@ -43,6 +43,12 @@ export function missingSystemPackage(pkg: SystemPackage): string | undefined {
   return `${pkg.name} is not installed at ${pkg.path}: the ${pkg.tests} tests need it. Install Debian's package (${pkg.install}; .ci/run does this in CI), or point ${pkg.pathVariable} at a ${pkg.name} binary.`;
 }
 
+/** Throw what missingSystemPackage() says, if `pkg` is not there. */
+export function requireSystemPackage(pkg: SystemPackage): void {
+  const missing = missingSystemPackage(pkg);
+  if (missing !== undefined) throw new Error(missing);
+}
+
 /** A port of 127.0.0.1 that was free a moment ago (for a server that must know its port before it starts). */
 export async function freePort(): Promise<number> {
   const probe = createServer();
