@@ -1,4 +1,4 @@
-// Shared helpers for the benchmarks (bench/run.ts, bench/loadgen.ts, bench/fairness.ts,
+// Shared helpers for the benchmarks (bench/run.ts, bench/loadgen.ts, bench/fairness.ts, bench/http2.ts, bench/fanout*.ts,
 // bench/servers/*). Deliberately independent of src/: the harness must keep working while
 // src/ changes.
 import { readFileSync } from 'node:fs';
@@ -275,4 +275,39 @@ export function makeJsonPayload(size: number, seed: number): Buffer {
   const s = head + body + tail + note.slice(0, room) + end;
   if (s.length !== size) throw new Error('makeJsonPayload: internal size mismatch');
   return Buffer.from(s, 'latin1');
+}
+
+/** Resolves with each JSON line `stream` prints, in order; rejects once the stream ended without one. */
+export function jsonLines(stream: NodeJS.ReadableStream): (what: string, timeoutMs: number) => Promise<Record<string, unknown>> {
+  const lines: string[] = [];
+  const waiting: Array<(line: string) => void> = [];
+  let text = '';
+  let ended = false;
+  stream.setEncoding('utf8');
+  stream.on('end', () => {
+    ended = true;
+    for (const waiter of waiting.splice(0)) waiter('');
+  });
+  stream.on('data', (chunk: string) => {
+    text += chunk;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n')) {
+      const line = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      const waiter = waiting.shift();
+      if (waiter) waiter(line);
+      else lines.push(line);
+    }
+  });
+  return (what, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+      const take = (line: string) => {
+        clearTimeout(timer);
+        if (line === '') reject(new Error(`${what}: the process ended`));
+        else resolve(JSON.parse(line) as Record<string, unknown>);
+      };
+      if (lines.length > 0) take(lines.shift()!);
+      else if (ended) take('');
+      else waiting.push(take);
+    });
 }

@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from '../src/index.js';
 import { runWorkers } from '../src/cluster/workers.js';
 import { redisBackplane, type Backplane } from '../src/redis/index.js';
-import { announce, exitWithParent, frameHeader, procCpuSeconds } from './common.js';
+import { announce, exitWithParent, frameHeader, jsonLines, procCpuSeconds } from './common.js';
 import { installCleanup, killTree, setupPinning, sleep, startChild, tsNode } from './harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -321,34 +321,6 @@ async function sioLoad(ports: number[], count: number, size: number, record: (st
 }
 
 // ─── The harness ────────────────────────────────────────────────────────────────────────
-
-/** Resolves with each JSON line `stream` prints, in order. */
-function jsonLines(stream: NodeJS.ReadableStream): (what: string, timeoutMs: number) => Promise<Record<string, unknown>> {
-  const lines: string[] = [];
-  const waiting: Array<(line: string) => void> = [];
-  let text = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    text += chunk;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n')) {
-      const line = text.slice(0, nl);
-      text = text.slice(nl + 1);
-      const waiter = waiting.shift();
-      if (waiter) waiter(line);
-      else lines.push(line);
-    }
-  });
-  return (what, timeoutMs) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs / 1000} s`)), timeoutMs);
-      const take = (line: string) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as Record<string, unknown>);
-      };
-      if (lines.length > 0) take(lines.shift()!);
-      else waiting.push(take);
-    });
-}
 
 /** CPU seconds used so far by every process in the group `leader` leads (a cluster primary and its workers). */
 function groupCpuSeconds(leader: number): number {

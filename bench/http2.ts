@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createServer } from '../src/index.js';
 import { createSelfSignedCert } from '../src/tls/self-signed-cert.js';
-import { announce, clientFrame, exitWithParent, frameHeader, machineInfo, makePayload, OP_BINARY, OP_TEXT, procCpuSeconds, procRssKiB, WS_ACCEPT, WS_KEY } from './common.js';
+import { announce, clientFrame, exitWithParent, frameHeader, jsonLines, machineInfo, makePayload, OP_BINARY, OP_TEXT, procCpuSeconds, procRssKiB, WS_ACCEPT, WS_KEY } from './common.js';
 import { installCleanup, killTree, setupPinning, sleep, startChild, tsNode } from './harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -267,41 +267,6 @@ async function clients(): Promise<void> {
 }
 
 // ─── The harness ────────────────────────────────────────────────────────────────────────
-
-/** Resolves with each JSON line `stream` prints, in order; rejects once the stream ended without one. */
-function jsonLines(stream: NodeJS.ReadableStream): (what: string, timeoutMs: number) => Promise<Record<string, unknown>> {
-  const lines: string[] = [];
-  const waiting: Array<(line: string) => void> = [];
-  let text = '';
-  let ended = false;
-  stream.setEncoding('utf8');
-  stream.on('end', () => {
-    ended = true;
-    for (const waiter of waiting.splice(0)) waiter('');
-  });
-  stream.on('data', (chunk: string) => {
-    text += chunk;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n')) {
-      const line = text.slice(0, nl);
-      text = text.slice(nl + 1);
-      const waiter = waiting.shift();
-      if (waiter) waiter(line);
-      else lines.push(line);
-    }
-  });
-  return (what, timeoutMs) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs / 1000} s`)), timeoutMs);
-      const take = (line: string) => {
-        clearTimeout(timer);
-        if (line === '') reject(new Error(`${what}: the process ended`));
-        else resolve(JSON.parse(line) as Record<string, unknown>);
-      };
-      if (lines.length > 0) take(lines.shift()!);
-      else if (ended) take('');
-      else waiting.push(take);
-    });
-}
 
 interface Sample {
   value: number;

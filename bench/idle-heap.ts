@@ -106,24 +106,37 @@ async function snapshot(): Promise<string> {
 }
 
 /**
- * The objects one new instance of `ctor` (created after snapshot A: a higher id) holds, as a
- * tree of its edges to objects that are also new, `depth` levels deep: the per-connection
- * accounting, field by field.
+ * A V8 heap snapshot (.heapsnapshot JSON) in its flat form: `nodes` and `edges` are arrays of
+ * F and E numbers per node and edge; iType, jTo... are the offsets of a field within one, the
+ * type names and strings are tables those fields index. edgeName(e): the edge's property name,
+ * or `[index]` for an element or hidden edge.
  */
-function explain(text: string, maxIdA: number, ctor: string, depth: number): void {
+function parseHeapSnapshot(text: string) {
   const snap = JSON.parse(text);
   const meta = snap.snapshot.meta;
   const nf: string[] = meta.node_fields;
   const ef: string[] = meta.edge_fields;
   const types: string[] = meta.node_types[0];
   const etypes: string[] = meta.edge_types[0];
-  const F = nf.length;
-  const E = ef.length;
   const [iType, iName, iId, iSize, iEc] = ['type', 'name', 'id', 'self_size', 'edge_count'].map((f) => nf.indexOf(f));
   const [jType, jName, jTo] = ['type', 'name_or_index', 'to_node'].map((f) => ef.indexOf(f));
   const nodes: number[] = snap.nodes;
   const edges: number[] = snap.edges;
   const strings: string[] = snap.strings;
+  const edgeName = (e: number): string => {
+    const et = etypes[edges[e + jType]];
+    return et === 'element' || et === 'hidden' ? `[${edges[e + jName]}]` : strings[edges[e + jName]];
+  };
+  return { types, etypes, F: nf.length, E: ef.length, iType, iName, iId, iSize, iEc, jType, jName, jTo, nodes, edges, strings, edgeName };
+}
+
+/**
+ * The objects one new instance of `ctor` (created after snapshot A: a higher id) holds, as a
+ * tree of its edges to objects that are also new, `depth` levels deep: the per-connection
+ * accounting, field by field.
+ */
+function explain(text: string, maxIdA: number, ctor: string, depth: number): void {
+  const { types, etypes, F, E, iType, iName, iId, iSize, iEc, jType, jTo, nodes, edges, strings, edgeName } = parseHeapSnapshot(text);
   const firstEdge: number[] = [];
   for (let i = 0, e = 0; i < nodes.length; i += F) {
     firstEdge.push(e);
@@ -154,7 +167,7 @@ function explain(text: string, maxIdA: number, ctor: string, depth: number): voi
       const to = edges[e + jTo];
       if (nodes[to + iId] <= maxIdA || seen.has(to)) continue;
       seen.add(to);
-      const name = et === 'element' || et === 'hidden' ? `[${edges[e + jName]}]` : strings[edges[e + jName]];
+      const name = edgeName(e);
       console.log(`${indent}${name} -> ${label(to)}`);
       walk(to, indent + '  ', level + 1);
     }
@@ -166,19 +179,7 @@ function explain(text: string, maxIdA: number, ctor: string, depth: number): voi
 
 /** For every new node of `key` ("type:name"), its holders: a count per "edge <- holder type:name". */
 function retainers(text: string, maxIdA: number, key: string): void {
-  const snap = JSON.parse(text);
-  const meta = snap.snapshot.meta;
-  const nf: string[] = meta.node_fields;
-  const ef: string[] = meta.edge_fields;
-  const types: string[] = meta.node_types[0];
-  const etypes: string[] = meta.edge_types[0];
-  const F = nf.length;
-  const E = ef.length;
-  const [iType, iName, iId, iEc] = ['type', 'name', 'id', 'edge_count'].map((f) => nf.indexOf(f));
-  const [jType, jName, jTo] = ['type', 'name_or_index', 'to_node'].map((f) => ef.indexOf(f));
-  const nodes: number[] = snap.nodes;
-  const edges: number[] = snap.edges;
-  const strings: string[] = snap.strings;
+  const { types, etypes, F, E, iType, iName, iId, iEc, jType, jTo, nodes, edges, strings, edgeName } = parseHeapSnapshot(text);
   const keyOf = (i: number): string => `${types[nodes[i + iType]]}:${strings[nodes[i + iName]]}`;
   const counts = new Map<string, number>();
   let targets = 0;
@@ -189,8 +190,7 @@ function retainers(text: string, maxIdA: number, key: string): void {
       if (nodes[to + iId] <= maxIdA || etypes[edges[e + jType]] === 'weak') continue;
       const tk = types[nodes[to + iType]] === 'string' ? 'string:' : keyOf(to);
       if (tk !== key) continue;
-      const et = etypes[edges[e + jType]];
-      const name = et === 'element' || et === 'hidden' ? `[${edges[e + jName]}]` : strings[edges[e + jName]];
+      const name = edgeName(e);
       let holder = keyOf(i);
       if (holder.length > 70) holder = holder.slice(0, 70) + '…';
       const c = `${name} <- ${holder}`;

@@ -42,14 +42,18 @@
  *   subscribers got it); keep maxMessageSize below max_payload - 17.
  * - NATS down when the server starts: see `startTimeout`.
  * Messages published elsewhere while this process was disconnected are lost
- * (NATS core keeps nothing; JetStream is not used).
+ * (NATS core keeps nothing; JetStream is not used). The origin check, the
+ * one report per outage, the pending-publishes bound and the startTimeout
+ * wait are the ones every broker backplane shares
+ * (src/server/broker-backplane.ts).
  */
 import type { ConnectionOptions, NatsConnection as NatsJsConnection, Status, Subscription } from 'nats';
 import { LocalError } from '../errors.js';
 import { integer, MAX_TIMER_MS, milliseconds, resolveOptions, string, type OptionRules } from '../options/option-rules.js';
 import type { Backplane, BackplaneDelivery } from '../server/backplane.js';
 import type { Message } from '../connection/websocket-connection.js';
-import { CARRIED_HEADER_LENGTH, decodeCarriedMessage, encodeCarriedMessage, newOrigin } from '../server/carried-message.js';
+import { BrokerLink } from '../server/broker-backplane.js';
+import { CARRIED_HEADER_LENGTH, encodeCarriedMessage } from '../server/carried-message.js';
 import { isLiteralSubjectPrefix, topicToken } from './topic-subject.js';
 
 /** A connection of the nats.js client (`connect()` from the `nats` package). */
@@ -129,29 +133,21 @@ interface PublishBatch {
 }
 
 class NatsBackplane implements Backplane {
-  /** A random id of this instance, carried by every publish so its own come back ignored. */
-  private readonly origin = newOrigin();
+  /** The origin, the outage reports, the pending-publishes bound: shared with every broker backplane. */
+  private readonly link: BrokerLink;
   private readonly prefix: string;
   private readonly reconnectDelay: number;
-  private readonly maxPendingPublishes: number;
   private readonly startTimeout: number;
   private connection: NatsConnection | undefined;
   /** Whether the connection is up, as its status events last said: publish() hands nothing to nats.js otherwise. */
   private connected = false;
   /** The topics the server holds, each with its subscription once there is a connection. */
   private readonly subscriptions = new Map<string, Subscription | undefined>();
-  /** Publishes handed to NATS and not yet acknowledged (or refused). */
-  private pendingPublishes = 0;
   /** The batch that the next flush will acknowledge, if any publish is waiting for one. */
   private openBatch: PublishBatch | undefined;
   /** Batches whose flush is under way: settled by it, or refused by close(). */
   private readonly flushingBatches = new Set<PublishBatch>();
   private statusEvents: AsyncIterable<Status> | undefined;
-  private deliver: BackplaneDelivery = () => {};
-  private onError: (error: Error) => void = () => {};
-  /** True between the first error of an outage and the next connection: one report per outage. */
-  private outageReported = false;
-  private closed = false;
   /** Wakes the first-connection loop from its wait between attempts (close()). */
   private wakeRetry: (() => void) | undefined;
 
@@ -163,7 +159,7 @@ class NatsBackplane implements Backplane {
     }
     this.prefix = settings.prefix;
     this.reconnectDelay = settings.reconnectDelay;
-    this.maxPendingPublishes = settings.maxPendingPublishes;
+    this.link = new BrokerLink({ backplane: 'natsBackplane', broker: 'NATS', unavailableCode: 'WS_ERR_NATS_UNAVAILABLE' }, settings.maxPendingPublishes);
     this.startTimeout = settings.startTimeout;
     const isServers = (value: unknown): boolean =>
       (typeof value === 'string' && value !== '') || (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item !== ''));
@@ -175,30 +171,17 @@ class NatsBackplane implements Backplane {
   }
 
   async start(deliver: BackplaneDelivery, onError: (error: Error) => void): Promise<void> {
-    this.deliver = deliver;
-    this.onError = onError;
+    this.link.started(deliver, onError);
     if ('connection' in this.target) {
       this.attach(this.target.connection);
       return;
     }
     const nats = await loadNats();
-    const firstConnection = this.connectUntilUp(nats, this.target.servers);
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<'gave up'>((resolve) => {
-      if (this.startTimeout !== Infinity) timer = setTimeout(resolve, this.startTimeout, 'gave up');
-    });
-    try {
-      if ((await Promise.race([firstConnection, gaveUp])) === 'gave up') {
-        firstConnection.catch((error: unknown) => this.reportBackground(error));
-        this.reportOutage(new Error(`NATS did not answer within startTimeout (${this.startTimeout} ms); serving without it meanwhile`));
-      }
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.link.awaitFirstConnection(this.connectUntilUp(nats, this.target.servers), this.startTimeout);
   }
 
   subscribe(topic: string): void {
-    if (this.closed || this.subscriptions.has(topic)) return;
+    if (this.link.closed || this.subscriptions.has(topic)) return;
     this.subscriptions.set(topic, this.connection === undefined ? undefined : this.subscribeSubject(this.connection, topic));
   }
 
@@ -212,13 +195,10 @@ class NatsBackplane implements Backplane {
 
   publish(topic: string, message: Message): Promise<void> {
     const connection = this.connection;
-    if (this.closed || connection === undefined || !this.connected || connection.isClosed()) {
-      return Promise.reject(new LocalError('WS_ERR_NATS_UNAVAILABLE', `natsBackplane: NATS is not connected; the message on "${topic}" reached this process's subscribers only`));
-    }
-    if (this.pendingPublishes >= this.maxPendingPublishes) {
-      return Promise.reject(new LocalError('WS_ERR_NATS_UNAVAILABLE', `natsBackplane: ${this.pendingPublishes} publishes await NATS (maxPendingPublishes); the message on "${topic}" reached this process's subscribers only`));
-    }
-    const frame = encodeCarriedMessage(this.origin, message);
+    const up = connection !== undefined && this.connected && !connection.isClosed();
+    const refusal = this.link.refusal(topic, up);
+    if (refusal !== undefined || !up) return Promise.reject(refusal);
+    const frame = encodeCarriedMessage(this.link.origin, message);
     try {
       connection.publish(this.prefix + topicToken(topic), frame);
     } catch (cause) {
@@ -226,21 +206,21 @@ class NatsBackplane implements Backplane {
         const limit = connection.info?.max_payload;
         return Promise.reject(new LocalError('WS_ERR_NATS_MESSAGE_TOO_BIG', `natsBackplane: the message on "${topic}" (${frame.length - CARRIED_HEADER_LENGTH} bytes + ${CARRIED_HEADER_LENGTH} of framing) is over the NATS server's max_payload (${limit ?? '?'} bytes); it reached this process's subscribers only`, { cause }));
       }
-      return Promise.reject(new LocalError('WS_ERR_NATS_UNAVAILABLE', `natsBackplane: the publish on "${topic}" did not reach NATS; it reached this process's subscribers only`, { cause }));
+      return Promise.reject(this.link.unavailable(`the publish on "${topic}" did not reach NATS; it reached this process's subscribers only`, cause));
     }
-    this.pendingPublishes++;
+    this.link.publishHandedOver();
     return new Promise<void>((resolve, reject) => {
       this.batchForFlush(connection).settles.push((error) => {
-        this.pendingPublishes--;
+        this.link.publishSettled();
         if (error === undefined) resolve();
-        else reject(new LocalError('WS_ERR_NATS_UNAVAILABLE', `natsBackplane: NATS did not acknowledge the publish on "${topic}"; it reached this process's subscribers only`, { cause: error }));
+        else reject(this.link.unavailable(`NATS did not acknowledge the publish on "${topic}"; it reached this process's subscribers only`, error));
       });
     });
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.link.closed) return;
+    this.link.closed = true;
     this.wakeRetry?.();
     (this.statusEvents as Partial<{ stop(): void }> | undefined)?.stop?.();
     const connection = this.connection;
@@ -268,10 +248,10 @@ class NatsBackplane implements Backplane {
       // Our own publishes are not sent back to us (the origin check stays, for a connection you give).
       noEcho: true,
     };
-    while (!this.closed) {
+    while (!this.link.closed) {
       try {
         const connection = await nats.connect(options);
-        if (this.closed) {
+        if (this.link.closed) {
           await connection.close();
           return;
         }
@@ -279,7 +259,7 @@ class NatsBackplane implements Backplane {
         return;
       } catch (error) {
         // Refused, timed out, or refused our credentials: reported (once), tried again.
-        this.reportOutage(error instanceof Error ? error : new Error(String(error)));
+        this.link.reportOutage(error instanceof Error ? error : new Error(String(error)));
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.max(this.reconnectDelay, 10));
           this.wakeRetry = () => {
@@ -294,10 +274,10 @@ class NatsBackplane implements Backplane {
 
   /** Start using `connection`: subscribe the held topics, follow its status. */
   private attach(connection: NatsConnection): void {
-    if (this.closed) return;
+    if (this.link.closed) return;
     this.connection = connection;
     this.connected = !connection.isClosed();
-    if (this.connected) this.outageReported = false;
+    if (this.connected) this.link.outageOver();
     for (const topic of this.subscriptions.keys()) this.subscriptions.set(topic, this.subscribeSubject(connection, topic));
     const statusEvents = connection.status();
     this.statusEvents = statusEvents;
@@ -310,19 +290,19 @@ class NatsBackplane implements Backplane {
 
   private async followStatus(statusEvents: AsyncIterable<Status>): Promise<void> {
     for await (const status of statusEvents) {
-      if (this.closed) break;
+      if (this.link.closed) break;
       switch (status.type as string) {
         case 'disconnect':
           this.connected = false;
-          this.reportOutage(new Error(`disconnected from ${String(status.data)}`));
+          this.link.reportOutage(new Error(`disconnected from ${String(status.data)}`));
           break;
         case 'reconnect':
           this.connected = true;
-          this.outageReported = false;
+          this.link.outageOver();
           break;
         case 'error':
           // An -ERR from the server (a permissions violation on a subject...).
-          this.reportBackground(new LocalError('WS_ERR_NATS_UNAVAILABLE', `natsBackplane: the NATS server reported ${String(status.data)}${status.permissionContext ? ` (${status.permissionContext.operation} ${status.permissionContext.subject})` : ''}`));
+          this.link.reportBackground(this.link.unavailable(`the NATS server reported ${String(status.data)}${status.permissionContext ? ` (${status.permissionContext.operation} ${status.permissionContext.subject})` : ''}`));
           break;
       }
     }
@@ -330,9 +310,9 @@ class NatsBackplane implements Backplane {
 
   private connectionClosed(error: Error | void): void {
     this.connected = false;
-    if (this.closed) return;
+    if (this.link.closed) return;
     // Closed for good (by you, for a connection you gave, or after an authentication failure): no more reconnection.
-    this.reportOutage(error ?? new Error('the NATS connection was closed'));
+    this.link.reportOutage(error ?? new Error('the NATS connection was closed'));
     this.refuseUnacknowledged(error ?? new Error('the NATS connection was closed'));
   }
 
@@ -370,35 +350,18 @@ class NatsBackplane implements Backplane {
     try {
       return connection.subscribe(this.prefix + topicToken(topic), {
         callback: (error, message) => {
-          if (error !== null) this.reportBackground(error);
+          if (error !== null) this.link.reportBackground(error);
           else this.receive(topic, message.data);
         },
       });
     } catch (error) {
-      this.reportBackground(error);
+      this.link.reportBackground(error);
       return undefined;
     }
   }
 
   private receive(topic: string, data: Uint8Array): void {
-    if (this.closed || !this.subscriptions.has(topic)) return;
-    const decoded = decodeCarriedMessage(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    if (decoded === null) {
-      this.reportBackground(new LocalError('WS_ERR_NATS_UNAVAILABLE', `natsBackplane: a message on subject "${this.prefix + topicToken(topic)}" is not in wsrfc's format; dropped`));
-      return;
-    }
-    if (decoded.origin.equals(this.origin)) return; // our own publish: the server delivered it locally already
-    this.deliver(topic, decoded.message);
-  }
-
-  private reportOutage(error: Error): void {
-    if (this.closed || this.outageReported) return;
-    this.outageReported = true;
-    this.onError(new LocalError('WS_ERR_NATS_UNAVAILABLE', `natsBackplane: lost NATS (${error.message}); reconnecting, publishes reach local subscribers only until then`, { cause: error }));
-  }
-
-  private reportBackground(error: unknown): void {
-    if (this.closed) return;
-    this.onError(error instanceof Error ? error : new Error(String(error)));
+    if (this.link.closed || !this.subscriptions.has(topic)) return;
+    this.link.receive(topic, Buffer.from(data.buffer, data.byteOffset, data.byteLength), `subject "${this.prefix + topicToken(topic)}"`);
   }
 }

@@ -32,14 +32,17 @@
  * - Redis slow: at most `maxPendingPublishes` publishes wait for its
  *   acknowledgement; past that publish() rejects the same way.
  * Messages published elsewhere while this process was disconnected are lost
- * (Redis pub/sub keeps nothing).
+ * (Redis pub/sub keeps nothing). The origin check, the one report per outage,
+ * the pending-publishes bound and the startTimeout wait are the ones every
+ * broker backplane shares (src/server/broker-backplane.ts).
  */
 import type { RedisClientType } from 'redis';
 import { LocalError } from '../errors.js';
 import { integer, MAX_TIMER_MS, milliseconds, resolveOptions, string, type OptionRules } from '../options/option-rules.js';
 import type { Backplane, BackplaneDelivery } from '../server/backplane.js';
 import type { Message } from '../connection/websocket-connection.js';
-import { decodeCarriedMessage, encodeCarriedMessage, newOrigin } from '../server/carried-message.js';
+import { BrokerLink } from '../server/broker-backplane.js';
+import { encodeCarriedMessage } from '../server/carried-message.js';
 
 /** A node-redis client (`createClient()` from the `redis` package), in any of its typings. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -108,30 +111,22 @@ export function redisBackplane(target: RedisBackplaneTarget, options: RedisBackp
 }
 
 class RedisBackplane implements Backplane {
-  /** A random id of this instance, carried by every publish so its own come back ignored. */
-  private readonly origin = newOrigin();
+  /** The origin, the outage reports, the pending-publishes bound: shared with every broker backplane. */
+  private readonly link: BrokerLink;
   private readonly prefix: string;
   private readonly maxReconnectDelay: number;
-  private readonly maxPendingPublishes: number;
   private readonly startTimeout: number;
-  /** Publishes sent and not yet acknowledged by Redis. */
-  private pendingPublishes = 0;
   private publisher: RedisClient | undefined;
   private subscriber: RedisClient | undefined;
   /** The topics the server holds: what the subscriber connection is (re)subscribed to. */
   private readonly topics = new Set<string>();
-  private deliver: BackplaneDelivery = () => {};
-  private onError: (error: Error) => void = () => {};
-  /** True between the first error of an outage and the next 'ready': one report per outage. */
-  private outageReported = false;
-  private closed = false;
 
   constructor(private readonly target: RedisBackplaneTarget, options: RedisBackplaneOptions) {
     // Every option checked, an unknown name refused (a typo), before anything connects.
     const settings = resolveOptions(REDIS_BACKPLANE_OPTION_RULES, DEFAULT_REDIS_BACKPLANE_OPTIONS, options, '', true);
     this.prefix = settings.prefix;
     this.maxReconnectDelay = settings.maxReconnectDelay;
-    this.maxPendingPublishes = settings.maxPendingPublishes;
+    this.link = new BrokerLink({ backplane: 'redisBackplane', broker: 'Redis', unavailableCode: 'WS_ERR_REDIS_UNAVAILABLE' }, settings.maxPendingPublishes);
     this.startTimeout = settings.startTimeout;
     const validTarget =
       typeof target === 'object' && target !== null && ('url' in target ? typeof target.url === 'string' : 'client' in target && typeof target.client?.duplicate === 'function');
@@ -139,8 +134,7 @@ class RedisBackplane implements Backplane {
   }
 
   async start(deliver: BackplaneDelivery, onError: (error: Error) => void): Promise<void> {
-    this.deliver = deliver;
-    this.onError = onError;
+    this.link.started(deliver, onError);
     const reconnectStrategy = (retries: number): number => Math.min(50 * 2 ** Math.min(retries, 10), this.maxReconnectDelay) + Math.floor(Math.random() * 50);
     if ('url' in this.target) {
       const { createClient } = await loadRedis();
@@ -154,9 +148,10 @@ class RedisBackplane implements Backplane {
       this.subscriber = this.publisher.duplicate() as RedisClient;
     }
     for (const client of [this.publisher, this.subscriber]) {
-      client.on('error', (error: Error) => this.reportOutage(error));
+      client.on('error', (error: Error) => this.link.reportOutage(error));
+      // One report per outage: the outage is over once both connections are ready.
       client.on('ready', () => {
-        if (this.publisher?.isReady === true && this.subscriber?.isReady === true) this.outageReported = false;
+        if (this.publisher?.isReady === true && this.subscriber?.isReady === true) this.link.outageOver();
       });
     }
     const publisher = this.publisher;
@@ -165,54 +160,40 @@ class RedisBackplane implements Backplane {
     for (const topic of this.topics) this.subscribeChannel(topic);
     // node-redis retries a refused first connection by itself (reconnectStrategy): connect() stays
     // pending while Redis is down, and only rejects on what retrying cannot fix.
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<'gave up'>((resolve) => {
-      if (this.startTimeout !== Infinity) timer = setTimeout(resolve, this.startTimeout, 'gave up');
-    });
-    try {
-      if ((await Promise.race([connected, gaveUp])) === 'gave up') {
-        connected.catch((error: unknown) => this.reportBackground(error));
-        this.reportOutage(new Error(`Redis did not answer within startTimeout (${this.startTimeout} ms); serving without it meanwhile`));
-      }
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.link.awaitFirstConnection(connected, this.startTimeout);
   }
 
   subscribe(topic: string): void {
-    if (this.closed || this.topics.has(topic)) return;
+    if (this.link.closed || this.topics.has(topic)) return;
     this.topics.add(topic);
     if (this.subscriber !== undefined) this.subscribeChannel(topic);
   }
 
   unsubscribe(topic: string): void {
-    if (!this.topics.delete(topic) || this.subscriber === undefined || this.closed) return;
-    this.subscriber.unsubscribe(this.prefix + topic).catch((error: unknown) => this.reportBackground(error));
+    if (!this.topics.delete(topic) || this.subscriber === undefined || this.link.closed) return;
+    this.subscriber.unsubscribe(this.prefix + topic).catch((error: unknown) => this.link.reportBackground(error));
   }
 
   publish(topic: string, message: Message): Promise<void> {
     const publisher = this.publisher;
-    if (this.closed || publisher === undefined || !publisher.isReady) {
-      return Promise.reject(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: Redis is not connected; the message on "${topic}" reached this process's subscribers only`));
-    }
-    if (this.pendingPublishes >= this.maxPendingPublishes) {
-      return Promise.reject(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: ${this.pendingPublishes} publishes await Redis (maxPendingPublishes); the message on "${topic}" reached this process's subscribers only`));
-    }
-    this.pendingPublishes++;
-    return publisher.publish(this.prefix + topic, encodeCarriedMessage(this.origin, message)).then(
+    const up = publisher !== undefined && publisher.isReady;
+    const refusal = this.link.refusal(topic, up);
+    if (refusal !== undefined || !up) return Promise.reject(refusal);
+    this.link.publishHandedOver();
+    return publisher.publish(this.prefix + topic, encodeCarriedMessage(this.link.origin, message)).then(
       () => {
-        this.pendingPublishes--;
+        this.link.publishSettled();
       },
       (cause: unknown) => {
-        this.pendingPublishes--;
-        throw new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: the publish on "${topic}" did not reach Redis; it reached this process's subscribers only`, { cause });
+        this.link.publishSettled();
+        throw this.link.unavailable(`the publish on "${topic}" did not reach Redis; it reached this process's subscribers only`, cause);
       },
     );
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.link.closed) return;
+    this.link.closed = true;
     this.topics.clear();
     const subscriber = this.subscriber;
     // The subscriber is always ours (a duplicate); the publisher only when we made it from a URL.
@@ -225,28 +206,11 @@ class RedisBackplane implements Backplane {
 
   private subscribeChannel(topic: string): void {
     const channel = this.prefix + topic;
-    this.subscriber!.subscribe(channel, (frame: Buffer) => this.receive(topic, frame), true).catch((error: unknown) => this.reportBackground(error));
+    this.subscriber!.subscribe(channel, (frame: Buffer) => this.receive(topic, frame), true).catch((error: unknown) => this.link.reportBackground(error));
   }
 
   private receive(topic: string, frame: Buffer): void {
-    if (this.closed || !this.topics.has(topic)) return;
-    const decoded = decodeCarriedMessage(frame);
-    if (decoded === null) {
-      this.reportBackground(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: a message on channel "${this.prefix + topic}" is not in wsrfc's format; dropped`));
-      return;
-    }
-    if (decoded.origin.equals(this.origin)) return; // our own publish: the server delivered it locally already
-    this.deliver(topic, decoded.message);
-  }
-
-  private reportOutage(error: Error): void {
-    if (this.closed || this.outageReported) return;
-    this.outageReported = true;
-    this.onError(new LocalError('WS_ERR_REDIS_UNAVAILABLE', `redisBackplane: lost Redis (${error.message}); reconnecting, publishes reach local subscribers only until then`, { cause: error }));
-  }
-
-  private reportBackground(error: unknown): void {
-    if (this.closed) return;
-    this.onError(error instanceof Error ? error : new Error(String(error)));
+    if (this.link.closed || !this.topics.has(topic)) return;
+    this.link.receive(topic, frame, `channel "${this.prefix + topic}"`);
   }
 }

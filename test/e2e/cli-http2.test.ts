@@ -15,7 +15,6 @@
  * and that SIGTERM still ends it with exit 0.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, type X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,65 +22,27 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import http2 from 'node:http2';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 
 import { connect } from '../../src/index.js';
 import { createSelfSignedCert } from '../../src/tls/self-signed-cert.js';
 import { binary, close, OP, parseServerFrames, seededBytes, text, type DecodedFrame } from '../helpers/frames.js';
 import { withTimeout } from '../helpers/raw-client.js';
+import { killSpawnedGroups, spawnInGroup, waitForOutput, type SpawnedProcess } from '../helpers/spawned-process.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER = [process.execPath, '--import', 'tsx', 'src/cli/echo-server.ts', '--port', '0', '--host', '127.0.0.1'];
 
-/** An echo server child, in its own process group, and what it printed so far. */
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+/** An echo server child with `args`, in its own process group. */
+const start = (args: string[]): SpawnedProcess => spawnInGroup([...SERVER, ...args]);
 
-const started = new Set<ChildProcess>();
-
-function start(args: string[]): Started {
-  const [command, ...rest] = [...SERVER, ...args];
-  const child = spawn(command, rest, { cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  started.add(child);
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, output: () => output, exited };
-}
-
-after(() => {
-  for (const child of started) {
-    try {
-      process.kill(-child.pid!, 'SIGKILL'); // whatever is left of its group, if a test failed before SIGTERM
-    } catch {
-      // gone already
-    }
-  }
-});
-
-async function waitForOutput(server: Started, pattern: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const match = server.output().match(pattern);
-    if (match) return match;
-    if (server.child.exitCode !== null || server.child.signalCode !== null || Date.now() > deadline) {
-      throw new Error(`no ${pattern} in the server's output:\n${server.output()}`);
-    }
-    await delay(20);
-  }
-}
+// Whatever is left of a server's group, if a test failed before SIGTERM.
+after(killSpawnedGroups);
 
 /** What the server printed: its port and the certificate's two fingerprints. */
-async function printed(server: Started): Promise<{ port: number; fingerprint: string; spki: string }> {
-  const port = Number((await waitForOutput(server, /echo server listening on wss:\/\/localhost:(\d+) /))[1]);
-  const [, spki] = await waitForOutput(server, /--ignore-certificate-errors-spki-list=(\S+) https:\/\/localhost:\d+\//);
-  const [, fingerprint] = await waitForOutput(server, /SHA-256 fingerprint ([0-9A-F:]{95})/);
+async function printed(server: SpawnedProcess): Promise<{ port: number; fingerprint: string; spki: string }> {
+  const port = Number((await waitForOutput(server, /echo server listening on wss:\/\/localhost:(\d+) /, 20_000))[1]);
+  const [, spki] = await waitForOutput(server, /--ignore-certificate-errors-spki-list=(\S+) https:\/\/localhost:\d+\//, 20_000);
+  const [, fingerprint] = await waitForOutput(server, /SHA-256 fingerprint ([0-9A-F:]{95})/, 20_000);
   return { port, fingerprint, spki };
 }
 
@@ -98,12 +59,12 @@ async function peerCertificate(port: number): Promise<{ certificate: X509Certifi
 
 const spkiOf = (certificate: X509Certificate): string => createHash('sha256').update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 
-async function stop(server: Started): Promise<void> {
+async function stop(server: SpawnedProcess): Promise<void> {
   process.kill(server.child.pid!, 'SIGTERM');
   assert.deepEqual(await withTimeout(server.exited, 15_000, 'the server exiting'), { code: 0, signal: null }, server.output());
 }
 
-let server: Started;
+let server: SpawnedProcess;
 let port: number;
 let printedFingerprint: string;
 let printedSpki: string;

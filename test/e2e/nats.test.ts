@@ -15,14 +15,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import WebSocket from 'ws';
 import { connect, type NatsConnection } from 'nats';
 import { createServer, type WebSocketServer } from '../../src/index.js';
 import { natsBackplane } from '../../src/nats/index.js';
 import { NatsServer, natsSkipReason } from '../helpers/nats-server.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { assertEachPublishOnceInOrder, assertPublishesFailFastWhileDown, forkBackplaneNode, topicListener, type BackplaneNode } from '../helpers/backplane-node.js';
 
 const SKIP = natsSkipReason();
 const until = (predicate: () => boolean, what: string, timeout = 8000) => waitFor(predicate, { what, timeout, interval: 5 });
@@ -30,43 +29,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A carried message from "another process": flags, a foreign origin, the payload. */
 const foreign = (flags: number, payload: Buffer | string) => Buffer.concat([Buffer.from([flags]), Buffer.alloc(16, 7), Buffer.from(payload)]);
 
-interface Node {
-  child: ChildProcess;
-  port: number;
-  publish(topic: string, data: string | Buffer): Promise<string>;
-}
-
-async function forkNode(url: string): Promise<Node> {
-  const child = fork(new URL('../helpers/nats-node.ts', import.meta.url), [url], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-  let next = 0;
-  const pending = new Map<number, (remote: string) => void>();
-  child.on('message', (reply: { id?: number; remote?: string }) => {
-    if (reply.id !== undefined) pending.get(reply.id)?.(reply.remote!);
-  });
-  return {
-    child,
-    port,
-    publish(topic, data) {
-      const id = next++;
-      const binary = typeof data !== 'string';
-      child.send({ id, topic, binary, data: binary ? data.toString('base64') : data });
-      return new Promise((resolve) => pending.set(id, resolve));
-    },
-  };
-}
-
-async function listener(port: number, topics: string[]): Promise<{ ws: WebSocket; messages: string[] }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/?${topics.map((t) => `t=${encodeURIComponent(t)}`).join('&')}`);
-  const messages: string[] = [];
-  ws.on('message', (data, isBinary) => messages.push(isBinary ? `bin:${(data as Buffer).toString('hex')}` : data.toString()));
-  await once(ws, 'open');
-  return { ws, messages };
-}
-
 describe('natsBackplane over a real nats-server', { skip: SKIP, timeout: 60_000 }, () => {
   let nats: NatsServer;
-  let nodes: Node[] = [];
+  let nodes: BackplaneNode[] = [];
   let local: WebSocketServer;
   let localPort: number;
   const errors: Error[] = [];
@@ -74,7 +39,7 @@ describe('natsBackplane over a real nats-server', { skip: SKIP, timeout: 60_000 
 
   before(async () => {
     nats = await NatsServer.start();
-    nodes = await Promise.all([forkNode(nats.url), forkNode(nats.url)]);
+    nodes = await Promise.all([forkBackplaneNode('nats', nats.url), forkBackplaneNode('nats', nats.url)]);
     local = createServer({ host: '127.0.0.1', maxMessageSize: 1024, backplane: natsBackplane({ servers: nats.url }, { reconnectDelay: 100 }) }, (ws) => {
       for (const topic of new URLSearchParams(ws.query).getAll('t')) ws.subscribe(topic);
     });
@@ -85,12 +50,7 @@ describe('natsBackplane over a real nats-server', { skip: SKIP, timeout: 60_000 
   after(async () => {
     for (const ws of sockets) ws.terminate();
     await local?.close();
-    for (const node of nodes) {
-      const exited = once(node.child, 'exit');
-      node.child.disconnect();
-      await Promise.race([exited, sleep(3000)]);
-      node.child.kill('SIGKILL');
-    }
+    for (const node of nodes) await node.stop();
     await nats?.stop();
   });
 
@@ -105,7 +65,7 @@ describe('natsBackplane over a real nats-server', { skip: SKIP, timeout: 60_000 
   }
 
   async function subscribeEverywhere(topics: string[], subjects: string[]) {
-    const clients = await Promise.all([listener(nodes[0]!.port, topics), listener(nodes[1]!.port, topics), listener(localPort, topics)]);
+    const clients = await Promise.all([topicListener(nodes[0]!.port, topics), topicListener(nodes[1]!.port, topics), topicListener(localPort, topics)]);
     sockets.push(...clients.map((c) => c.ws));
     await subscribedBy(subjects, 3);
     return clients;
@@ -113,32 +73,12 @@ describe('natsBackplane over a real nats-server', { skip: SKIP, timeout: 60_000 
 
   it('every publish reaches each subscriber of every process exactly once, in order per publisher, text and binary', async () => {
     const clients = await subscribeEverywhere(['room'], ['wsrfc.room']);
-    const expectedFromNode: string[] = [];
-    const expectedFromLocal: string[] = [];
-    const publishes: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 40; i++) {
-      const data = i % 2 === 0 ? `n${i}` : Buffer.from([0, i, 255]);
-      expectedFromNode.push(typeof data === 'string' ? data : `bin:${data.toString('hex')}`);
-      publishes.push(nodes[0]!.publish('room', data).then((r) => assert.equal(r, 'ok')));
-      const mine = i % 2 === 0 ? `l${i}` : Buffer.from([1, i]);
-      expectedFromLocal.push(typeof mine === 'string' ? mine : `bin:${mine.toString('hex')}`);
-      publishes.push(local.publish('room', mine).remote!);
-    }
-    await Promise.all(publishes);
-    await until(() => clients.every((c) => c.messages.length >= 80), 'every client has 80 messages');
-    await sleep(100); // nothing more (no duplicate) arrives
-    for (const [index, client] of clients.entries()) {
-      assert.equal(client.messages.length, 80, `client ${index}: exactly once each`);
-      const fromNode = client.messages.filter((m) => m.startsWith('n') || m.startsWith('bin:00'));
-      const fromLocal = client.messages.filter((m) => m.startsWith('l') || m.startsWith('bin:01'));
-      assert.deepEqual(fromNode, expectedFromNode, `client ${index}: node 0's publishes in order`);
-      assert.deepEqual(fromLocal, expectedFromLocal, `client ${index}: this process's publishes in order (its own subscriber once)`);
-    }
+    await assertEachPublishOnceInOrder('room', nodes[0]!, local, clients);
   });
 
   it('topics with ".", "*", ">" and a space are each one literal subject: no wildcard, no extra level, no queue group', async () => {
     const topics = ['a', 'a.b', 'a.*', 'a.>', '*', '>', 'a b', 'a%2Eb'];
-    const clients = await Promise.all(topics.map((t) => listener(nodes[0]!.port, [t])));
+    const clients = await Promise.all(topics.map((t) => topicListener(nodes[0]!.port, [t])));
     sockets.push(...clients.map((c) => c.ws));
     const subjects = ['wsrfc.a', 'wsrfc.a%2Eb', 'wsrfc.a%2E%2A', 'wsrfc.a%2E%3E', 'wsrfc.%2A', 'wsrfc.%3E', 'wsrfc.a%20b', 'wsrfc.a%252Eb'];
     await subscribedBy(subjects, 1);
@@ -169,7 +109,7 @@ describe('natsBackplane over a real nats-server', { skip: SKIP, timeout: 60_000 
   it("a message over the NATS server's max_payload: remote rejects WS_ERR_NATS_MESSAGE_TOO_BIG, local subscribers get it", async () => {
     const server = createServer({ host: '127.0.0.1', maxMessageSize: 2 * 1024 * 1024, backplane: natsBackplane({ servers: nats.url }) }, (ws) => ws.subscribe('huge'));
     const { port } = await server.listen(0);
-    const reader = await listener(port, []);
+    const reader = await topicListener(port, []);
     const result = server.publish('huge', Buffer.alloc(1024 * 1024, 1)); // + 17 bytes of framing: over 1 MiB
     assert.equal(result.sent, 1);
     await assert.rejects(result.remote!, { code: 'WS_ERR_NATS_MESSAGE_TOO_BIG', message: /max_payload \(1048576 bytes\)/ });
@@ -189,8 +129,8 @@ describe('natsBackplane over a real nats-server', { skip: SKIP, timeout: 60_000 
     };
     const a = made();
     const b = made();
-    const readerA = await listener((await a.server.listen(0)).port, []);
-    const readerB = await listener((await b.server.listen(0)).port, []);
+    const readerA = await topicListener((await a.server.listen(0)).port, []);
+    const readerB = await topicListener((await b.server.listen(0)).port, []);
     await subscribedBy(['alt.news'], 1); // one connection, holding two subscriptions
     await a.server.publish('news', 'from a').remote;
     await b.server.publish('news', 'from b').remote;
@@ -238,27 +178,11 @@ describe('natsBackplane over a real nats-server', { skip: SKIP, timeout: 60_000 
 
   it('NATS down: remote rejects at once, local delivery goes on, memory bounded; NATS back: re-subscribes exactly the held topics', async () => {
     const [, , mine] = await subscribeEverywhere(['outage'], ['wsrfc.outage']);
-    const leaving = await listener(localPort, ['gone']);
+    const leaving = await topicListener(localPort, ['gone']);
     await subscribedBy(['wsrfc.gone'], 1);
     const errorsBefore = errors.length;
     await nats.stop();
-    const rssBefore = process.memoryUsage().rss;
-    const started = Date.now();
-    let rejected = 0;
-    for (let i = 0; i < 3000; i++) {
-      const result = local.publish('outage', `down ${i}`);
-      await result.remote!.then(
-        () => {},
-        (error: { code?: string }) => {
-          assert.equal(error.code, 'WS_ERR_NATS_UNAVAILABLE');
-          rejected++;
-        },
-      );
-    }
-    assert.ok(Date.now() - started < 5000, `publishes fail fast, not after a timeout each (${Date.now() - started} ms)`);
-    assert.ok(rejected >= 2990, `publishes rejected while NATS is down (${rejected})`);
-    await until(() => mine!.messages.filter((m) => m.startsWith('down ')).length === 3000, 'local subscriber got every message');
-    assert.ok(process.memoryUsage().rss - rssBefore < 64 * 1024 * 1024, 'no unbounded queue');
+    await assertPublishesFailFastWhileDown(local, 'outage', 'WS_ERR_NATS_UNAVAILABLE', mine!);
     await until(() => errors.length > errorsBefore, "the outage reported on the server's 'error' event");
     await sleep(400); // several reconnection attempts (every 100 ms)
     assert.equal(errors.length - errorsBefore, 1, 'one report per outage, not one per retry');
@@ -294,7 +218,7 @@ describe('natsBackplane when NATS is down at start', { skip: SKIP, timeout: 30_0
       const { port } = await server.listen(0);
       assert.ok(Date.now() - started < 4000, `listen() did not wait for NATS (${Date.now() - started} ms)`);
       assert.ok(errors.some((e) => e.code === 'WS_ERR_NATS_UNAVAILABLE'), "the outage is reported on 'error'");
-      const sub = await listener(port, ['late']);
+      const sub = await topicListener(port, ['late']);
       const result = server.publish('late', 'local only');
       assert.equal(result.sent, 1);
       await assert.rejects(result.remote!, { code: 'WS_ERR_NATS_UNAVAILABLE' });

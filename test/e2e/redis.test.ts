@@ -13,55 +13,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import WebSocket from 'ws';
 import { createClient } from 'redis';
 import { createServer, type WebSocketServer } from '../../src/index.js';
 import { redisBackplane } from '../../src/redis/index.js';
 import { RedisServer, redisSkipReason } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { assertEachPublishOnceInOrder, assertPublishesFailFastWhileDown, forkBackplaneNode, topicListener, type BackplaneNode } from '../helpers/backplane-node.js';
 
 const SKIP = redisSkipReason();
 const until = (predicate: () => boolean, what: string, timeout = 8000) => waitFor(predicate, { what, timeout, interval: 5 });
 
-interface Node {
-  child: ChildProcess;
-  port: number;
-  publish(topic: string, data: string | Buffer): Promise<string>;
-}
-
-async function forkNode(url: string): Promise<Node> {
-  const child = fork(new URL('../helpers/redis-node.ts', import.meta.url), [url], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
-  let next = 0;
-  const pending = new Map<number, (remote: string) => void>();
-  child.on('message', (reply: { id?: number; remote?: string }) => {
-    if (reply.id !== undefined) pending.get(reply.id)?.(reply.remote!);
-  });
-  return {
-    child,
-    port,
-    publish(topic, data) {
-      const id = next++;
-      const binary = typeof data !== 'string';
-      child.send({ id, topic, binary, data: binary ? data.toString('base64') : data });
-      return new Promise((resolve) => pending.set(id, resolve));
-    },
-  };
-}
-
-async function listener(port: number, topics: string[]): Promise<{ ws: WebSocket; messages: string[] }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/?${topics.map((t) => `t=${encodeURIComponent(t)}`).join('&')}`);
-  const messages: string[] = [];
-  ws.on('message', (data, isBinary) => messages.push(isBinary ? `bin:${(data as Buffer).toString('hex')}` : data.toString()));
-  await once(ws, 'open');
-  return { ws, messages };
-}
-
 describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_000 }, () => {
   let redis: RedisServer;
-  let nodes: Node[] = [];
+  let nodes: BackplaneNode[] = [];
   let local: WebSocketServer;
   let localPort: number;
   const errors: Error[] = [];
@@ -70,7 +35,7 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
 
   before(async () => {
     redis = await RedisServer.start();
-    nodes = await Promise.all([forkNode(redis.url), forkNode(redis.url)]);
+    nodes = await Promise.all([forkBackplaneNode('redis', redis.url), forkBackplaneNode('redis', redis.url)]);
     local = createServer({ host: '127.0.0.1', maxMessageSize: 1024, backplane: redisBackplane({ url: redis.url }, { maxReconnectDelay: 200 }) }, (ws) => {
       for (const topic of new URLSearchParams(ws.query).getAll('t')) ws.subscribe(topic);
     });
@@ -85,17 +50,12 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
     for (const ws of sockets) ws.terminate();
     monitor?.destroy();
     await local?.close();
-    for (const node of nodes) {
-      const exited = once(node.child, 'exit');
-      node.child.disconnect();
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      node.child.kill('SIGKILL');
-    }
+    for (const node of nodes) await node.stop();
     await redis?.stop();
   });
 
   async function subscribeEverywhere(topics: string[]) {
-    const clients = await Promise.all([listener(nodes[0]!.port, topics), listener(nodes[1]!.port, topics), listener(localPort, topics)]);
+    const clients = await Promise.all([topicListener(nodes[0]!.port, topics), topicListener(nodes[1]!.port, topics), topicListener(localPort, topics)]);
     sockets.push(...clients.map((c) => c.ws));
     const channels = topics.map((t) => `wsrfc:${t}`);
     // Three backplanes subscribed to each channel.
@@ -109,32 +69,12 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
 
   it('every publish reaches each subscriber of every process exactly once, in order per publisher, text and binary', async () => {
     const clients = await subscribeEverywhere(['room']);
-    const expectedFromNode: string[] = [];
-    const expectedFromLocal: string[] = [];
-    const publishes: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 40; i++) {
-      const data = i % 2 === 0 ? `n${i}` : Buffer.from([0, i, 255]);
-      expectedFromNode.push(typeof data === 'string' ? data : `bin:${data.toString('hex')}`);
-      publishes.push(nodes[0]!.publish('room', data).then((r) => assert.equal(r, 'ok')));
-      const mine = i % 2 === 0 ? `l${i}` : Buffer.from([1, i]);
-      expectedFromLocal.push(typeof mine === 'string' ? mine : `bin:${mine.toString('hex')}`);
-      publishes.push(local.publish('room', mine).remote!);
-    }
-    await Promise.all(publishes);
-    await until(() => clients.every((c) => c.messages.length >= 80), 'every client has 80 messages');
-    await new Promise((r) => setTimeout(r, 100)); // nothing more (no duplicate) arrives
-    for (const [index, client] of clients.entries()) {
-      assert.equal(client.messages.length, 80, `client ${index}: exactly once each`);
-      const fromNode = client.messages.filter((m) => m.startsWith('n') || (m.startsWith('bin:00')));
-      const fromLocal = client.messages.filter((m) => m.startsWith('l') || m.startsWith('bin:01'));
-      assert.deepEqual(fromNode, expectedFromNode, `client ${index}: node 0's publishes in order`);
-      assert.deepEqual(fromLocal, expectedFromLocal, `client ${index}: this process's publishes in order (its own subscriber once)`);
-    }
+    await assertEachPublishOnceInOrder('room', nodes[0]!, local, clients);
   });
 
   it('a topic name with * is one literal channel (SUBSCRIBE, not PSUBSCRIBE)', async () => {
     const [star] = await subscribeEverywhere(['a*']);
-    const plain = await listener(nodes[0]!.port, ['ab']);
+    const plain = await topicListener(nodes[0]!.port, ['ab']);
     sockets.push(plain.ws);
     assert.ok((await monitor.pubSubChannels('wsrfc:a*')).includes('wsrfc:a*'));
     assert.equal(await monitor.sendCommand(['PUBSUB', 'NUMPAT']), 0, 'no pattern subscription');
@@ -167,7 +107,7 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
     const seenErrors: unknown[] = [];
     server.on('error', (error: unknown) => seenErrors.push(error));
     const { port } = await server.listen(0);
-    const reader = await listener(port, []);
+    const reader = await topicListener(port, []);
     for (let i = 0; i < 200 && ((await monitor.pubSubNumSub(['alt:news'])) as Record<string, number>)['alt:news'] !== 1; i++) await new Promise((r) => setTimeout(r, 10));
     // A message from "another process": text flag, a foreign origin, the payload.
     await monitor.publish('alt:news', Buffer.concat([Buffer.from([0]), Buffer.alloc(16, 7), Buffer.from('from afar')]));
@@ -197,27 +137,10 @@ describe('redisBackplane over a real redis-server', { skip: SKIP, timeout: 60_00
 
   it('Redis down: remote rejects at once, local delivery goes on, memory bounded; Redis back: re-subscribes exactly the held topics', async () => {
     const [, , mine] = await subscribeEverywhere(['outage']);
-    const leaving = await listener(localPort, ['gone']);
+    const leaving = await topicListener(localPort, ['gone']);
     const errorsBefore = errors.length;
     await redis.stop();
-    // Wait until this process's backplane has noticed the outage (the first publish may already fail).
-    const rssBefore = process.memoryUsage().rss;
-    const started = Date.now();
-    let rejected = 0;
-    for (let i = 0; i < 3000; i++) {
-      const result = local.publish('outage', `down ${i}`);
-      await result.remote!.then(
-        () => {},
-        (error: { code?: string }) => {
-          assert.equal(error.code, 'WS_ERR_REDIS_UNAVAILABLE');
-          rejected++;
-        },
-      );
-    }
-    assert.ok(Date.now() - started < 5000, 'publishes fail fast, not after a timeout each');
-    assert.ok(rejected >= 2990, `publishes rejected while Redis is down (${rejected})`);
-    await until(() => mine!.messages.filter((m) => m.startsWith('down ')).length === 3000, 'local subscriber got every message');
-    assert.ok(process.memoryUsage().rss - rssBefore < 64 * 1024 * 1024, 'no unbounded queue');
+    await assertPublishesFailFastWhileDown(local, 'outage', 'WS_ERR_REDIS_UNAVAILABLE', mine!);
     await until(() => errors.length > errorsBefore, "the outage reported on the server's 'error' event");
     assert.ok(errors.length - errorsBefore <= 2, `one report per outage, not one per retry (${errors.length - errorsBefore})`);
     // A topic left while Redis is away must not come back.
@@ -254,7 +177,7 @@ describe('redisBackplane when Redis is down at start', { skip: SKIP, timeout: 30
       const { port } = await server.listen(0);
       assert.ok(Date.now() - started < 4000, `listen() did not wait for Redis (${Date.now() - started} ms)`);
       assert.ok(errors.some((e) => e.code === 'WS_ERR_REDIS_UNAVAILABLE'), "the outage is reported on 'error'");
-      const sub = await listener(port, ['late']);
+      const sub = await topicListener(port, ['late']);
       const result = server.publish('late', 'local only');
       assert.equal(result.sent, 1);
       await assert.rejects(result.remote!, { code: 'WS_ERR_REDIS_UNAVAILABLE' });

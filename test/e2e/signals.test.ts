@@ -9,16 +9,14 @@
  * does the group still have a member?
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 
 import { connect, type ClientConnection, type CloseInfo } from '../../src/index.js';
 import { OP } from '../helpers/frames.js';
 import { RawClient, withTimeout } from '../helpers/raw-client.js';
+import { killSpawnedGroups, spawnInGroup, waitForOutput, type SpawnedProcess } from '../helpers/spawned-process.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER_ARGS = ['--port', '0', '--host', '127.0.0.1'];
 /** The production command the README documents: node with the tsx loader, no wrapper process. */
 const DIRECT = [process.execPath, '--import', 'tsx', 'src/cli/echo-server.ts', ...SERVER_ARGS];
@@ -26,56 +24,11 @@ const NPM_START = ['npm', 'start', '--', ...SERVER_ARGS];
 /** echo-server.ts: a repeat of the signal within this many ms counts as the same one. */
 const REPEAT_WINDOW_MS = 1_000;
 
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const started = new Set<ChildProcess>();
-
-after(() => {
-  // Whatever a failed test left behind: the whole group, at once.
-  for (const child of started) {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // the group is gone already
-    }
-  }
-});
-
-function start([command, ...args]: string[], env: NodeJS.ProcessEnv = {}): Started {
-  const child = spawn(command, args, {
-    cwd: REPO,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', ...env },
-  });
-  started.add(child);
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, output: () => output, exited };
-}
-
-async function waitForOutput(server: Started, pattern: RegExp, ms = 10_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const match = server.output().match(pattern);
-    if (match) return match;
-    if (server.child.exitCode !== null || server.child.signalCode !== null || Date.now() > deadline) {
-      throw new Error(`no ${pattern} in the server's output:\n${server.output()}`);
-    }
-    await delay(20);
-  }
-}
+// Whatever a failed test left behind: the whole group, at once.
+after(killSpawnedGroups);
 
 /** The port from `echo server listening on ws://127.0.0.1:PORT`. */
-async function listeningPort(server: Started): Promise<number> {
+async function listeningPort(server: SpawnedProcess): Promise<number> {
   const [, port] = await waitForOutput(server, /echo server listening on ws:\/\/127\.0\.0\.1:(\d+)/);
   return Number(port);
 }
@@ -100,7 +53,7 @@ async function assertClosedWith1001(clients: ClientConnection[]): Promise<void> 
 }
 
 /** No process of the server's group is left (npm, its shell, node, esbuild...). */
-async function assertNothingLeft(server: Started): Promise<void> {
+async function assertNothingLeft(server: SpawnedProcess): Promise<void> {
   const pgid = server.child.pid!;
   const deadline = Date.now() + 2_000;
   for (;;) {
@@ -117,7 +70,7 @@ async function assertNothingLeft(server: Started): Promise<void> {
 
 describe('stopping the echo server with a signal', { skip: process.platform === 'win32' ? 'POSIX signals' : false }, () => {
   it('SIGTERM to the PID of the production command: every client gets 1001, exit 0', { timeout: 15_000 }, async () => {
-    const server = start(DIRECT);
+    const server = spawnInGroup(DIRECT);
     const clients = await openClients(await listeningPort(server));
 
     process.kill(server.child.pid!, 'SIGTERM');
@@ -128,7 +81,7 @@ describe('stopping the echo server with a signal', { skip: process.platform === 
   });
 
   it('SIGTERM to the PID of `npm start`: npm hands it to the server, both exit 0', { timeout: 15_000 }, async () => {
-    const server = start(NPM_START);
+    const server = spawnInGroup(NPM_START);
     const clients = await openClients(await listeningPort(server));
 
     process.kill(server.child.pid!, 'SIGTERM'); // npm's PID, not the server's
@@ -139,7 +92,7 @@ describe('stopping the echo server with a signal', { skip: process.platform === 
   });
 
   it('Ctrl-C under `npm start` (SIGINT to the group, then again from npm) still closes gracefully', { timeout: 15_000 }, async () => {
-    const server = start(NPM_START);
+    const server = spawnInGroup(NPM_START);
     const clients = await openClients(await listeningPort(server));
 
     process.kill(-server.child.pid!, 'SIGINT'); // what the terminal does: every process of the foreground group
@@ -150,7 +103,7 @@ describe('stopping the echo server with a signal', { skip: process.platform === 
   });
 
   it('a second SIGTERM exits at once, without waiting for a client that never answers the close', { timeout: 15_000 }, async () => {
-    const server = start(DIRECT);
+    const server = spawnInGroup(DIRECT);
     const port = await listeningPort(server);
     const silent = await RawClient.connect(port); // never answers the server's close frame
     try {
@@ -185,7 +138,7 @@ describe('stopping the echo server with a signal', { skip: process.platform === 
       '};',
     ].join('\n');
     const [node, ...args] = DIRECT;
-    const server = start([node, '--import', `data:text/javascript,${encodeURIComponent(slowListen)}`, ...args]);
+    const server = spawnInGroup([node, '--import', `data:text/javascript,${encodeURIComponent(slowListen)}`, ...args]);
     await waitForOutput(server, /listen\(\) started/);
     assert.doesNotMatch(server.output(), /listening on/);
 

@@ -8,31 +8,22 @@
  * `npm test` passes on a machine with only Node.js. Under CI (.ci/run sets
  * WSRFC_REQUIRE_SYSTEM_PACKAGES=1 after installing the package) a missing
  * Chromium fails them instead: there a skipped browser test would look like a
- * passing one.
+ * passing one (the rule of test/helpers/system-package.ts, shared with the
+ * Redis and NATS tests).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { missingSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const INSTALL = 'apt-get install -y chromium';
-const REQUIRED = process.env.WSRFC_REQUIRE_SYSTEM_PACKAGES === '1';
-const MISSING = !existsSync(CHROMIUM);
+const PACKAGE: SystemPackage = { name: 'Chromium', path: CHROMIUM, pathVariable: 'CHROMIUM_PATH', install: 'apt-get install -y chromium', tests: 'browser' };
 
 /** Skip (with the reason) when Chromium is missing and nobody requires it; otherwise run, and fail if it is missing. */
-export const CHROMIUM_SKIP: string | false = MISSING && !REQUIRED ? `Chromium is not installed at ${CHROMIUM}: ${INSTALL} (or set CHROMIUM_PATH)` : false;
-
-if (CHROMIUM_SKIP) {
-  const line = '!'.repeat(78);
-  console.error(`\n${line}\n!! BROWSER TESTS SKIPPED: ${CHROMIUM_SKIP}\n!! (CI sets WSRFC_REQUIRE_SYSTEM_PACKAGES=1, which turns this into a failure)\n${line}\n`);
-}
+export const CHROMIUM_SKIP: string | false = systemPackageSkipReason(PACKAGE);
 
 /** In a `before` hook of a test that did not skip: fail, saying what to do, if Chromium is not there. */
 export function assertChromiumInstalled(): void {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `Chromium is not installed at ${CHROMIUM}: the browser tests need it. ` +
-      `Install Debian's package (${INSTALL}; .ci/run does this in CI), or point CHROMIUM_PATH at a Chromium binary.`,
-  );
+  const missing = missingSystemPackage(PACKAGE);
+  assert.ok(missing === undefined, missing);
 }
 
 /** Flags for every launch: headless as root in CI, nothing fetched behind the test's back. */

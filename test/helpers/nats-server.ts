@@ -4,37 +4,18 @@
  * subjects each client holds); start() once per file, stop() at the end,
  * restart() on the same ports (to test reconnection). Without nats-server the
  * tests skip with a loud notice, and fail when WSRFC_REQUIRE_SYSTEM_PACKAGES=1
- * (as CI sets, after .ci/run installed it).
+ * (as CI sets, after .ci/run installed it): test/helpers/system-package.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, requireSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
+import { killServer, spawnServer } from './server-process.js';
 
 export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? '/usr/sbin/nats-server';
-const INSTALL = 'apt-get install -y nats-server';
-const REQUIRED = process.env.WSRFC_REQUIRE_SYSTEM_PACKAGES === '1';
+const PACKAGE: SystemPackage = { name: 'nats-server', path: NATS_SERVER, pathVariable: 'NATS_SERVER_PATH', install: 'apt-get install -y nats-server', tests: 'NATS' };
 
 /** The `skip` option of the NATS tests: a reason when nats-server is missing and nobody requires it, false otherwise. */
 export function natsSkipReason(): string | false {
-  if (existsSync(NATS_SERVER) || REQUIRED) return false;
-  const reason = `nats-server is not installed at ${NATS_SERVER}: ${INSTALL} (or set NATS_SERVER_PATH)`;
-  const line = '!'.repeat(78);
-  console.error(`\n${line}\n!! NATS TESTS SKIPPED: ${reason}\n!! (CI sets WSRFC_REQUIRE_SYSTEM_PACKAGES=1, which turns this into a failure)\n${line}\n`);
-  return reason;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-function requireNatsServer(): void {
-  if (!existsSync(NATS_SERVER)) throw new Error(`nats-server is not installed at ${NATS_SERVER}: the NATS tests need it. Install Debian's package (${INSTALL}; .ci/run does this in CI).`);
+  return systemPackageSkipReason(PACKAGE);
 }
 
 export class NatsServer {
@@ -53,31 +34,15 @@ export class NatsServer {
 
   /** Free ports for a nats-server not started yet (`run()` starts it): NATS down from the start. */
   static async reserve(): Promise<NatsServer> {
-    requireNatsServer();
+    requireSystemPackage(PACKAGE);
     return new NatsServer(await freePort(), await freePort());
   }
 
   /** Start nats-server on this.port and wait until it accepts connections. */
   async run(): Promise<void> {
-    const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, ready } = spawnServer(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort)], 'Server is ready');
     this.child = child;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${output}`)), 10_000);
-      const read = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Server is ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout!.on('data', read);
-      child.stderr!.on('data', read);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`nats-server exited (${code}) before it was ready:\n${output}`));
-      });
-    });
+    await ready;
   }
 
   /**
@@ -98,10 +63,7 @@ export class NatsServer {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
+    await killServer(child);
   }
 
   async restart(): Promise<void> {

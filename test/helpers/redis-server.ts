@@ -3,33 +3,18 @@
  * port of 127.0.0.1, no persistence; start() once per file, stop() at the end,
  * restart() on the same port (to test reconnection). Without redis-server the
  * tests skip with a loud notice, and fail when WSRFC_REQUIRE_SYSTEM_PACKAGES=1
- * (as CI sets, after .ci/run installed it).
+ * (as CI sets, after .ci/run installed it): test/helpers/system-package.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, requireSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
+import { killServer, spawnServer } from './server-process.js';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';
-const INSTALL = 'apt-get install -y redis-server';
-const REQUIRED = process.env.WSRFC_REQUIRE_SYSTEM_PACKAGES === '1';
+const PACKAGE: SystemPackage = { name: 'redis-server', path: REDIS_SERVER, pathVariable: 'REDIS_SERVER_PATH', install: 'apt-get install -y redis-server', tests: 'Redis' };
 
 /** The `skip` option of the Redis tests: a reason when redis-server is missing and nobody requires it, false otherwise. */
 export function redisSkipReason(): string | false {
-  if (existsSync(REDIS_SERVER) || REQUIRED) return false;
-  const reason = `redis-server is not installed at ${REDIS_SERVER}: ${INSTALL} (or set REDIS_SERVER_PATH)`;
-  const line = '!'.repeat(78);
-  console.error(`\n${line}\n!! REDIS TESTS SKIPPED: ${reason}\n!! (CI sets WSRFC_REQUIRE_SYSTEM_PACKAGES=1, which turns this into a failure)\n${line}\n`);
-  return reason;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
+  return systemPackageSkipReason(PACKAGE);
 }
 
 export class RedisServer {
@@ -41,49 +26,29 @@ export class RedisServer {
   }
 
   static async start(): Promise<RedisServer> {
-    if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server is not installed at ${REDIS_SERVER}: the Redis tests need it. Install Debian's package (${INSTALL}; .ci/run does this in CI).`);
-    const server = new RedisServer(await freePort());
+    const server = await RedisServer.reserve();
     await server.run();
     return server;
   }
 
   /** A free port for a redis-server not started yet (`run()` starts it): Redis down from the start. */
   static async reserve(): Promise<RedisServer> {
-    if (!existsSync(REDIS_SERVER)) throw new Error(`redis-server is not installed at ${REDIS_SERVER}: the Redis tests need it. Install Debian's package (${INSTALL}; .ci/run does this in CI).`);
+    requireSystemPackage(PACKAGE);
     return new RedisServer(await freePort());
   }
 
   /** Start redis-server on this.port and wait until it accepts connections. */
   async run(): Promise<void> {
-    const child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, ready } = spawnServer(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], 'Ready to accept connections');
     this.child = child;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${output}`)), 10_000);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`));
-      });
-    });
-    child.stdout!.resume();
-    child.stderr!.resume();
+    await ready;
   }
 
   /** Stop redis-server (SIGKILL: an abrupt outage) and wait for it to exit. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
+    await killServer(child);
   }
 
   async restart(): Promise<void> {
