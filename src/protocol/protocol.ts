@@ -216,6 +216,46 @@ const EMPTY = Buffer.alloc(0);
  * the clause would then no longer hold. (No at-sign tag in this comment: it
  * would strip the class.)
  */
+/** A message inflated off the event loop: its output, or why it failed. */
+interface DecodeResult {
+  error: ProtocolError | null;
+  output: Buffer | null;
+}
+
+/** A close frame to send once the held data frames are out. */
+interface HeldClose {
+  code: number | undefined;
+  reason: string;
+}
+
+/**
+ * What the protocol keeps for an extension's work off the event loop
+ * (inflating a received message, compressing one to send): made only when
+ * an extension was negotiated (see the accessors in WebSocketProtocol).
+ */
+class ExtensionWork {
+  /** A compressed message is being inflated off the event loop; its result, once there. */
+  decoding = false;
+  decodedOpcode = 0;
+  decoded: DecodeResult | null = null;
+  // Output held back behind a message being compressed off the event loop.
+  encoding = false;
+  encodingOpcode = 0;
+  /** The message being compressed, as the frame log shows it once its frame is queued. */
+  encodingPayload: Uint8Array | null = null;
+  encodingBytes = 0;
+  held: HeldSend[] = NOTHING_HELD;
+  heldHead = 0;
+  heldBytes = 0;
+  /** A close frame to send once the held data frames are out. */
+  heldClose: HeldClose | null = null;
+
+  constructor(
+    readonly decodeDone: ExtensionCallback,
+    readonly encodeDone: ExtensionCallback,
+  ) {}
+}
+
 export class WebSocketProtocol {
   readonly role: 'server' | 'client';
   private readonly listener: ProtocolListener;
@@ -285,24 +325,8 @@ export class WebSocketProtocol {
   private inboxHead = 0;
   private readonly turnBudget: number;
   private turnWork = 0;
-  /** A compressed message is being inflated off the event loop; its result, once there. */
-  private decoding = false;
-  private decodedOpcode = 0;
-  private decoded: { error: ProtocolError | null; output: Buffer | null } | null = null;
-  private readonly decodeDone: ExtensionCallback;
-
-  // Output held back behind a message being compressed off the event loop.
-  private encoding = false;
-  private encodingOpcode = 0;
-  /** The message being compressed, as the frame log shows it once its frame is queued. */
-  private encodingPayload: Uint8Array | null = null;
-  private encodingBytes = 0;
-  private held: HeldSend[] = NOTHING_HELD;
-  private heldHead = 0;
-  private heldBytes = 0;
-  /** A close frame to send once the held data frames are out. */
-  private heldClose: { code: number | undefined; reason: string } | null = null;
-  private readonly encodeDone: ExtensionCallback;
+  /** The extension's off-loop work (ExtensionWork, below): null without an extension. */
+  private readonly work: ExtensionWork | null;
 
   // Our fragmented message in progress (sendFragment()), and the messages sent meanwhile.
   private fragmenting = false;
@@ -346,10 +370,48 @@ export class WebSocketProtocol {
     this.frames = new FrameWriter(options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null);
     this.log = options.logger === undefined ? environmentLogger : options.logger;
     this.turnBudget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
-    // Callbacks for the extension's off-loop work: made only when there is an extension (two closures less per plain connection).
-    this.decodeDone = this.extension === null ? NO_EXTENSION_CALLBACK : (error, output) => this.decodeFinished(error, output);
-    this.encodeDone = this.extension === null ? NO_EXTENSION_CALLBACK : (error, output) => this.encodeFinished(error, output);
+    // Its state and callbacks are made only when there is an extension.
+    this.work =
+      this.extension === null
+        ? null
+        : new ExtensionWork(
+            (error, output) => this.decodeFinished(error, output),
+            (error, output) => this.encodeFinished(error, output),
+          );
   }
+
+  /*
+   * The extension's state, read and written as if it were fields of this
+   * object. Without an extension (`work` null) they read as their initial
+   * values, and only those are ever written to them (resets after a close
+   * or a failure): nothing is inflated or compressed, so nothing is held.
+   * What it buys: 13 fields less per plain connection, ~100 B of heap per
+   * idle connection (bench/idle-heap.ts: WebSocketProtocol 440 B -> 336 B).
+   */
+  private get decoding(): boolean { return this.work !== null && this.work.decoding; }
+  private set decoding(value: boolean) { if (this.work !== null) this.work.decoding = value; }
+  private get decodedOpcode(): number { return this.work !== null ? this.work.decodedOpcode : 0; }
+  private set decodedOpcode(value: number) { if (this.work !== null) this.work.decodedOpcode = value; }
+  private get decoded(): DecodeResult | null { return this.work !== null ? this.work.decoded : null; }
+  private set decoded(value: DecodeResult | null) { if (this.work !== null) this.work.decoded = value; }
+  private get decodeDone(): ExtensionCallback { return this.work !== null ? this.work.decodeDone : NO_EXTENSION_CALLBACK; }
+  private get encoding(): boolean { return this.work !== null && this.work.encoding; }
+  private set encoding(value: boolean) { if (this.work !== null) this.work.encoding = value; }
+  private get encodingOpcode(): number { return this.work !== null ? this.work.encodingOpcode : 0; }
+  private set encodingOpcode(value: number) { if (this.work !== null) this.work.encodingOpcode = value; }
+  private get encodingPayload(): Uint8Array | null { return this.work !== null ? this.work.encodingPayload : null; }
+  private set encodingPayload(value: Uint8Array | null) { if (this.work !== null) this.work.encodingPayload = value; }
+  private get encodingBytes(): number { return this.work !== null ? this.work.encodingBytes : 0; }
+  private set encodingBytes(value: number) { if (this.work !== null) this.work.encodingBytes = value; }
+  private get held(): HeldSend[] { return this.work !== null ? this.work.held : NOTHING_HELD; }
+  private set held(value: HeldSend[]) { if (this.work !== null) this.work.held = value; }
+  private get heldHead(): number { return this.work !== null ? this.work.heldHead : 0; }
+  private set heldHead(value: number) { if (this.work !== null) this.work.heldHead = value; }
+  private get heldBytes(): number { return this.work !== null ? this.work.heldBytes : 0; }
+  private set heldBytes(value: number) { if (this.work !== null) this.work.heldBytes = value; }
+  private get heldClose(): HeldClose | null { return this.work !== null ? this.work.heldClose : null; }
+  private set heldClose(value: HeldClose | null) { if (this.work !== null) this.work.heldClose = value; }
+  private get encodeDone(): ExtensionCallback { return this.work !== null ? this.work.encodeDone : NO_EXTENSION_CALLBACK; }
 
   /** Where the closing handshake stands (see close-state.ts). */
   get closeState(): CloseState {
