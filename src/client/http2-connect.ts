@@ -21,7 +21,8 @@
  * `connectTimeout` covers the whole: the session (TCP, TLS, SETTINGS) and
  * the CONNECT's response.
  */
-import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import { Http2ErrorCode } from '../connection/http2-module.js';
 import type { TLSSocket } from 'node:tls';
 import { LocalError } from '../errors.js';
 import { ClientHandshakeError } from '../handshake/client-handshake-error.js';
@@ -195,7 +196,7 @@ export class Http2Handshake {
     }
     const stream = this.#stream!;
     const code = stream.rstCode;
-    if (code === http2.constants.NGHTTP2_REFUSED_STREAM && this.#retry()) return;
+    if (code === Http2ErrorCode.REFUSED_STREAM && this.#retry()) return;
     const why = code === undefined ? 'closed' : `reset (RST_STREAM ${rstCodeName(code)})`;
     this.#fail(new ClientHandshakeError(Code.H2_STREAM_RESET, 'RFC 9113 §6.4', `the server ${why} the extended CONNECT stream to ${this.plan.url} before a response`));
   };
@@ -216,7 +217,7 @@ export class Http2Handshake {
       stream.off('error', this.#onStreamGone);
       stream.off('close', this.#onStreamGone);
       stream.on('error', () => {});
-      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      if (!stream.closed) stream.close(Http2ErrorCode.CANCEL);
       this.#stream = undefined;
     }
     this.#forgetSession?.();
@@ -251,7 +252,7 @@ export class Http2Handshake {
     if (stream !== undefined) {
       // Failing before the WebSocket exists: reset the stream (CANCEL), never the shared connection.
       stream.on('error', () => {});
-      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      if (!stream.closed) stream.close(Http2ErrorCode.CANCEL);
     }
     this.#release?.();
     this.reject(error);

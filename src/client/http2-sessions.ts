@@ -28,7 +28,8 @@
  *   node:http2 destroys the streams, and their WebSockets end with 1006.
  */
 import { createHash } from 'node:crypto';
-import http2, { type ClientHttp2Session } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
+import { http2Module } from '../connection/http2-module.js';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions, type TLSSocket } from 'node:tls';
 import { CloseCode } from '../framing/close-codes.js';
@@ -293,7 +294,7 @@ function openOrigin(origin: Http2Origin, timeout: number): Promise<RawOpened> {
         });
         return;
       }
-      const opened = http2.connect(`${secure ? 'https' : 'http'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}`, {
+      const opened = http2Module().connect(`${secure ? 'https' : 'http'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}`, {
         createConnection: () => socket,
         // A WebSocket client takes no pushed responses (RFC 9113 §6.5.2).
         settings: { enablePush: false },

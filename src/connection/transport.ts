@@ -10,7 +10,7 @@
  * streams alone. The connection (websocket-connection.ts) uses nothing else
  * of its transport, so the rules of RFC 6455 run unchanged over either.
  */
-import { constants as http2Constants } from 'node:http2';
+import { Http2ErrorCode } from './http2-module.js';
 import type { Duplex } from 'node:stream';
 
 export type WebSocketTransport = Duplex & {
@@ -29,7 +29,7 @@ export type WebSocketTransport = Duplex & {
  */
 export function abortTransport(transport: WebSocketTransport): void {
   if (isHttp2Stream(transport)) {
-    if (!transport.closed) transport.close(http2Constants.NGHTTP2_CANCEL);
+    if (!transport.closed) transport.close(Http2ErrorCode.CANCEL);
     else transport.destroy();
     return;
   }

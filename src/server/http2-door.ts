@@ -30,14 +30,8 @@
  * refusal's socket is destroyed: no stream is held open by a peer that
  * does not read.
  */
-import {
-  constants as http2Constants,
-  createServer as createHttp2Server,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from 'node:http2';
+import type { Http2Server, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import { http2Module, Http2ErrorCode } from '../connection/http2-module.js';
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocketConnection } from '../connection/websocket-connection.js';
@@ -108,7 +102,7 @@ export class Http2Door<Decision extends AcceptDecisions> {
     this.#host = host;
     this.#settings = settings;
     this.#limits = limits;
-    this.server = createHttp2Server({
+    this.server = http2Module().createServer({
       settings: {
         // RFC 8441 §3: "Upon receipt of SETTINGS_ENABLE_CONNECT_PROTOCOL with
         // a value of 1, a client MAY use the Extended CONNECT as defined in
@@ -127,7 +121,7 @@ export class Http2Door<Decision extends AcceptDecisions> {
       // node:http2 builds its compatibility request and response on a server's
       // 'stream' event once that server has a 'request' listener; the request
       // goes on to the node:http server's 'request' listeners.
-      const compat = createHttp2Server();
+      const compat = http2Module().createServer();
       compat.on('request', (request, response) => http.emit('request', request, response));
       this.#compat = compat;
     }
@@ -298,7 +292,7 @@ export class Http2Door<Decision extends AcceptDecisions> {
     if (stream.closed || stream.destroyed) return; // reset by the peer while we decided
     if (host.isClosing()) {
       // RFC 9113 §8.7: REFUSED_STREAM "indicates that the stream is being closed prior to any processing having occurred".
-      stream.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+      stream.close(Http2ErrorCode.REFUSED_STREAM);
       return;
     }
     let response;
@@ -355,7 +349,7 @@ export class Http2Door<Decision extends AcceptDecisions> {
     }
     stream.end(rejection.body);
     // Once the body is out (asked now, node:http2 would hold the reset back until then anyway, and a later CANCEL could not replace it).
-    stream.once('finish', () => stream.close(http2Constants.NGHTTP2_NO_ERROR));
+    stream.once('finish', () => stream.close(Http2ErrorCode.NO_ERROR));
     stream.resume(); // what the client still sends is dropped
     lingerThenCancel(stream);
   }
@@ -368,7 +362,7 @@ export class Http2Door<Decision extends AcceptDecisions> {
    */
   #fail(stream: ServerHttp2Stream, fault: unknown): void {
     this.#host.reportError(fault);
-    if (!stream.destroyed) stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+    if (!stream.destroyed) stream.close(Http2ErrorCode.INTERNAL_ERROR);
   }
 }
 
@@ -385,7 +379,7 @@ const TIMED_OUT = Symbol('timed out');
  */
 function lingerThenCancel(stream: ServerHttp2Stream): void {
   const linger = setTimeout(() => {
-    if (!stream.destroyed) stream.close(http2Constants.NGHTTP2_CANCEL);
+    if (!stream.destroyed) stream.close(Http2ErrorCode.CANCEL);
   }, REJECTION_LINGER_MS);
   linger.unref();
   stream.once('close', () => clearTimeout(linger));

@@ -23,7 +23,8 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { constants as http2Constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { Http2ErrorCode } from '../connection/http2-module.js';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { HandshakeErrorCode } from '../handshake/error-codes.js';
@@ -284,7 +285,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
    */
   handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     if (this.closing) {
-      stream.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+      stream.close(Http2ErrorCode.REFUSED_STREAM);
       return;
     }
     this.http2Door ??= this.createHttp2Door(DEFAULT_HTTP2_OPTIONS);
