@@ -74,7 +74,7 @@ export const RFC8441: Requirement[] = [
     id: '8441-5-closing',
     rfc: 8441, section: '5', keyword: 'MUST', roles: 'server',
     text: 'The stream is the TCP connection of RFC 6455 (whose §7.1.1 the server MUST follow to close it): "Orderly TCP-level closures are represented as END_STREAM flags ... RST exceptions are represented with the RST_STREAM frame ... with the CANCEL error code".',
-    code: [code(TRANSPORT, 'if (!transport.closed) transport.close(http2Constants.NGHTTP2_CANCEL);')],
+    code: [code(TRANSPORT, 'if (!transport.closed) transport.close(Http2ErrorCode.CANCEL);')],
     tests: [
       test(E_SERVER, 'the server closes: its close frame, the client answers, END_STREAM ends the stream'),
       test(E_SERVER, 'after closeTimeout the stream (only) is reset with RST_STREAM CANCEL'),
