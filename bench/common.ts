@@ -2,6 +2,7 @@
 // bench/servers/*). Deliberately independent of src/: the harness must keep working while
 // src/ changes.
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
@@ -310,4 +311,37 @@ export function jsonLines(stream: NodeJS.ReadableStream): (what: string, timeout
       else if (ended) take('');
       else waiting.push(take);
     });
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+/**
+ * A bare TCP socket upgraded to WebSocket by hand (the RFC 6455 example key;
+ * the answer's status line checked, nothing else): resolves once the 101
+ * arrived, then hands every later chunk, the bytes right behind the 101
+ * included, to `onData`. The fan-out benchmarks' subscribers.
+ */
+export function openBareWebSocket(port: number, path: string, onData: (chunk: Buffer) => void): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () =>
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      ),
+    );
+    socket.setNoDelay(true);
+    let head: Buffer | null = Buffer.alloc(0);
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      if (head === null) return onData(chunk);
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf(HEAD_END);
+      if (end === -1) return;
+      if (!head.subarray(0, 12).toString('latin1').startsWith('HTTP/1.1 101')) return reject(new Error(head.toString('latin1', 0, end)));
+      const rest = head.subarray(end + 4);
+      head = null;
+      resolve(socket);
+      if (rest.length > 0) onData(rest);
+    });
+  });
 }

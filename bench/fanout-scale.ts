@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from '../src/index.js';
 import { runWorkers } from '../src/cluster/workers.js';
 import { redisBackplane, type Backplane } from '../src/redis/index.js';
-import { announce, exitWithParent, frameHeader, jsonLines, procCpuSeconds } from './common.js';
+import { announce, exitWithParent, frameHeader, jsonLines, openBareWebSocket, procCpuSeconds } from './common.js';
 import { installCleanup, killTree, setupPinning, sleep, startChild, tsNode } from './harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -207,31 +207,8 @@ async function clients(mode: Mode): Promise<void> {
 /** Bare sockets on ours (as in bench/fanout.ts): count bytes, one in PROBE_EVERY parses for the stamp. */
 async function oursLoad(ports: number[], count: number, size: number, record: (stamp: number) => void, delivery: () => void): Promise<Load> {
   const frameBytes = frameHeader(2, size, null).length + size;
-  const HEAD_END = Buffer.from('\r\n\r\n');
   let deliveredBytes = 0;
-  const open = (port: number, path: string, onData: (chunk: Buffer) => void): Promise<net.Socket> =>
-    new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () =>
-        socket.write(
-          `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-        ),
-      );
-      socket.setNoDelay(true);
-      let head: Buffer | null = Buffer.alloc(0);
-      socket.on('error', reject);
-      socket.on('data', (chunk: Buffer) => {
-        if (head === null) return onData(chunk);
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf(HEAD_END);
-        if (end === -1) return;
-        if (!head.subarray(0, 12).toString('latin1').startsWith('HTTP/1.1 101')) return reject(new Error(head.toString('latin1', 0, end)));
-        const rest = head.subarray(end + 4);
-        head = null;
-        resolve(socket);
-        if (rest.length > 0) onData(rest);
-      });
-    });
+  const open = openBareWebSocket;
   const counter = (chunk: Buffer): void => {
     deliveredBytes += chunk.length;
     delivery();

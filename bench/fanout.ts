@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { createServer } from '../src/index.js';
-import { announce, exitWithParent, frameHeader, jsonLines, procCpuSeconds } from './common.js';
+import { announce, exitWithParent, frameHeader, jsonLines, openBareWebSocket, procCpuSeconds } from './common.js';
 import { installCleanup, killTree, setupPinning, sleep, startChild, tsNode } from './harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -97,12 +97,6 @@ async function clients(): Promise<void> {
   const window = Number(opt.window);
   if (!(size >= 8 && size <= 65_535)) throw new Error('--size: 8 to 65535 bytes (the send time takes 8)');
   const frameBytes = frameHeader(2, size, null).length + size;
-  const request = (path: string) =>
-    Buffer.from(
-      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    );
-  const HEAD_END = Buffer.from('\r\n\r\n');
   let deliveredBytes = 0;
   let measuring = false;
   // The publisher, and whether it keeps publishing.
@@ -113,24 +107,7 @@ async function clients(): Promise<void> {
   const latencies: number[] = [];
 
   /** Open a connection; resolves once its 101 arrived, then hands each later chunk to `onData`. */
-  const open = (path: string, onData: (chunk: Buffer) => void): Promise<net.Socket> =>
-    new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => socket.write(request(path)));
-      socket.setNoDelay(true);
-      let head: Buffer | null = Buffer.alloc(0);
-      socket.on('error', reject);
-      socket.on('data', (chunk: Buffer) => {
-        if (head === null) return onData(chunk);
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf(HEAD_END);
-        if (end === -1) return;
-        if (!head.subarray(0, 12).toString('latin1').startsWith('HTTP/1.1 101')) return reject(new Error(head.toString('latin1', 0, end)));
-        const rest = head.subarray(end + 4);
-        head = null;
-        resolve(socket);
-        if (rest.length > 0) onData(rest);
-      });
-    });
+  const open = (path: string, onData: (chunk: Buffer) => void): Promise<net.Socket> => openBareWebSocket(port, path, onData);
 
   const counter = (chunk: Buffer): void => {
     deliveredBytes += chunk.length;

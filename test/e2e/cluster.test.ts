@@ -13,6 +13,7 @@ import { after, test } from 'node:test';
 import WebSocket from 'ws';
 import { reconnecting, type ClientConnection } from '../../src/index.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { processGroupGone } from '../helpers/spawned-process.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const started = new Set<ChildProcess>();
@@ -113,14 +114,7 @@ test('2 workers share one port (port 0); publishes from either reach every subsc
   child.kill('SIGTERM');
   assert.deepEqual(await Promise.all(codes), all.map(() => 1012));
   assert.equal(await exited, 0);
-  await until(() => {
-    try {
-      process.kill(-child.pid!, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 'the whole process group to be gone');
+  await until(() => processGroupGone(child), 'the whole process group to be gone');
 });
 
 test('the cluster backplane is the default under runWorkers(): a server created without one still reaches the other worker', { timeout: 30_000 }, async () => {
@@ -231,14 +225,7 @@ test('npm start -- --port 0 --workers 2: the PID npm started is the primary; it 
   child.kill('SIGTERM'); // the PID npm started: `exec node` made it the primary
   assert.deepEqual(await Promise.all(codes), [1012, 1012, 1012, 1012]);
   assert.equal(await exited, 0);
-  await until(() => {
-    try {
-      process.kill(-child.pid!, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 'the whole process group to be gone');
+  await until(() => processGroupGone(child), 'the whole process group to be gone');
 });
 
 test('a worker that crashes at once is restarted with a growing delay, not in a tight loop; SIGTERM still stops the primary', { timeout: 30_000 }, async () => {

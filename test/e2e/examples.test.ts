@@ -18,6 +18,7 @@ import { createFileServer } from '../../examples/file-server/server.js';
 import { createForAwaitServer } from '../../examples/for-await/server.js';
 import { createFrameInspector, type Report } from '../../examples/frame-inspector/server.js';
 import { FrameReader } from '../../examples/frame-inspector/frame-reader.js';
+import { stopProcessGroup } from '../helpers/spawned-process.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -444,25 +445,7 @@ function startScript(script: string, args: string[]): Script {
       }
     },
     stop() {
-      stopping ??= (async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        try {
-          process.kill(-child.pid!, 'SIGTERM');
-        } catch {
-          return; // the group is gone already
-        }
-        let timer: NodeJS.Timeout | undefined;
-        const killed = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, 5_000, false)))]);
-        clearTimeout(timer);
-        if (!killed) {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            // gone in the meantime
-          }
-          await exited;
-        }
-      })();
+      stopping ??= child.exitCode === null && child.signalCode === null ? stopProcessGroup(child, exited) : Promise.resolve();
       return stopping;
     },
   };

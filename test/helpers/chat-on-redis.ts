@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { ROOM } from '../../examples/chat/server.js';
+import { stopProcessGroup } from './spawned-process.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -34,25 +35,7 @@ export async function startChatOnRedis(redisUrl: string): Promise<ChatOnRedis> {
   // 'close': the pipes close only once every process of the group has exited.
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        return; // the group is gone already
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const done = await Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, 5_000, false)))]);
-      clearTimeout(timer);
-      if (!done) {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // gone in the meantime
-        }
-        await closed;
-      }
-    })());
+  const stop = () => (stopping ??= stopProcessGroup(child, closed));
 
   const origin = (n: number) => output.match(new RegExp(`\\[chat ${n}\\] chat server: open (http://127\\.0\\.0\\.1:\\d+)/`))?.[1];
   for (const deadline = Date.now() + 20_000; origin(1) === undefined || origin(2) === undefined; ) {

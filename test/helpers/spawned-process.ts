@@ -54,3 +54,36 @@ export async function waitForOutput(spawnedProcess: SpawnedProcess, pattern: Reg
     await delay(20);
   }
 }
+
+/**
+ * SIGTERM `child`'s whole process group, and resolve once `done` settles
+ * (its exit, or its pipes' close); SIGKILL the group if that takes more than
+ * `graceMs`. Nothing to do if the group is gone already.
+ */
+export async function stopProcessGroup(child: ChildProcess, done: Promise<unknown>, graceMs = 5_000): Promise<void> {
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    return; // the group is gone already
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([done.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, graceMs, false)))]);
+  clearTimeout(timer);
+  if (settled) return;
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // gone in the meantime
+  }
+  await done;
+}
+
+/** True once no process of `child`'s group is left. */
+export function processGroupGone(child: ChildProcess): boolean {
+  try {
+    process.kill(-child.pid!, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
