@@ -19,7 +19,7 @@ import {
   sleep,
   startServer,
   stopServer,
-  tsNode,
+  benchNode,
   waitQuiet,
   type Result,
   type ServerName,
@@ -99,7 +99,7 @@ async function runHarness(): Promise<void> {
           const srv = await startServer(server, notes);
           try {
             const args = ['--child', client, '--port', String(srv.port), '--pid', String(srv.pid), '--scenario', scenario.id, '--duration', String(duration), '--warmup', String(warmup)];
-            const result = await runGenerator(tsNode('bench/client-bench.ts', args), srv, (duration + warmup + 30) * 1000, parseChild);
+            const result = await runGenerator(benchNode('bench/client-bench.ts', args), srv, (duration + warmup + 30) * 1000, parseChild);
             const key = `${server}/${scenario.id}/${client}`;
             samples.set(key, [...(samples.get(key) ?? []), result]);
             console.log(

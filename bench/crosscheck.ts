@@ -20,7 +20,7 @@ import {
   setupPinning,
   startServer,
   stopServer,
-  tsNode,
+  benchNode,
   waitQuiet,
   type Result,
   type ServerName,
@@ -107,7 +107,7 @@ for (const sc of scenarios) {
         // alternate which generator goes first
         const runLg = async (): Promise<void> => {
           await waitQuiet(0.2, 30);
-          lg.push(await runGenerator(tsNode(path.join('bench', 'loadgen.ts'), lgArgs), srv, limit, parseResultLine));
+          lg.push(await runGenerator(benchNode(path.join('bench', 'loadgen.ts'), lgArgs), srv, limit, parseResultLine));
         };
         const runWg = async (): Promise<void> => {
           await waitQuiet(0.2, 30);

@@ -34,7 +34,7 @@ import {
   startServer,
   stopServer,
   tail,
-  tsNode,
+  benchNode,
   waitQuiet,
   type Running,
   type ServerName,
@@ -167,7 +167,7 @@ interface ProbeChild {
 /** Start the probe child on core 1; resolves once it probes. */
 async function startProbe(srv: Running): Promise<ProbeChild> {
   const args = ['--role', 'probe', '--port', String(srv.port), '--interval', String(INTERVAL), '--probe-timeout', String(PROBE_TIMEOUT_S)];
-  const proc = startChild(1, tsNode(path.join('bench', 'fairness.ts'), args));
+  const proc = startChild(1, benchNode(path.join('bench', 'fairness.ts'), args));
   let out = '';
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err = tail(err + d, 4000)));
@@ -224,7 +224,7 @@ async function runSample(attack: Attack, name: ServerName, round: number, notes:
     let attacker: AttackerResult;
     const attackArgs = ['--role', 'attack', '--attack', attack.id, '--port', String(srv.port), '--seconds', String(SECONDS), '--scale', String(SCALE)];
     try {
-      const r = await runGenerator([...NICE, ...tsNode(path.join('bench', 'fairness.ts'), attackArgs)], srv, (SECONDS + 120) * 1000, parseResultLine);
+      const r = await runGenerator([...NICE, ...benchNode(path.join('bench', 'fairness.ts'), attackArgs)], srv, (SECONDS + 120) * 1000, parseResultLine);
       attacker = r as unknown as AttackerResult;
     } catch (e) {
       attacker = { outcome: `ATTACK FAILED: ${(e as Error).message.split('\n')[0].replace(/^load generator: /, '')}` };

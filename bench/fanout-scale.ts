@@ -37,7 +37,7 @@ import { createServer } from '../src/index.js';
 import { runWorkers } from '../src/cluster/workers.js';
 import { redisBackplane, type Backplane } from '../src/redis/index.js';
 import { announce, exitWithParent, frameHeader, jsonLines, openBareWebSocket, procCpuSeconds } from './common.js';
-import { installCleanup, killTree, setupPinning, sleep, startChild, tsNode } from './harness.js';
+import { installCleanup, killTree, setupPinning, sleep, startChild, benchNode } from './harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const TOPIC = 'bench';
@@ -358,12 +358,12 @@ async function sample(mode: Mode): Promise<Sample> {
     if (redis) procs.push(redis.proc);
     const serverCount = mode === 'redis' || mode === 'sio' ? 2 : 1;
     const servers = Array.from({ length: serverCount }, () =>
-      watch(startChild(0, tsNode(SELF, ['--role', 'server', '--mode', mode, ...(redis ? ['--redis', redis.url] : [])]))),
+      watch(startChild(0, benchNode(SELF, ['--role', 'server', '--mode', mode, ...(redis ? ['--redis', redis.url] : [])]))),
     );
     const announced = await Promise.all(servers.map((s, i) => jsonLines(s.stdout!)(`server ${mode} #${i}`, 60_000)));
     const args = ['--role', 'clients', '--mode', mode, '--ports', announced.map((a) => a.port).join(',')];
     for (const key of ['subscribers', 'duration', 'warmup', 'size', 'window', 'rate'] as const) args.push(`--${key}`, str(key));
-    const client = watch(startChild(1, tsNode(SELF, args)));
+    const client = watch(startChild(1, benchNode(SELF, args)));
     const next = jsonLines(client.stdout!);
     try {
       await next('clients: measuring', 600_000);

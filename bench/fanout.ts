@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { createServer } from '../src/index.js';
 import { announce, exitWithParent, frameHeader, jsonLines, openBareWebSocket, procCpuSeconds } from './common.js';
-import { installCleanup, killTree, setupPinning, sleep, startChild, tsNode } from './harness.js';
+import { installCleanup, killTree, setupPinning, sleep, startChild, benchNode } from './harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const TOPIC = 'bench';
@@ -178,14 +178,14 @@ async function clients(): Promise<void> {
 // ─── The harness ────────────────────────────────────────────────────────────────────────
 
 async function sample(name: string): Promise<ClientResult & { server_cpu_per_s: number }> {
-  const server = startChild(0, tsNode(SELF, ['--role', 'server', '--server', name]));
+  const server = startChild(0, benchNode(SELF, ['--role', 'server', '--server', name]));
   let errors = '';
   server.stderr!.setEncoding('utf8').on('data', (d: string) => (errors += d));
   try {
     const { port, pid } = await jsonLines(server.stdout!)(`server ${name}`, 30_000);
     const args = ['--role', 'clients', '--port', String(port)];
     for (const key of ['subscribers', 'duration', 'warmup', 'size', 'window'] as const) args.push(`--${key}`, String(opt[key]));
-    const client = startChild(1, tsNode(SELF, args));
+    const client = startChild(1, benchNode(SELF, args));
     client.stderr!.setEncoding('utf8').on('data', (d: string) => (errors += d));
     const next = jsonLines(client.stdout!);
     try {

@@ -2,13 +2,24 @@
 // children in their own process groups, all of them killed on any exit of the harness (normal,
 // error, signal).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineCpuSeconds } from './common.js';
 
-export const BENCH = path.dirname(fileURLToPath(import.meta.url));
-export const ROOT = path.dirname(BENCH);
+/** The project root: the nearest directory up with a package.json (this file also runs compiled, from BUILD). */
+export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+export const BENCH = path.join(ROOT, 'bench');
+/** Where tsconfig.bench.json compiles src/ and bench/ to (git-ignored). */
+export const BUILD = path.join(ROOT, '.bench-build');
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`bench: no package.json above ${from}`);
+  }
+}
 
 export type ServerName = 'ours' | 'ws' | 'raw';
 export type Result = Record<string, number | string | null>;
@@ -86,9 +97,39 @@ export function startChild(core: number, cmd: string[]): ChildProcess {
   return c;
 }
 
-/** `node --import tsx SCRIPT` (relative to the project root). */
-export function tsNode(script: string, args: string[] = []): string[] {
-  return [process.execPath, '--import', 'tsx', script, ...args];
+/*
+ * Every child (servers, generators) runs compiled JavaScript with plain `node`, as the
+ * package's users run dist/: never through tsx. Under tsx, each module's transformed source
+ * and inline source map stay on the child's heap, and the loader runs a second isolate; for
+ * this library (many modules) that pushed the server's start-up heap past V8's first
+ * old-generation limit, and the limit V8 then set was small enough that the external
+ * (ArrayBuffer) bytes of S4's 1 MiB messages started a major GC every ~100 ms, with the
+ * concurrent marker on the server's only core: S4 fell from ~1,100 to ~350 MB/s while the
+ * same code, compiled, did not (bench/RESULTS.md, "The S2-S4 regression"). `ws` (plain
+ * JavaScript) was spared, which made the comparison unfair the other way.
+ */
+let built = false;
+
+/** Compile src/ and bench/ into BUILD once per harness process (incremental: fast when nothing changed). */
+export function buildBench(): void {
+  if (built || process.env.BENCH_CHILD === '1' || process.env.BENCH_BUILT === '1') return;
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.bench.json')], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench: tsc -p tsconfig.bench.json failed:\n${r.stdout}${r.stderr}`);
+  built = true;
+  process.env.BENCH_BUILT = '1'; // a harness this one runs (run.ts → http2.ts) need not build again
+}
+
+/**
+ * `node BUILD/SCRIPT.js ARGS`: SCRIPT is a .ts file of the project (relative to the root, or
+ * absolute), or already a compiled .js file under BUILD (a compiled parent spawning itself).
+ */
+export function benchNode(script: string, args: string[] = [], nodeFlags: string[] = []): string[] {
+  const absolute = path.resolve(ROOT, script);
+  if (absolute.startsWith(BUILD + path.sep)) return [process.execPath, ...nodeFlags, absolute, ...args];
+  buildBench();
+  const compiled = path.join(BUILD, path.relative(ROOT, absolute)).replace(/\.ts$/, '.js');
+  return [process.execPath, ...nodeFlags, compiled, ...args];
 }
 
 export function tail(s: string, n = 1500): string {
@@ -106,7 +147,7 @@ export interface Running {
 
 /** Start bench/servers/NAME.ts [ARGS] on core 0; resolves once it printed its port. */
 export function startServer(name: ServerName, notes: string[], args: string[] = []): Promise<Running> {
-  const proc = startChild(0, tsNode(path.join('bench', 'servers', `${name}.ts`), args));
+  const proc = startChild(0, benchNode(path.join('bench', 'servers', `${name}.ts`), args));
   let out = '';
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => {

@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 import { createServer } from '../src/index.js';
 import { createSelfSignedCert } from '../src/tls/self-signed-cert.js';
 import { announce, clientFrame, exitWithParent, frameHeader, jsonLines, machineInfo, makePayload, OP_BINARY, OP_TEXT, procCpuSeconds, procRssKiB, WS_ACCEPT, WS_KEY } from './common.js';
-import { installCleanup, killTree, setupPinning, sleep, startChild, tsNode } from './harness.js';
+import { installCleanup, killTree, setupPinning, sleep, startChild, benchNode } from './harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
 /** Flow-control windows the client grants (RFC 9113 §6.9): large, so that the client never holds the server back. */
@@ -280,7 +280,7 @@ interface Sample {
 }
 
 async function sample(sc: Scenario, carrier: Carrier): Promise<Sample> {
-  const server = startChild(0, tsNode(SELF, ['--role', 'server']));
+  const server = startChild(0, benchNode(SELF, ['--role', 'server']));
   let errors = '';
   server.stderr!.setEncoding('utf8').on('data', (d: string) => (errors += d));
   try {
@@ -291,7 +291,7 @@ async function sample(sc: Scenario, carrier: Carrier): Promise<Sample> {
     args.push('--warmup', String(opt.warmup), '--duration', String(opt.duration));
     if (sc.binary) args.push('--binary');
     if (sc.idle) args.push('--idle');
-    const client = startChild(1, tsNode(SELF, args));
+    const client = startChild(1, benchNode(SELF, args));
     client.stderr!.setEncoding('utf8').on('data', (d: string) => (errors += d));
     const next = jsonLines(client.stdout!);
     try {

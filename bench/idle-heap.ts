@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WS_ACCEPT, WS_KEY, procRssKiB } from './common.js';
+import { ROOT, benchNode } from './harness.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -35,8 +36,9 @@ const WARM = Number(a.warm);
 const TOP = Number(a.top);
 
 const dir = mkdtempSync(join(tmpdir(), 'idle-heap-'));
-const server = spawn(process.execPath, ['--import', 'tsx', '--heapsnapshot-signal=SIGUSR2', `bench/servers/${a.server}.ts`], {
-  cwd: process.cwd(),
+const [node, ...nodeArgs] = benchNode(`bench/servers/${a.server}.ts`, [], ['--heapsnapshot-signal=SIGUSR2']);
+const server = spawn(node, nodeArgs, {
+  cwd: ROOT,
   env: { ...process.env, BENCH_CHILD: '1', NODE_OPTIONS: '' },
   stdio: ['pipe', 'pipe', 'inherit'],
 });
@@ -82,14 +84,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Signal the server for a snapshot and wait for the file to be complete. */
 async function snapshot(): Promise<string> {
-  const before = new Set(readdirSync(process.cwd()).filter((f) => f.endsWith('.heapsnapshot')));
+  const before = new Set(readdirSync(ROOT).filter((f) => f.endsWith('.heapsnapshot')));
   const rss = procRssKiB(pid);
   process.kill(pid, 'SIGUSR2');
   for (;;) {
     await sleep(200);
-    const fresh = readdirSync(process.cwd()).filter((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    const fresh = readdirSync(ROOT).filter((f) => f.endsWith('.heapsnapshot') && !before.has(f));
     if (fresh.length === 0) continue;
-    const file = join(process.cwd(), fresh[0]);
+    const file = join(ROOT, fresh[0]);
     // Complete once it parses (it is written in pieces).
     try {
       JSON.parse(readFileSync(file, 'utf8'));

@@ -23,7 +23,7 @@ import {
   startServer,
   stopServer,
   sleep,
-  tsNode,
+  benchNode,
   waitQuiet,
   type Result,
   type Running,
@@ -197,7 +197,7 @@ function runLoadgen(sc: Scenario, srv: Running): Promise<Result> {
     if (sc.rate !== undefined) args.push('--rate', String(sc.rate));
   }
   const limit = (sc.idle ? 150 + IDLE_HOLD : WARMUP + DURATION + 60) * 1000;
-  return runGenerator(tsNode(path.join('bench', 'loadgen.ts'), args), srv, limit, parseResultLine);
+  return runGenerator(benchNode(path.join('bench', 'loadgen.ts'), args), srv, limit, parseResultLine);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchNode } from './harness.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -112,7 +113,8 @@ async function runReader(): Promise<void> {
 }
 
 async function oneSample(mode: string): Promise<Sample> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--sender', mode, '--size', opt.size!, '--chunk', opt.chunk!], {
+  const [node, ...nodeArgs] = benchNode(fileURLToPath(import.meta.url), ['--sender', mode, '--size', opt.size!, '--chunk', opt.chunk!]);
+  const child = spawn(node, nodeArgs, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = lineReader(child.stdout!);
