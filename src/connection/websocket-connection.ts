@@ -459,7 +459,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    * Send a message: a string as a text frame, bytes as a binary frame.
    * Returns false when `bufferedAmount` passed the high-water mark: wait for
    * 'drain' before sending more. Throws ConnectionClosedError if the
-   * connection is closing or closed. Buffers over 16 KiB are sent without a
+   * connection is closing or closed. Buffers over 4 KiB are sent without a
    * copy: do not modify them until 'drain' (or bufferedAmount is 0).
    */
   send(data: SendData, options?: SendOptions): boolean {
@@ -511,7 +511,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    *   ConnectionClosedError and the source is closed (return()).
    * - Streamed messages are never compressed (RSV1 clear; RFC 7692 §6
    *   allows it): the deflate codec works on whole messages.
-   * - Bytes over 16 KiB are sent without a copy: a chunk must not change
+   * - Bytes over 4 KiB are sent without a copy: a chunk must not change
    *   once the source handed it over (a Readable's never do).
    */
   async sendStream(source: SendStreamSource, options: SendStreamOptions = {}): Promise<void> {

@@ -25,8 +25,14 @@
  */
 import { LocalError } from '../errors.js';
 
-/** Size of a slab: large enough for a burst of small frames, small enough not to matter in memory. */
-export const SLAB_SIZE = 128 * 1024;
+/**
+ * Size of a slab: large enough for a burst of small frames, small enough not
+ * to matter in memory, and under glibc's 128 KiB mmap threshold, so that a
+ * slab comes from the heap malloc reuses rather than from a fresh mapping
+ * whose pages fault in one by one (bench/RESULTS.md, "Copy threshold and
+ * slab size").
+ */
+export const SLAB_SIZE = 64 * 1024;
 
 export class EncodeSlab {
   private readonly size: number;

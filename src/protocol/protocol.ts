@@ -1011,7 +1011,7 @@ export class WebSocketProtocol {
   }
 
   /**
-   * Queue a binary message (one frame). Buffers over 16 KiB are queued by
+   * Queue a binary message (one frame). Buffers over 4 KiB (COPY_THRESHOLD) are queued by
    * reference: do not modify them until written. `compress`: as sendText().
    */
   sendBinary(data: Uint8Array, compress?: boolean): void {

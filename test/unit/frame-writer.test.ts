@@ -30,7 +30,9 @@ describe('FrameWriter', () => {
     writer.writeFrame(0x2, large, true);
     const [header, payload, ...rest] = writer.take();
     assert.equal(rest.length, 0);
-    assert.equal(header.toString('hex'), '827e4001', 'FIN + BINARY, 16-bit length 16385');
+    const expected = Buffer.from([0x82, 0x7e, 0, 0]);
+    expected.writeUInt16BE(COPY_THRESHOLD + 1, 2);
+    assert.equal(header.toString('hex'), expected.toString('hex'), `FIN + BINARY, 16-bit length ${COPY_THRESHOLD + 1}`);
     assert.equal(payload, large, 'the caller\'s buffer itself, not a copy');
 
     const atThreshold = Buffer.alloc(COPY_THRESHOLD, 0x62);
@@ -79,7 +81,7 @@ describe('FrameWriter', () => {
     const writer = new FrameWriter(null);
     assert.equal(writer.bytes, 0);
     writer.writeTextFrame(0x1, 'hello', true); // 2 + 5
-    writer.writeFrame(0x2, Buffer.alloc(COPY_THRESHOLD + 1), true); // 4 + 16385
+    writer.writeFrame(0x2, Buffer.alloc(COPY_THRESHOLD + 1), true); // 4 + COPY_THRESHOLD + 1
     writer.writeEncodedFrame(Buffer.from('8100', 'hex'));
     assert.equal(writer.bytes, 7 + 4 + COPY_THRESHOLD + 1 + 2);
     assert.equal(Buffer.concat(writer.take()).length, 7 + 4 + COPY_THRESHOLD + 1 + 2);
