@@ -40,6 +40,11 @@ function asHandshakeRequest(upgrade: UpgradeRequested['request'], socket: Socket
   const request = upgrade as HandshakeRequest;
   request.remoteAddress = socket.remoteAddress;
   request.remotePort = socket.remotePort;
+  // Reading them made node:net cache the peer's address on the socket for its
+  // whole life (`_peername`, an object of 56 B): the request keeps both values,
+  // so the cache goes (56 B per idle connection, bench/idle-heap.ts). While the
+  // socket is open, socket.remoteAddress reads them again from its handle.
+  (socket as { _peername?: unknown })._peername = undefined;
   request.params = NO_PARAMS;
   if (incoming !== undefined) request.incoming = incoming;
   return request;
