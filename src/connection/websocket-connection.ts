@@ -425,6 +425,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     // the socket: no closure per connection (idle memory, see bench/RESULTS.md).
     (socket as OwnedSocket)[kConnection] = this as WebSocketConnection<unknown>;
     socket.on('data', socketData);
+    dropNodesEndListener(socket);
     socket.on('end', socketEnd);
     socket.on('close', socketClose);
     socket.on('error', socketError);
@@ -1553,6 +1554,19 @@ type OwnedSocket = WebSocketTransport & { [kConnection]: WebSocketConnection<unk
 // Socket listeners and timer callbacks, shared by every connection.
 function socketData(this: OwnedSocket, chunk: Buffer): void {
   this[kConnection].receiveBytes(chunk);
+}
+/**
+ * node:net gives every socket an 'end' listener of its own, which does
+ * nothing when the socket allows half-open connections (as ours do: the
+ * connection decides when to close its side, §7.1.1). With ours beside it,
+ * EventEmitter keeps the two in an array (64 B per idle connection,
+ * bench/idle-heap.ts); alone, ours is kept as it is. Any other 'end'
+ * listener (another transport's, a TLS socket's) stays.
+ */
+function dropNodesEndListener(socket: WebSocketTransport): void {
+  if ((socket as { allowHalfOpen?: boolean }).allowHalfOpen !== true || socket.listenerCount('end') !== 1) return;
+  const [listener] = socket.listeners('end');
+  if (listener.name === 'onReadableStreamEnd') socket.removeListener('end', listener as () => void);
 }
 function socketEnd(this: OwnedSocket): void {
   this[kConnection].peerEnded();
