@@ -296,8 +296,8 @@ export class WebSocketProtocol {
   private readonly maxFrameSize: number;
   private readonly maxMessageSize: number;
   private readonly maxFragments: number;
-  /** Encodes our frames (masked for a client, §5.1) and queues them for the transport. */
-  private readonly frames: FrameWriter;
+  /** Our frames' encoder and queue (see `frames`): a client's is made at once, a server's on its first frame. */
+  private frameWriter: FrameWriter | null;
   private readonly log: FrameLogger | null;
 
   /** The closing handshake (§7): phase, who started, each side's close frame, our failure. The only close state there is. */
@@ -382,7 +382,9 @@ export class WebSocketProtocol {
     const wholeMessageLimit = this.wholeMessageLimit;
     const maxEncodedMessageSize = Math.max(extension?.maxEncodedSize?.(wholeMessageLimit) ?? wholeMessageLimit, wholeMessageLimit);
     this.maxFrameSize = maxFrameSize;
-    this.frames = new FrameWriter(options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null);
+    // A server's writer (no masking keys to keep) is made on its first frame:
+    // an idle server connection holds none (48 B, bench/idle-heap.ts).
+    this.frameWriter = options.role === 'client' ? new FrameWriter(options.maskKeySource ?? randomMaskKey) : null;
     this.log = options.logger === undefined ? environmentLogger : options.logger;
     this.turnBudget = options.turnBudget ?? DEFAULT_TURN_BUDGET;
     // Its state and callbacks are made only when there is an extension.
@@ -440,6 +442,11 @@ export class WebSocketProtocol {
 
   private rareState(): RareCoreState {
     return (this.rare ??= new RareCoreState());
+  }
+
+  /** Encodes our frames (masked for a client, §5.1) and queues them for the transport: a server's is made on its first frame. */
+  private get frames(): FrameWriter {
+    return (this.frameWriter ??= new FrameWriter(null));
   }
 
   /** The frame parser, made the first time it is needed. */
@@ -1255,7 +1262,7 @@ export class WebSocketProtocol {
 
   /** Bytes waiting to be written: in the outbound queue, and held behind a compression. */
   get pendingOutputBytes(): number {
-    return this.frames.bytes + this.heldBytes + this.encodingBytes + this.deferredBytes;
+    return (this.frameWriter === null ? 0 : this.frameWriter.bytes) + this.heldBytes + this.encodingBytes + this.deferredBytes;
   }
 
   /** Of pendingOutputBytes, those held behind a message being compressed off the event loop (not yet in takeOutput()). */
