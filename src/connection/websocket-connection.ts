@@ -38,7 +38,7 @@
  *   budget, which may pause reading (see src/server/memory-budget.ts).
  */
 import { EventEmitter } from 'node:events';
-import { abortTransport, type WebSocketTransport } from './transport.js';
+import { abortTransport, dropNodesEndListener, type WebSocketTransport } from './transport.js';
 import { CloseCode } from '../framing/close-codes.js';
 import { ConnectionClosedError, InternalError, LocalError, type ProtocolError } from '../errors.js';
 import { Opcode } from '../framing/opcodes.js';
@@ -1554,19 +1554,6 @@ type OwnedSocket = WebSocketTransport & { [kConnection]: WebSocketConnection<unk
 // Socket listeners and timer callbacks, shared by every connection.
 function socketData(this: OwnedSocket, chunk: Buffer): void {
   this[kConnection].receiveBytes(chunk);
-}
-/**
- * node:net gives every socket an 'end' listener of its own, which does
- * nothing when the socket allows half-open connections (as ours do: the
- * connection decides when to close its side, §7.1.1). With ours beside it,
- * EventEmitter keeps the two in an array (64 B per idle connection,
- * bench/idle-heap.ts); alone, ours is kept as it is. Any other 'end'
- * listener (another transport's, a TLS socket's) stays.
- */
-function dropNodesEndListener(socket: WebSocketTransport): void {
-  if ((socket as { allowHalfOpen?: boolean }).allowHalfOpen !== true || socket.listenerCount('end') !== 1) return;
-  const [listener] = socket.listeners('end');
-  if (listener.name === 'onReadableStreamEnd') socket.removeListener('end', listener as () => void);
 }
 function socketEnd(this: OwnedSocket): void {
   this[kConnection].peerEnded();

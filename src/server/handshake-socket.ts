@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { dropNodesEndListener } from '../connection/transport.js';
 import { HandshakeError } from '../errors.js';
 import { HandshakeErrorCode } from '../handshake/error-codes.js';
 import type { HttpRequestHead } from '../handshake/http-head-parser.js';
@@ -78,6 +79,7 @@ export class HandshakeSocket<Decision extends AcceptDecisions> {
     private readonly machine: ServerHandshake,
     private readonly host: HandshakeHost<Decision>,
   ) {
+    dropNodesEndListener(socket); // (no two-listener array per handshake: 64 B of garbage)
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
     // A reset during the handshake: 'close' follows; nothing to report.
