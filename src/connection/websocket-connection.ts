@@ -400,6 +400,12 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     data: Data,
     options: ConnectionOptions,
     hooks: ConnectionHooks | null = null,
+    /**
+     * The negotiated extension: given apart from `options` so that a server
+     * passes its one options object, not a copy per deflate connection (~150 B
+     * kept for the connection's life). Default: `options.extension`.
+     */
+    extension: MessageExtension | null = options.extension ?? null,
   ) {
     super();
     (this as unknown as { _events: object })._events = new ListenerTable();
@@ -418,7 +424,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       maxFragments: options.maxFragments,
       streamMessagesAbove: options.streamMessagesAbove,
       logger: options.logger,
-      extension: options.extension,
+      extension,
       turnBudget: options.turnBudget,
     });
     // The listeners are shared functions that find this connection through
