@@ -76,7 +76,7 @@ const E_INTERNAL = 'test/e2e/internal-errors.test.ts';
 
 // Snippets several entries share.
 /** The core gives its frame writer a masking key source exactly when it is a client (§5.1). */
-const WRITER_FOR_ROLE = code(PROTOCOL, "this.frames = new FrameWriter(options.role === 'client' ? (options.maskKeySource ?? randomMaskKey) : null);");
+const WRITER_FOR_ROLE = code(PROTOCOL, "this.frameWriter = options.role === 'client' ? new FrameWriter(options.maskKeySource ?? randomMaskKey) : null;");
 /** Every frame with a byte payload up to COPY_THRESHOLD (close, ping, pong, small binary) is masked as it is written, when there is a key. */
 const CLIENT_MASKS = code(WRITER, 'if (maskKey !== null) applyMask(target, payloadStart, payloadStart + length, maskKey, 0);', 1);
 const FRESH_KEY = code(WRITER, 'this.maskKeySource(this.maskKey);');

@@ -40,3 +40,18 @@ export function abortTransport(transport: WebSocketTransport): void {
 function isHttp2Stream(transport: WebSocketTransport): transport is WebSocketTransport & { closed: boolean; close(code: number): void } {
   return 'rstCode' in transport && typeof (transport as { close?: unknown }).close === 'function';
 }
+
+/**
+ * node:net gives every socket an 'end' listener of its own, which does
+ * nothing when the socket allows half-open connections (as ours do: the
+ * connection decides when to close its side, §7.1.1). With another beside it,
+ * EventEmitter keeps the two in an array (64 B per idle connection,
+ * bench/idle-heap.ts); alone, one is kept as it is. Called before adding
+ * one (the handshake's, the connection's). Any other 'end' listener (a TLS
+ * socket's, an HTTP/2 stream's) stays.
+ */
+export function dropNodesEndListener(socket: Duplex): void {
+  if ((socket as { allowHalfOpen?: boolean }).allowHalfOpen !== true || socket.listenerCount('end') !== 1) return;
+  const [listener] = socket.listeners('end');
+  if (listener.name === 'onReadableStreamEnd') socket.removeListener('end', listener as () => void);
+}

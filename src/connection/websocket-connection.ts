@@ -38,7 +38,7 @@
  *   budget, which may pause reading (see src/server/memory-budget.ts).
  */
 import { EventEmitter } from 'node:events';
-import { abortTransport, type WebSocketTransport } from './transport.js';
+import { abortTransport, dropNodesEndListener, type WebSocketTransport } from './transport.js';
 import { CloseCode } from '../framing/close-codes.js';
 import { ConnectionClosedError, InternalError, LocalError, type ProtocolError } from '../errors.js';
 import { Opcode } from '../framing/opcodes.js';
@@ -195,6 +195,53 @@ ListenerTable.prototype = Object.create(null) as object;
 /** Reading pauses while more than this many bytes wait to be written to a peer that does not read. */
 const WRITE_PAUSE_THRESHOLD = 1024 * 1024;
 
+// The bits of WebSocketConnection's `flags` (one Smi instead of twenty boolean fields: 152 B per connection).
+const SOCKET_CLOSED = 1 << 0;
+const TRANSPORT_ENDING = 1 << 1;
+const RECEIVING = 1 << 2;
+const FLUSH_SCHEDULED = 1 << 3;
+const AWAITING_PONG = 1 << 4;
+const AWAITING_TURN = 1 << 5;
+const HEAVY = 1 << 6;
+const EOF_PENDING = 1 << 7;
+const REPORTING = 1 << 8;
+const DRAIN_OWED = 1 << 9;
+const PAUSED_FOR_WRITES = 1 << 10;
+const PAUSED_FOR_QUEUE = 1 << 11;
+const PAUSED_FOR_STREAM = 1 << 12;
+const PAUSED_FOR_TURN = 1 << 13;
+const PAUSED_FOR_BUDGET = 1 << 14;
+const STREAMING = 1 << 15;
+const QUEUE_ENDED = 1 << 16;
+const ITERATING = 1 << 17;
+const ASSEMBLING_BINARY = 1 << 18;
+const STREAMS_MESSAGES = 1 << 19;
+
+/**
+ * What a connection holds only once it uses it: timers, close bookkeeping,
+ * sent() waiters, a streamed message, topics. Made on the first write of a
+ * value other than the initial one (WebSocketConnection's accessors); every
+ * field is set here, so all of them share one hidden class.
+ */
+class RareState {
+  timedAction: TransportAction | null = null;
+  closeTimer: NodeJS.Timeout | undefined = undefined;
+  pingTimer: NodeJS.Timeout | undefined = undefined;
+  takenAtCheck = 0;
+  stallTimer: NodeJS.Timeout | undefined = undefined;
+  pongsPending = 0;
+  heldReported = 0;
+  closeInfo: CloseInfo | null = null;
+  closedPromise: Promise<CloseInfo> | null = null;
+  resolveClosed: ((info: CloseInfo) => void) | null = null;
+  writeWaitersHead = 0;
+  outputReadyWaiter: (() => void) | null = null;
+  stream: MessageStream | null = null;
+  assembling: Array<string | Buffer> | null = null;
+  topicNames: Set<string> | null = null;
+  topicView: ReadonlySet<string> | null = null;
+}
+
 /*
  * The connection is its core's ProtocolListener (the core is given `this`:
  * no listener object or closures per connection), but it does not say
@@ -219,84 +266,132 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   /** Shared by every connection of one server: error reports and bookkeeping. */
   private readonly hooks: ConnectionHooks | null;
 
-  private socketClosed = false;
-  /** The core's transport action the close timer was last armed for. */
-  private timedAction: TransportAction | null = null;
-  private transportEnding = false;
-  private receiving = false;
-  private flushScheduled = false;
-  private closeTimer: NodeJS.Timeout | undefined;
-  private pingTimer: NodeJS.Timeout | undefined;
-  private awaitingPong = false;
-  /** Waiting in the turn queue to go on with the input the core kept back. */
-  private awaitingTurn = false;
-  /** Used up a turn's budget and not yet found idle: gets new budgets only from the turn queue. */
-  private heavy = false;
+  /*
+   * Idle memory: an idle connection's object is 176 B instead of 448
+   * (bench/idle-heap.ts). Its twenty yes/no states are bits of one small
+   * integer (`flags`, read and written through the accessors below, under
+   * their old names), and the state an idle connection never touches (timers,
+   * close bookkeeping, sent() waiters, a streamed message, topics...) lives in
+   * a RareState made the first time one of its fields leaves its initial value.
+   * What every read, send or flush touches stays in this object.
+   */
+  private flags = 0;
+  /** Timers, close bookkeeping, streaming and topics: null until first needed (see RareState). */
+  private rare: RareState | null = null;
   /** The turn of the event loop whose budget the core is spending (light connections). */
   private epoch = -1;
-  /** The peer's FIN arrived while input was still kept back: handled once it is processed. */
-  private eofPending = false;
-
-  // Send-stall deadline: bytes handed to socket.write() so far, and how many of them the kernel had taken at the last check.
+  /** Bytes handed to socket.write() so far (send-stall deadline: bytesTaken()). */
   private bytesFlushed = 0;
-  private takenAtCheck = 0;
-  private stallTimer: NodeJS.Timeout | undefined;
-
-  // Pongs: answered since the last flush, and written but not yet taken by the peer.
+  /** Pongs answered since the last flush. */
   private pongsUnflushed = 0;
-  private pongsPending = 0;
-
   /** Sees the bytes read and written (tapWire()); null: off, and costs one check per read and per write. */
   private wireTap: WireTap | null = null;
-
-  /** Bytes last reported to the memory budget. */
-  private heldReported = 0;
-  /** An error is being reported: one that an error listener throws meanwhile goes to stderr. */
-  private reporting = false;
-  /** send() returned false: a 'drain' event is owed. */
-  private drainOwed = false;
-  /** How the connection ended, once it has; the `closed` promise, once asked for. */
-  private closeInfo: CloseInfo | null = null;
-  private closedPromise: Promise<CloseInfo> | null = null;
-  private resolveClosed: ((info: CloseInfo) => void) | null = null;
-
-  // Flow control: reasons reading is paused.
-  private pausedForWrites = false;
-  private pausedForQueue = false;
-  /** A streamed message's consumer has not taken its chunks (message-stream.ts). */
-  private pausedForStream = false;
-  /** The core kept input back (turn budget used up, or a message being inflated). */
-  private pausedForTurn = false;
-  /** The server's memory budget is exceeded and this connection is among the heaviest. */
-  private pausedForBudget = false;
-
   /** sent() callers waiting for their message to be handed to the kernel, in message order (from writeWaitersHead on). */
   private writeWaiters: WriteWaiter[] = NO_WAITERS;
-  private writeWaitersHead = 0;
-  /** A sendStream() is sending: another one is refused (one message at a time, §5.4). */
-  private streaming = false;
-  /** sendStream() waits for a message compressed off the event loop to be queued (onOutputReady) or for TCP to close. */
-  private outputReadyWaiter: (() => void) | null = null;
-
   /**
    * The queue receive() and for-await take from (filled when there is no
    * 'message' listener, or a for-await loop, or a receive() waiting).
    */
   private queueOrNull: MessageQueue<Message | MessageStream> | null = null;
+
+  // ---- yes/no states, bits of `flags`
+  private get socketClosed(): boolean { return (this.flags & SOCKET_CLOSED) !== 0; }
+  private set socketClosed(on: boolean) { this.flags = on ? this.flags | SOCKET_CLOSED : this.flags & ~SOCKET_CLOSED; }
+  private get transportEnding(): boolean { return (this.flags & TRANSPORT_ENDING) !== 0; }
+  private set transportEnding(on: boolean) { this.flags = on ? this.flags | TRANSPORT_ENDING : this.flags & ~TRANSPORT_ENDING; }
+  private get receiving(): boolean { return (this.flags & RECEIVING) !== 0; }
+  private set receiving(on: boolean) { this.flags = on ? this.flags | RECEIVING : this.flags & ~RECEIVING; }
+  private get flushScheduled(): boolean { return (this.flags & FLUSH_SCHEDULED) !== 0; }
+  private set flushScheduled(on: boolean) { this.flags = on ? this.flags | FLUSH_SCHEDULED : this.flags & ~FLUSH_SCHEDULED; }
+  private get awaitingPong(): boolean { return (this.flags & AWAITING_PONG) !== 0; }
+  private set awaitingPong(on: boolean) { this.flags = on ? this.flags | AWAITING_PONG : this.flags & ~AWAITING_PONG; }
+  /** Waiting in the turn queue to go on with the input the core kept back. */
+  private get awaitingTurn(): boolean { return (this.flags & AWAITING_TURN) !== 0; }
+  private set awaitingTurn(on: boolean) { this.flags = on ? this.flags | AWAITING_TURN : this.flags & ~AWAITING_TURN; }
+  /** Used up a turn's budget and not yet found idle: gets new budgets only from the turn queue. */
+  private get heavy(): boolean { return (this.flags & HEAVY) !== 0; }
+  private set heavy(on: boolean) { this.flags = on ? this.flags | HEAVY : this.flags & ~HEAVY; }
+  /** The peer's FIN arrived while input was still kept back: handled once it is processed. */
+  private get eofPending(): boolean { return (this.flags & EOF_PENDING) !== 0; }
+  private set eofPending(on: boolean) { this.flags = on ? this.flags | EOF_PENDING : this.flags & ~EOF_PENDING; }
+  /** An error is being reported: one that an error listener throws meanwhile goes to stderr. */
+  private get reporting(): boolean { return (this.flags & REPORTING) !== 0; }
+  private set reporting(on: boolean) { this.flags = on ? this.flags | REPORTING : this.flags & ~REPORTING; }
+  /** send() returned false: a 'drain' event is owed. */
+  private get drainOwed(): boolean { return (this.flags & DRAIN_OWED) !== 0; }
+  private set drainOwed(on: boolean) { this.flags = on ? this.flags | DRAIN_OWED : this.flags & ~DRAIN_OWED; }
+  // Flow control: reasons reading is paused.
+  private get pausedForWrites(): boolean { return (this.flags & PAUSED_FOR_WRITES) !== 0; }
+  private set pausedForWrites(on: boolean) { this.flags = on ? this.flags | PAUSED_FOR_WRITES : this.flags & ~PAUSED_FOR_WRITES; }
+  private get pausedForQueue(): boolean { return (this.flags & PAUSED_FOR_QUEUE) !== 0; }
+  private set pausedForQueue(on: boolean) { this.flags = on ? this.flags | PAUSED_FOR_QUEUE : this.flags & ~PAUSED_FOR_QUEUE; }
+  /** A streamed message's consumer has not taken its chunks (message-stream.ts). */
+  private get pausedForStream(): boolean { return (this.flags & PAUSED_FOR_STREAM) !== 0; }
+  private set pausedForStream(on: boolean) { this.flags = on ? this.flags | PAUSED_FOR_STREAM : this.flags & ~PAUSED_FOR_STREAM; }
+  /** The core kept input back (turn budget used up, or a message being inflated). */
+  private get pausedForTurn(): boolean { return (this.flags & PAUSED_FOR_TURN) !== 0; }
+  private set pausedForTurn(on: boolean) { this.flags = on ? this.flags | PAUSED_FOR_TURN : this.flags & ~PAUSED_FOR_TURN; }
+  /** The server's memory budget is exceeded and this connection is among the heaviest. */
+  private get pausedForBudget(): boolean { return (this.flags & PAUSED_FOR_BUDGET) !== 0; }
+  private set pausedForBudget(on: boolean) { this.flags = on ? this.flags | PAUSED_FOR_BUDGET : this.flags & ~PAUSED_FOR_BUDGET; }
+  /** A sendStream() is sending: another one is refused (one message at a time, §5.4). */
+  private get streaming(): boolean { return (this.flags & STREAMING) !== 0; }
+  private set streaming(on: boolean) { this.flags = on ? this.flags | STREAMING : this.flags & ~STREAMING; }
   /** No more messages will arrive (endQueue() before the queue existed). */
-  private queueEnded = false;
-  private iterating = false;
-
-  // The message being streamed (streamMessagesAbove): as a MessageStream, and/or assembled for 'message' listeners.
-  private stream: MessageStream | null = null;
-  private assembling: Array<string | Buffer> | null = null;
-  private assemblingBinary = false;
+  private get queueEnded(): boolean { return (this.flags & QUEUE_ENDED) !== 0; }
+  private set queueEnded(on: boolean) { this.flags = on ? this.flags | QUEUE_ENDED : this.flags & ~QUEUE_ENDED; }
+  private get iterating(): boolean { return (this.flags & ITERATING) !== 0; }
+  private set iterating(on: boolean) { this.flags = on ? this.flags | ITERATING : this.flags & ~ITERATING; }
+  private get assemblingBinary(): boolean { return (this.flags & ASSEMBLING_BINARY) !== 0; }
+  private set assemblingBinary(on: boolean) { this.flags = on ? this.flags | ASSEMBLING_BINARY : this.flags & ~ASSEMBLING_BINARY; }
   /** streamMessagesAbove is set: the queue may hold MessageStreams. */
-  private readonly streamsMessages: boolean;
+  private get streamsMessages(): boolean { return (this.flags & STREAMS_MESSAGES) !== 0; }
 
+  // ---- state in RareState: its initial value while there is none; a write of anything else makes it
+  /** The core's transport action the close timer was last armed for. */
+  private get timedAction(): TransportAction | null { return this.rare === null ? null : this.rare.timedAction; }
+  private set timedAction(value: TransportAction | null) { if (this.rare !== null || value !== null) this.rareState().timedAction = value; }
+  private get closeTimer(): NodeJS.Timeout | undefined { return this.rare === null ? undefined : this.rare.closeTimer; }
+  private set closeTimer(value: NodeJS.Timeout | undefined) { if (this.rare !== null || value !== undefined) this.rareState().closeTimer = value; }
+  private get pingTimer(): NodeJS.Timeout | undefined { return this.rare === null ? undefined : this.rare.pingTimer; }
+  private set pingTimer(value: NodeJS.Timeout | undefined) { if (this.rare !== null || value !== undefined) this.rareState().pingTimer = value; }
+  /** Send-stall deadline: how many of the bytes flushed the kernel had taken at the last check. */
+  private get takenAtCheck(): number { return this.rare === null ? 0 : this.rare.takenAtCheck; }
+  private set takenAtCheck(value: number) { if (this.rare !== null || value !== 0) this.rareState().takenAtCheck = value; }
+  private get stallTimer(): NodeJS.Timeout | undefined { return this.rare === null ? undefined : this.rare.stallTimer; }
+  private set stallTimer(value: NodeJS.Timeout | undefined) { if (this.rare !== null || value !== undefined) this.rareState().stallTimer = value; }
+  /** Pongs written but not yet taken by the peer. */
+  private get pongsPending(): number { return this.rare === null ? 0 : this.rare.pongsPending; }
+  private set pongsPending(value: number) { if (this.rare !== null || value !== 0) this.rareState().pongsPending = value; }
+  /** Bytes last reported to the memory budget. */
+  private get heldReported(): number { return this.rare === null ? 0 : this.rare.heldReported; }
+  private set heldReported(value: number) { if (this.rare !== null || value !== 0) this.rareState().heldReported = value; }
+  /** How the connection ended, once it has; the `closed` promise, once asked for. */
+  private get closeInfo(): CloseInfo | null { return this.rare === null ? null : this.rare.closeInfo; }
+  private set closeInfo(value: CloseInfo | null) { if (this.rare !== null || value !== null) this.rareState().closeInfo = value; }
+  private get closedPromise(): Promise<CloseInfo> | null { return this.rare === null ? null : this.rare.closedPromise; }
+  private set closedPromise(value: Promise<CloseInfo> | null) { if (this.rare !== null || value !== null) this.rareState().closedPromise = value; }
+  private get resolveClosed(): ((info: CloseInfo) => void) | null { return this.rare === null ? null : this.rare.resolveClosed; }
+  private set resolveClosed(value: ((info: CloseInfo) => void) | null) { if (this.rare !== null || value !== null) this.rareState().resolveClosed = value; }
+  private get writeWaitersHead(): number { return this.rare === null ? 0 : this.rare.writeWaitersHead; }
+  private set writeWaitersHead(value: number) { if (this.rare !== null || value !== 0) this.rareState().writeWaitersHead = value; }
+  /** sendStream() waits for a message compressed off the event loop to be queued (onOutputReady) or for TCP to close. */
+  private get outputReadyWaiter(): (() => void) | null { return this.rare === null ? null : this.rare.outputReadyWaiter; }
+  private set outputReadyWaiter(value: (() => void) | null) { if (this.rare !== null || value !== null) this.rareState().outputReadyWaiter = value; }
+  // The message being streamed (streamMessagesAbove): as a MessageStream, and/or assembled for 'message' listeners.
+  private get stream(): MessageStream | null { return this.rare === null ? null : this.rare.stream; }
+  private set stream(value: MessageStream | null) { if (this.rare !== null || value !== null) this.rareState().stream = value; }
+  private get assembling(): Array<string | Buffer> | null { return this.rare === null ? null : this.rare.assembling; }
+  private set assembling(value: Array<string | Buffer> | null) { if (this.rare !== null || value !== null) this.rareState().assembling = value; }
   // Topics (src/server/topics.ts): the ones this connection is in, and their read-only view.
-  private topicNames: Set<string> | null = null;
-  private topicView: ReadonlySet<string> | null = null;
+  private get topicNames(): Set<string> | null { return this.rare === null ? null : this.rare.topicNames; }
+  private set topicNames(value: Set<string> | null) { if (this.rare !== null || value !== null) this.rareState().topicNames = value; }
+  private get topicView(): ReadonlySet<string> | null { return this.rare === null ? null : this.rare.topicView; }
+  private set topicView(value: ReadonlySet<string> | null) { if (this.rare !== null || value !== null) this.rareState().topicView = value; }
+
+  private rareState(): RareState {
+    return (this.rare ??= new RareState());
+  }
 
   /** @internal Built by the server (and by ClientConnection); applications get it from their handler or connect(). */
   constructor(
@@ -305,6 +400,12 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     data: Data,
     options: ConnectionOptions,
     hooks: ConnectionHooks | null = null,
+    /**
+     * The negotiated extension: given apart from `options` so that a server
+     * passes its one options object, not a copy per deflate connection (~150 B
+     * kept for the connection's life). Default: `options.extension`.
+     */
+    extension: MessageExtension | null = options.extension ?? null,
   ) {
     super();
     (this as unknown as { _events: object })._events = new ListenerTable();
@@ -313,7 +414,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     this.data = data;
     this.options = options;
     this.hooks = hooks;
-    this.streamsMessages = (options.streamMessagesAbove ?? Infinity) !== Infinity;
+    if ((options.streamMessagesAbove ?? Infinity) !== Infinity) this.flags = STREAMS_MESSAGES;
     const listener: ProtocolListener = this; // the callbacks below, "ProtocolListener (core)"
     this.core = new WebSocketProtocol(listener, {
       role: options.role,
@@ -323,13 +424,14 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       maxFragments: options.maxFragments,
       streamMessagesAbove: options.streamMessagesAbove,
       logger: options.logger,
-      extension: options.extension,
+      extension,
       turnBudget: options.turnBudget,
     });
     // The listeners are shared functions that find this connection through
     // the socket: no closure per connection (idle memory, see bench/RESULTS.md).
     (socket as OwnedSocket)[kConnection] = this as WebSocketConnection<unknown>;
     socket.on('data', socketData);
+    dropNodesEndListener(socket);
     socket.on('end', socketEnd);
     socket.on('close', socketClose);
     socket.on('error', socketError);

@@ -128,7 +128,8 @@ export class HttpHeadParser<K extends HttpHeadKind> {
   #version = '';
   #status = 0;
   #reason = '';
-  #fields: Array<readonly [string, string]> = [];
+  /** The field lines so far, names and values alternating (no array per line: ~300 B less garbage per handshake). */
+  #fields: string[] = [];
 
   constructor(kind: K, limits?: Partial<HttpHeadLimits>) {
     if (kind !== 'request' && kind !== 'response') {
@@ -187,7 +188,7 @@ export class HttpHeadParser<K extends HttpHeadKind> {
       // At the start of a header line, refuse the line one past the count
       // limit before buffering any of it (a line starting with CR or LF is the
       // final empty line, which is not a field).
-      if (this.#state === 'fields' && this.#lineLength === 0 && this.#fields.length >= maxHeaderCount) {
+      if (this.#state === 'fields' && this.#lineLength === 0 && this.#fields.length / 2 >= maxHeaderCount) {
         const first = chunk[pos];
         if (first !== CR && first !== LF) {
           throw new HandshakeError(Code.TOO_MANY_HEADERS, 431, `more than ${maxHeaderCount} header fields`);
@@ -383,7 +384,7 @@ export class HttpHeadParser<K extends HttpHeadKind> {
     for (let k = valueStart; k < valueEnd; k++) {
       if (!isFieldValueByte(buf[k])) throw badHeader(`control character in the value of header ${name}`);
     }
-    this.#fields.push([name, buf.toString('latin1', valueStart, valueEnd)]);
+    this.#fields.push(name, buf.toString('latin1', valueStart, valueEnd));
   }
 
   /**
@@ -436,7 +437,7 @@ export class HttpHeadParser<K extends HttpHeadKind> {
 
   #finish(): HttpHeadOf<K> {
     this.#state = 'done';
-    const headers = new HttpHeaders(this.#fields);
+    const headers = HttpHeaders.fromFieldList(this.#fields);
     this.#fields = [];
     this.#line = undefined;
     const head: HttpRequestHead | HttpResponseHead =

@@ -112,7 +112,21 @@ export function equalsIgnoreAsciiCase(s: string, lower: string): boolean {
  * the list a peer sent.
  */
 export function listHasToken(value: string, token: string): boolean {
-  return findListElement(value, (start, end) => rangeEqualsIgnoreAsciiCase(value, start, end, token));
+  // findListElement()'s walk, without its callback: a closure per call was
+  // ~200 B of garbage per handshake (Upgrade and Connection; an allocation
+  // sample of 5,000 upgrades).
+  let elementStart = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i === value.length || value.charCodeAt(i) === 0x2c /* , */) {
+      let start = elementStart;
+      let end = i;
+      while (start < end && isOws(value.charCodeAt(start))) start++;
+      while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+      if (end > start && rangeEqualsIgnoreAsciiCase(value, start, end, token)) return true;
+      elementStart = i + 1;
+    }
+  }
+  return false;
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { dropNodesEndListener } from '../connection/transport.js';
 import { HandshakeError } from '../errors.js';
 import { HandshakeErrorCode } from '../handshake/error-codes.js';
 import type { HttpRequestHead } from '../handshake/http-head-parser.js';
@@ -40,6 +41,11 @@ function asHandshakeRequest(upgrade: UpgradeRequested['request'], socket: Socket
   const request = upgrade as HandshakeRequest;
   request.remoteAddress = socket.remoteAddress;
   request.remotePort = socket.remotePort;
+  // Reading them made node:net cache the peer's address on the socket for its
+  // whole life (`_peername`, an object of 56 B): the request keeps both values,
+  // so the cache goes (56 B per idle connection, bench/idle-heap.ts). While the
+  // socket is open, socket.remoteAddress reads them again from its handle.
+  (socket as { _peername?: unknown })._peername = undefined;
   request.params = NO_PARAMS;
   if (incoming !== undefined) request.incoming = incoming;
   return request;
@@ -73,6 +79,7 @@ export class HandshakeSocket<Decision extends AcceptDecisions> {
     private readonly machine: ServerHandshake,
     private readonly host: HandshakeHost<Decision>,
   ) {
+    dropNodesEndListener(socket); // (no two-listener array per handshake: 64 B of garbage)
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
     // A reset during the handshake: 'close' follows; nothing to report.

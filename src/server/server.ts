@@ -537,8 +537,9 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
         httpVersion,
       },
       decision.data as Data,
-      decision.extension === null ? this.connectionOptions : { ...this.connectionOptions, extension: decision.extension },
+      this.connectionOptions,
       this.connectionHooks,
+      decision.extension,
     );
     this.liveConnections.add(connection);
     // The handler attaches its listeners before the first message is fed in.

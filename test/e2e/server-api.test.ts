@@ -135,6 +135,25 @@ test('connection exposes path, query, headers, subprotocol, origin and remote ad
   ws.close();
 });
 
+test('the remote address and port still answer once the socket is closed (the request holds them, not the socket)', async (t) => {
+  let connection: WebSocketConnection | undefined;
+  const { server, url } = await startServer({}, (c) => {
+    connection = c;
+    c.send('ok');
+  });
+  t.after(() => server.close());
+  const ws = await openClient(url);
+  assert.equal(await ws.nextMessage(), 'ok');
+  const clientPort = (ws as unknown as { _socket: Socket })._socket.localPort;
+  ws.terminate();
+  const info = await withTimeout(connection!.closed, { what: 'the server side to close' });
+  assert.equal(info.code, CloseCode.ABNORMAL_CLOSURE);
+  assert.equal(connection!.readyState, ReadyState.CLOSED);
+  assert.equal(connection!.remoteAddress, '127.0.0.1');
+  assert.equal(connection!.request.remoteAddress, '127.0.0.1');
+  assert.equal(connection!.request.remotePort, clientPort);
+});
+
 test('checkOrigin false → 403; authorize rejects with its own status; authorize data reaches the connection', async (t) => {
   const { server, url } = await startServer<{ user: string }>(
     {

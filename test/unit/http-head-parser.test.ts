@@ -340,6 +340,24 @@ describe('HttpHeaders', () => {
     assert.equal(built.get('A'), '1, 2');
     assert.equal(new HttpHeaders().size, 0);
   });
+
+  it('agrees with a list of pairs for any names and values, empty ones included (and built from a flat list too)', () => {
+    const text = fc.string({ maxLength: 4 }).filter((s) => !s.includes('\n'));
+    const name = fc.constantFrom('', 'a', 'A', 'b', 'host', 'Host');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, text), { maxLength: 6 }), fc.constantFrom('', 'a', 'b', 'host', 'zz'), (pairs, lookup) => {
+        const matching = pairs.filter(([n]) => n.toLowerCase() === lookup).map(([, v]) => v);
+        for (const headers of [new HttpHeaders(pairs), HttpHeaders.fromFieldList(pairs.flat())]) {
+          assert.deepEqual(headers.raw, pairs);
+          assert.equal(headers.size, pairs.length);
+          assert.deepEqual(headers.getAll(lookup), matching);
+          assert.equal(headers.count(lookup), matching.length);
+          assert.equal(headers.has(lookup), matching.length > 0);
+          assert.equal(headers.get(lookup), matching.length === 0 ? undefined : matching.join(', '));
+        }
+      }),
+    );
+  });
 });
 
 // --- rejections -----------------------------------------------------------------
