@@ -34,6 +34,7 @@ const DEFLATE_NEG = 'src/extensions/permessage-deflate-negotiation.ts';
 const SERVER = 'src/server/server.ts';
 const HS_SOCKET = 'src/server/handshake-socket.ts';
 const CONNECT = 'src/client/connect.ts';
+const CLIENT_CONNECTION = 'src/client/client-connection.ts';
 const BUILDER = 'src/client/upgrade-request-builder.ts';
 const URL_FILE = 'src/client/url.ts';
 
@@ -1049,7 +1050,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-9.1-client-uses-only-accepted',
     rfc: 6455, section: '9.1', keyword: 'MUST NOT', roles: 'client',
     text: '"the client is only offering to use any advertised extensions and MUST NOT use them unless the server indicates that it wishes to use the extension."',
-    code: [code(CLIENT_HS, 'if (this.#deflate !== undefined && accepted.extensionNames.includes(PERMESSAGE_DEFLATE)) {'), code(CONNECT, 'accepted.extension === null ? plan.connection : { ...plan.connection, extension: accepted.extension },')],
+    code: [code(CLIENT_HS, 'if (this.#deflate !== undefined && accepted.extensionNames.includes(PERMESSAGE_DEFLATE)) {'), code(CLIENT_CONNECTION, 'const options = agreed.extension === null ? plan.connection : { ...plan.connection, extension: agreed.extension };')],
     tests: [test(E_REQUIREMENTS, 'an offered extension the server did not accept is not used'), test(E_CLIENT_OURS, 'permessage-deflate: offered, negotiated, compressed both ways'), test(T_CLIENT_HS, 'permessage-deflate accepted: the codec is built for the agreed parameters')],
   },
 

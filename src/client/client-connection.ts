@@ -9,6 +9,8 @@
 import type { WebSocketTransport } from '../connection/transport.js';
 import { WebSocketConnection, type ConnectionHooks, type ConnectionOptions, type ConnectionRequest } from '../connection/websocket-connection.js';
 import type { HttpResponseHead } from '../handshake/http-head-parser.js';
+import type { PerMessageDeflate } from '../extensions/permessage-deflate.js';
+import type { WebSocketTarget } from './url.js';
 
 /** What the client learned from the server's answer: its 101, or over HTTP/2 its 2xx (RFC 8441). */
 export interface ClientHandshakeResult {
@@ -35,6 +37,51 @@ export class ClientConnection extends WebSocketConnection<undefined> {
     this.url = handshake.url;
     this.response = handshake.response;
   }
+}
+
+/** What the client asked for, as far as the connection needs it (both connect() plans have it). */
+export interface ClientConnectionPlan {
+  url: string;
+  target: WebSocketTarget;
+  origin: string | undefined;
+  connection: ConnectionOptions;
+}
+
+/** What the server agreed to, over HTTP/1.1 (its 101) or HTTP/2 (its 2xx). */
+export interface ClientAgreement {
+  response: HttpResponseHead;
+  protocol: string;
+  extensions: string;
+  extension: PerMessageDeflate | null;
+}
+
+/**
+ * @internal
+ * The connection over `transport` once the handshake `agreed`: its request
+ * describes the handshake from this end; `peer` is the TCP socket the
+ * transport runs on (the socket itself, or an HTTP/2 session's), for the
+ * remote address. Shared by the HTTP/1.1 and HTTP/2 paths of connect().
+ */
+export function openClientConnection(
+  transport: WebSocketTransport,
+  peer: { remoteAddress?: string; remotePort?: number } | undefined,
+  plan: ClientConnectionPlan,
+  agreed: ClientAgreement,
+  httpVersion?: '2',
+): ClientConnection {
+  const request: ConnectionRequest = {
+    path: plan.target.path,
+    query: plan.target.query,
+    headers: agreed.response.headers,
+    origin: plan.origin,
+    protocol: agreed.protocol,
+    extensions: agreed.extensions,
+    remoteAddress: peer?.remoteAddress,
+    remotePort: peer?.remotePort,
+  };
+  if (httpVersion !== undefined) request.httpVersion = httpVersion;
+  const options = agreed.extension === null ? plan.connection : { ...plan.connection, extension: agreed.extension };
+  return new ClientConnection(transport, request, options, { url: plan.url, response: agreed.response });
 }
 
 /**

@@ -24,7 +24,7 @@ import { buildExtendedConnectRequest } from '../handshake/client-extended-connec
 import { HandshakeErrorCode as Code } from '../handshake/error-codes.js';
 import type { ConnectionOptions } from '../connection/websocket-connection.js';
 import { PERMESSAGE_DEFLATE } from '../extensions/permessage-deflate.js';
-import { ClientConnection } from './client-connection.js';
+import { openClientConnection, type ClientConnection } from './client-connection.js';
 import { Http2Handshake, type Http2Plan } from './http2-connect.js';
 import { deflateOffer } from '../extensions/permessage-deflate-negotiation.js';
 import { connectionOptionsOf, resolveClientOptions } from '../options/option-tables.js';
@@ -226,21 +226,7 @@ class ClientHandshakeSocket {
     // Frames read from now on belong to the connection, which starts reading
     // once the application had a chance to attach its listeners.
     socket.pause();
-    const connection = new ClientConnection(
-      socket,
-      {
-        path: plan.target.path,
-        query: plan.target.query,
-        headers: accepted.response.headers,
-        origin: plan.origin,
-        protocol: accepted.protocol,
-        extensions: accepted.extensions,
-        remoteAddress: socket.remoteAddress,
-        remotePort: socket.remotePort,
-      },
-      accepted.extension === null ? plan.connection : { ...plan.connection, extension: accepted.extension },
-      { url: plan.url, response: accepted.response },
-    );
+    const connection = openClientConnection(socket, socket, plan, accepted);
     this.resolve(connection);
     // `await connect()` resumes in a microtask; setImmediate runs after it, so
     // listeners attached right after the await see the first messages.

@@ -39,7 +39,7 @@ import { HandshakeErrorCode as Code } from '../handshake/error-codes.js';
 import type { HttpResponseHead } from '../handshake/http-head-parser.js';
 import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate-negotiation.js';
 import type { ConnectionOptions } from '../connection/websocket-connection.js';
-import { ClientConnection } from './client-connection.js';
+import { openClientConnection, type ClientConnection } from './client-connection.js';
 import { sessionPool, type PooledSession } from './http2-sessions.js';
 import type { ClientTlsOptions } from './options.js';
 import type { WebSocketTarget } from './url.js';
@@ -267,23 +267,7 @@ export class Http2Handshake {
     // Frames read from now on belong to the connection, which starts reading
     // once the application had a chance to attach its listeners.
     stream.pause();
-    const socket = pooled.session.socket;
-    const connection = new ClientConnection(
-      stream,
-      {
-        path: plan.target.path,
-        query: plan.target.query,
-        headers: accepted.response.headers,
-        origin: plan.origin,
-        protocol: accepted.protocol,
-        extensions: accepted.extensions,
-        remoteAddress: socket?.remoteAddress,
-        remotePort: socket?.remotePort,
-        httpVersion: '2',
-      },
-      accepted.extension === null ? plan.connection : { ...plan.connection, extension: accepted.extension },
-      { url: plan.url, response: accepted.response },
-    );
+    const connection = openClientConnection(stream, pooled.session.socket, plan, accepted, '2');
     const untrack = pooled.track(connection);
     stream.once('close', () => {
       untrack();

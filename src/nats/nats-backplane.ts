@@ -49,7 +49,7 @@
  */
 import type { ConnectionOptions, NatsConnection as NatsJsConnection, Status, Subscription } from 'nats';
 import { LocalError } from '../errors.js';
-import { integer, MAX_TIMER_MS, milliseconds, resolveOptions, string, type OptionRules } from '../options/option-rules.js';
+import { integer, milliseconds, millisecondsOrForever, resolveOptions, string, type OptionRules } from '../options/option-rules.js';
 import type { Backplane, BackplaneDelivery } from '../server/backplane.js';
 import type { Message } from '../connection/websocket-connection.js';
 import { BrokerLink } from '../server/broker-backplane.js';
@@ -97,8 +97,7 @@ export const NATS_BACKPLANE_OPTION_RULES: OptionRules<NatsBackplaneOptions> = {
   prefix: string,
   reconnectDelay: milliseconds(0),
   maxPendingPublishes: integer(1, Number.MAX_SAFE_INTEGER, 'publishes'),
-  // A timer, or Infinity: wait for NATS however long.
-  startTimeout: { kind: 'integer', min: 0, max: MAX_TIMER_MS, unlimited: true, unit: 'ms' },
+  startTimeout: millisecondsOrForever(0),
 };
 export const DEFAULT_NATS_BACKPLANE_OPTIONS: Required<NatsBackplaneOptions> = {
   prefix: 'wsrfc.',

@@ -72,6 +72,11 @@ export function milliseconds(min: number): OptionRule {
   return { kind: 'integer', min, max: MAX_TIMER_MS, unlimited: false, unit: 'ms' };
 }
 
+/** A delay in milliseconds from `min` up to what a timer can wait, or Infinity: wait however long. */
+export function millisecondsOrForever(min: number): OptionRule {
+  return { kind: 'integer', min, max: MAX_TIMER_MS, unlimited: true, unit: 'ms' };
+}
+
 /** A finite number from `min` to `max`, fractions included (a backoff factor, a jitter fraction). */
 export function number(min: number, max: number): OptionRule {
   return { kind: 'number', min, max };

@@ -38,7 +38,7 @@
  */
 import type { RedisClientType } from 'redis';
 import { LocalError } from '../errors.js';
-import { integer, MAX_TIMER_MS, milliseconds, resolveOptions, string, type OptionRules } from '../options/option-rules.js';
+import { integer, milliseconds, millisecondsOrForever, resolveOptions, string, type OptionRules } from '../options/option-rules.js';
 import type { Backplane, BackplaneDelivery } from '../server/backplane.js';
 import type { Message } from '../connection/websocket-connection.js';
 import { BrokerLink } from '../server/broker-backplane.js';
@@ -82,8 +82,7 @@ export const REDIS_BACKPLANE_OPTION_RULES: OptionRules<RedisBackplaneOptions> = 
   prefix: string,
   maxReconnectDelay: milliseconds(0),
   maxPendingPublishes: integer(1, Number.MAX_SAFE_INTEGER, 'publishes'),
-  // A timer, or Infinity: wait for Redis however long.
-  startTimeout: { kind: 'integer', min: 0, max: MAX_TIMER_MS, unlimited: true, unit: 'ms' },
+  startTimeout: millisecondsOrForever(0),
 };
 export const DEFAULT_REDIS_BACKPLANE_OPTIONS: Required<RedisBackplaneOptions> = {
   prefix: 'wsrfc:',

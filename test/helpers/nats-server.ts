@@ -6,9 +6,8 @@
  * tests skip with a loud notice, and fail when WSRFC_REQUIRE_SYSTEM_PACKAGES=1
  * (as CI sets, after .ci/run installed it): test/helpers/system-package.ts.
  */
-import type { ChildProcess } from 'node:child_process';
 import { freePort, requireSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
-import { killServer, spawnServer } from './server-process.js';
+import { ServerProcess } from './server-process.js';
 
 export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? '/usr/sbin/nats-server';
 const PACKAGE: SystemPackage = { name: 'nats-server', path: NATS_SERVER, pathVariable: 'NATS_SERVER_PATH', install: 'apt-get install -y nats-server', tests: 'NATS' };
@@ -18,9 +17,10 @@ export function natsSkipReason(): string | false {
   return systemPackageSkipReason(PACKAGE);
 }
 
-export class NatsServer {
-  private child: ChildProcess | undefined;
-  private constructor(readonly port: number, readonly monitorPort: number) {}
+export class NatsServer extends ServerProcess {
+  private constructor(readonly port: number, readonly monitorPort: number) {
+    super();
+  }
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
@@ -38,11 +38,8 @@ export class NatsServer {
     return new NatsServer(await freePort(), await freePort());
   }
 
-  /** Start nats-server on this.port and wait until it accepts connections. */
-  async run(): Promise<void> {
-    const { child, ready } = spawnServer(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort)], 'Server is ready');
-    this.child = child;
-    await ready;
+  protected command(): { binary: string; args: string[]; readyLine: string } {
+    return { binary: NATS_SERVER, args: ['-a', '127.0.0.1', '-p', String(this.port), '-m', String(this.monitorPort)], readyLine: 'Server is ready' };
   }
 
   /**
@@ -57,17 +54,5 @@ export class NatsServer {
       for (const subject of new Set(connection.subscriptions_list ?? [])) counts.set(subject, (counts.get(subject) ?? 0) + 1);
     }
     return counts;
-  }
-
-  /** Stop nats-server (SIGKILL: an abrupt outage) and wait for it to exit. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    await killServer(child);
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.run();
   }
 }

@@ -5,9 +5,8 @@
  * tests skip with a loud notice, and fail when WSRFC_REQUIRE_SYSTEM_PACKAGES=1
  * (as CI sets, after .ci/run installed it): test/helpers/system-package.ts.
  */
-import type { ChildProcess } from 'node:child_process';
 import { freePort, requireSystemPackage, systemPackageSkipReason, type SystemPackage } from './system-package.js';
-import { killServer, spawnServer } from './server-process.js';
+import { ServerProcess } from './server-process.js';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';
 const PACKAGE: SystemPackage = { name: 'redis-server', path: REDIS_SERVER, pathVariable: 'REDIS_SERVER_PATH', install: 'apt-get install -y redis-server', tests: 'Redis' };
@@ -17,9 +16,10 @@ export function redisSkipReason(): string | false {
   return systemPackageSkipReason(PACKAGE);
 }
 
-export class RedisServer {
-  private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+export class RedisServer extends ServerProcess {
+  private constructor(readonly port: number) {
+    super();
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -37,22 +37,7 @@ export class RedisServer {
     return new RedisServer(await freePort());
   }
 
-  /** Start redis-server on this.port and wait until it accepts connections. */
-  async run(): Promise<void> {
-    const { child, ready } = spawnServer(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], 'Ready to accept connections');
-    this.child = child;
-    await ready;
-  }
-
-  /** Stop redis-server (SIGKILL: an abrupt outage) and wait for it to exit. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    await killServer(child);
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.run();
+  protected command(): { binary: string; args: string[]; readyLine: string } {
+    return { binary: REDIS_SERVER, args: ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], readyLine: 'Ready to accept connections' };
   }
 }

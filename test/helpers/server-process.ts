@@ -2,7 +2,8 @@
  * A throwaway server binary (redis-server, nats-server) as a child process of
  * a test: spawnServer() starts it and says when it printed its ready line;
  * killServer() ends it abruptly (SIGKILL: an outage, for the reconnection
- * tests) and waits for it to exit.
+ * tests) and waits for it to exit. ServerProcess is the run / stop / restart
+ * life of one such server on fixed ports (RedisServer, NatsServer).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -38,4 +39,32 @@ export async function killServer(child: ChildProcess | undefined): Promise<void>
   const exited = once(child, 'exit');
   child.kill('SIGKILL');
   await exited;
+}
+
+/** One throwaway server on ports chosen once: run() starts it, stop() kills it (an outage), restart() brings it back on the same ports. */
+export abstract class ServerProcess {
+  private child: ChildProcess | undefined;
+
+  /** The binary, its arguments and the line it prints once it accepts connections. */
+  protected abstract command(): { binary: string; args: string[]; readyLine: string };
+
+  /** Start the server and wait until it accepts connections. */
+  async run(): Promise<void> {
+    const { binary, args, readyLine } = this.command();
+    const { child, ready } = spawnServer(binary, args, readyLine);
+    this.child = child;
+    await ready;
+  }
+
+  /** Stop the server (SIGKILL: an abrupt outage) and wait for it to exit. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    await killServer(child);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.run();
+  }
 }
