@@ -13,6 +13,17 @@
  *
  * `epoch` counts turns of the event loop (it advances in the check phase
  * after any input): a light connection starts a fresh budget once per turn.
+ *
+ * The poll phase is shared too. Each connection's budget bounds its own
+ * turn, but a hundred connections with data in the same turn of the loop
+ * would each spend a whole budget before the loop got round to anything
+ * else (a probe's handshake waited 300 ms behind a hundred ping flooders,
+ * 2 s behind twenty 16 MiB senders). So the time spent on input is counted
+ * per turn of the loop, and once it passes POLL_SLICE_MS every connection
+ * that reads is cut to SMALL_TURN units (a handshake's worth, a few small
+ * messages) for the rest of its turn: whoever uses that up waits in the
+ * queue with the rest. Light traffic never notices: it spends far less than
+ * the slice.
  */
 
 /** What the queue resumes: a connection with input kept back. */
@@ -28,8 +39,15 @@ let queue: TurnTaker[] = [];
 let head = 0;
 let scheduled = false;
 
+/** How long one turn of the event loop may spend on input before every connection's turn is cut short. */
+export const POLL_SLICE_MS = 2;
+/** What is left of a connection's turn once the loop's input slice is spent, in work units. */
+export const SMALL_TURN = 32;
+
 let epoch = 0;
 let epochAdvanceScheduled = false;
+/** Milliseconds spent on input in this turn of the loop. */
+let inputTime = 0;
 
 /** Queue `taker` for a turn (once: the caller keeps track of whether it is queued). */
 export function awaitTurn(taker: TurnTaker): void {
@@ -76,7 +94,18 @@ export function currentEpoch(): number {
   return epoch;
 }
 
+/** Count `milliseconds` of input processing against this turn of the loop. */
+export function chargeInputTime(milliseconds: number): void {
+  inputTime += milliseconds;
+}
+
+/** This turn of the loop has spent its share on input: connections that read now get SMALL_TURN more units at most. */
+export function inputSliceSpent(): boolean {
+  return inputTime >= POLL_SLICE_MS;
+}
+
 function advanceEpoch(): void {
   epochAdvanceScheduled = false;
   epoch++;
+  inputTime = 0;
 }

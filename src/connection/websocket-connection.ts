@@ -54,7 +54,7 @@ import { WebSocketProtocol, type ProtocolListener } from '../protocol/protocol.j
 import { ReadyState } from '../protocol/ready-state.js';
 import { MessageQueue } from './message-queue.js';
 import { MessageStream } from './message-stream.js';
-import { awaitTurn, currentEpoch } from './turn-scheduler.js';
+import { SMALL_TURN, awaitTurn, chargeInputTime, currentEpoch, inputSliceSpent } from './turn-scheduler.js';
 import { checkTopicName, ReadonlySetView, type TopicRegistry } from '../server/topics.js';
 
 /** A message as delivered: text as a string, binary as a Buffer. */
@@ -1002,6 +1002,9 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       // Otherwise it goes on with what is left of the budget the turn queue
       // gave it, and waits in the queue again once that is spent.
     }
+    // The loop has spent its share on input in this turn: a small bite, then the queue.
+    if (inputSliceSpent()) this.core.limitTurn(SMALL_TURN);
+    const started = performance.now();
     this.receiving = true;
     try {
       this.core.receiveData(chunk);
@@ -1012,12 +1015,25 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       this.receiving = false;
     }
     this.afterInput();
+    chargeInputTime(performance.now() - started);
   }
 
   /** @internal TurnTaker: the turn queue gives this connection a new turn (or an inflated message is ready). */
   takeTurn(): void {
     this.awaitingTurn = false;
     if (this.socketClosed) return;
+    const core = this.core;
+    if (!core.hasPendingInput && !core.waitingForExtension) {
+      // Its last turn ended exactly where its input did: nothing was kept
+      // back. It reads again as a light connection: its next read gets a
+      // budget from the poll phase's share (a fresh budget given here would
+      // be spent on reads outside it).
+      this.heavy = false;
+      this.epoch = -1; // (so its next read starts a turn)
+      core.beginTurn(); // not spent: it may read again
+      this.afterInput();
+      return;
+    }
     this.receiving = true;
     try {
       this.core.resumeInput(); // a fresh budget

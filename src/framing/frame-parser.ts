@@ -61,6 +61,9 @@ export interface FrameParserOptions {
  */
 export const DESTINATION_MIN = 1024;
 
+/** `maxPiece` when pieces are not split (a small integer, larger than any chunk a transport reads). */
+export const UNLIMITED_PIECE = 0x40000000;
+
 /*
  * The masking key in use, shared by every parser: each parser keeps its own
  * key as one integer field (`maskWord`) and writes it here, through the
@@ -96,6 +99,13 @@ export class FrameParser {
   private headerHave = 0;
   /** The sink asked push() to return after the current step. */
   private stopRequested = false;
+  /**
+   * Most payload bytes one step hands to the sink: a payload piece larger
+   * than this is split, so that a sink counting its work (see
+   * WebSocketProtocol's turn budget) can stop within a large frame, not
+   * only between frames.
+   */
+  maxPiece = UNLIMITED_PIECE;
 
   /** The frame's masking key, its four octets packed in one integer (see MASK_KEY below). */
   private maskWord = 0;
@@ -148,7 +158,8 @@ export class FrameParser {
       const state = this.state;
       if (state === State.Payload) {
         const available = length - pos;
-        const take = available < this.remaining ? available : this.remaining;
+        let take = available < this.remaining ? available : this.remaining;
+        if (take > this.maxPiece) take = this.maxPiece;
         const end = pos + take;
         this.remaining -= take;
         const destination = this.masked && take >= DESTINATION_MIN && this.sink.payloadDestination !== undefined ? this.sink.payloadDestination(take) : null;

@@ -564,6 +564,7 @@ export class WebSocketProtocol {
     let rest = chunk;
     try {
       while (!this.decoding && this.turnWork < this.turnBudget) {
+        this.parser.maxPiece = this.payloadAllowance();
         const consumed = this.parser.push(rest);
         if (consumed === rest.length || this.parser.halted) return;
         rest = rest.subarray(consumed);
@@ -609,6 +610,15 @@ export class WebSocketProtocol {
     this.turnWork = 0;
   }
 
+  /**
+   * What is left of this turn is at most `units`. A transport that shares
+   * its event loop with many connections cuts turns short this way when the
+   * loop has spent its share on input (see turn-scheduler.ts).
+   */
+  limitTurn(units: number): void {
+    if (this.turnWork < this.turnBudget - units) this.turnWork = this.turnBudget - units;
+  }
+
   /** This turn's budget is used up: the transport should stop reading and call resumeInput() on a later turn of its event loop. */
   get turnSpent(): boolean {
     return this.turnWork >= this.turnBudget;
@@ -641,6 +651,7 @@ export class WebSocketProtocol {
     try {
       while (this.inboxHead < inbox.length && !this.decoding && this.turnWork < this.turnBudget) {
         const chunk = inbox[this.inboxHead];
+        this.parser.maxPiece = this.payloadAllowance();
         const consumed = this.parser.push(chunk);
         if (consumed < chunk.length) inbox[this.inboxHead] = chunk.subarray(consumed);
         else this.inboxHead++;
@@ -655,6 +666,16 @@ export class WebSocketProtocol {
       this.inbox = NO_INPUT;
       this.inboxHead = 0;
     }
+  }
+
+  /**
+   * Payload bytes the rest of this turn's budget pays for (at least one
+   * unit's worth, so that every turn moves on): a large frame is taken in
+   * pieces of this size, and a turn cut short by limitTurn() stops within it.
+   */
+  private payloadAllowance(): number {
+    const units = this.turnBudget - this.turnWork;
+    return units <= 1 ? PAYLOAD_BYTES_PER_UNIT : Math.ceil(units) * PAYLOAD_BYTES_PER_UNIT;
   }
 
   /** Count work done in this call; past the budget, the parser stops after its current step. */

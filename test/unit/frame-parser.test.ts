@@ -549,3 +549,37 @@ describe('lengths in error messages', () => {
     );
   });
 });
+
+describe('FrameParser.maxPiece: a large payload is handed over in pieces no larger', () => {
+  it('splits a masked 200,000-byte payload read whole into pieces of at most maxPiece, same bytes, same mask phase', () => {
+    const payload = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 13 + (i >> 7)) & 0xff));
+    const wire = clientFrame(OP.BINARY, payload, { mask: hex('01 23 45 67') });
+    for (const maxPiece of [1024, 4093, 65_536]) {
+      const sink = new RecordingSink();
+      const parser = new FrameParser(sink, SERVER);
+      parser.maxPiece = maxPiece;
+      assert.equal(parser.push(Buffer.from(wire)), wire.length);
+      const [frame] = sink.frames;
+      assert.ok(frame.pieces.every((p) => p.length <= maxPiece), `every piece at most ${maxPiece} bytes`);
+      assert.equal(frame.pieces.length, Math.ceil(payload.length / maxPiece));
+      assert.ok(frame.payload.equals(payload), 'the pieces unmask to the payload (the mask phase carries over odd piece sizes)');
+    }
+  });
+
+  it('a sink that stops after a piece gets the rest of the frame on the next push, from where it stopped', () => {
+    const payload = Buffer.alloc(10_000, 0x5a);
+    const wire = clientFrame(OP.BINARY, payload);
+    const sink = new RecordingSink();
+    const parser = new FrameParser(sink, SERVER);
+    parser.maxPiece = 3000;
+    sink.onPayload = () => parser.requestStop();
+    let offset = 0;
+    let pushes = 0;
+    while (offset < wire.length) {
+      offset += parser.push(wire.subarray(offset));
+      pushes++;
+    }
+    assert.equal(pushes, 4, 'pieces of 3,000 + 3,000 + 3,000 + 1,000 bytes, one per push');
+    assert.ok(sink.frames[0].ended && sink.frames[0].payload.equals(payload));
+  });
+});

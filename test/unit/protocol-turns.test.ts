@@ -171,3 +171,44 @@ test("the peer's close while a message is compressed: the answer follows that me
   assert.deepEqual(takeFrames(protocol).map((f) => f.opcode), [OP.BINARY, OP.CLOSE]);
   assert.equal(protocol.transportAction, 'close-now');
 });
+
+test('a large frame is taken in pieces its budget pays for: a 4 MiB message in one read spends four turns of 1,024 units', T, () => {
+  const { protocol, listener } = endpoint({ turnBudget: 1024, logger: null, maxMessageSize: 16 << 20 });
+  const payload = Buffer.alloc(4 << 20);
+  for (let i = 0; i < payload.length; i += 4096) payload[i] = i >> 12;
+  protocol.receiveData(clientFrame(OP.BINARY, payload));
+  assert.equal(protocol.hasPendingInput, true, 'one call stops within the frame, not at its end');
+  assert.equal(listener.events.length, 0);
+  let calls = 1;
+  while (protocol.hasPendingInput) {
+    protocol.resumeInput();
+    calls++;
+  }
+  assert.equal(calls, 4, '1 MiB of payload per 1,024-unit turn');
+  assert.equal(listener.events.length, 1);
+  assert.ok((listener.events[0] as { data: Buffer }).data.equals(payload), 'the pieces make up the message, in order');
+});
+
+test('limitTurn(n): what is left of a turn is at most n units, in frames or in payload KiB; the next turn is whole again', T, () => {
+  const { protocol, listener } = endpoint({ turnBudget: 1024, logger: null });
+  protocol.beginTurn();
+  protocol.limitTurn(32);
+  protocol.receiveData(Buffer.concat(Array.from({ length: 100 }, (_, i) => clientFrame(OP.PING, String(i)))));
+  assert.equal(takeFrames(protocol).length, 32, '32 pings answered, the rest kept back');
+  assert.equal(protocol.hasPendingInput, true);
+  protocol.resumeInput();
+  assert.equal(takeFrames(protocol).length, 68, 'a fresh turn takes the rest');
+
+  const big = Buffer.alloc(256 * 1024, 9);
+  protocol.beginTurn();
+  protocol.limitTurn(32);
+  protocol.receiveData(clientFrame(OP.BINARY, big));
+  assert.equal(protocol.hasPendingInput, true, 'a 256 KiB frame is not taken whole under a 32-unit limit');
+  protocol.resumeInput();
+  assert.equal(protocol.hasPendingInput, false);
+  assert.ok((listener.events.at(-1) as { data: Buffer }).data.equals(big));
+
+  protocol.beginTurn();
+  protocol.limitTurn(4096);
+  assert.equal(protocol.turnSpent, false, 'a limit above the budget changes nothing');
+});
