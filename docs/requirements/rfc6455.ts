@@ -37,6 +37,8 @@ const CONNECT = 'src/client/connect.ts';
 const CLIENT_CONNECTION = 'src/client/client-connection.ts';
 const BUILDER = 'src/client/upgrade-request-builder.ts';
 const URL_FILE = 'src/client/url.ts';
+const RECONNECT_POLICY = 'src/client/reconnect-policy.ts';
+const RECONNECTING = 'src/client/reconnecting.ts';
 
 // Where they are tested.
 const T_PROTOCOL = 'test/unit/protocol.test.ts';
@@ -74,6 +76,8 @@ const E_SERVER_API = 'test/e2e/server-api.test.ts';
 const E_TLS = 'test/e2e/tls.test.ts';
 const E_REQUIREMENTS = 'test/e2e/conformance-requirements.test.ts';
 const E_INTERNAL = 'test/e2e/internal-errors.test.ts';
+const T_RECONNECT_POLICY = 'test/unit/reconnect-policy.test.ts';
+const E_RECONNECTING = 'test/e2e/client-reconnecting.test.ts';
 
 // Snippets several entries share.
 /** The core gives its frame writer a masking key source exactly when it is a client (§5.1). */
@@ -939,8 +943,18 @@ export const RFC6455: Requirement[] = [
     id: '6455-7.2.3-backoff',
     rfc: 6455, section: '7.2.3', keyword: 'SHOULD', roles: 'client',
     text: '"clients SHOULD use some form of backoff when trying to reconnect after abnormal closures"; the first reconnect "SHOULD be delayed by a random amount of time", later ones "SHOULD be delayed by increasingly longer amounts of time".',
-    status: 'not-applicable',
-    why: 'The client does not reconnect by itself; an application that reconnects owns the backoff.',
+    // connect() makes one attempt; reconnecting() (src/client/reconnecting.ts) is the client that reconnects, after
+    // 1006 and the other codes time can cure, and only after a delay drawn at random (jitter, 0.5 by default)
+    // from an exponentially growing, capped nominal delay: the first reconnect waits a random part of initialDelay.
+    code: [
+      code(RECONNECT_POLICY, 'const nominal = Math.min(policy.maxDelay, policy.initialDelay * policy.factor ** Math.max(0, failures - 1));'),
+      code(RECONNECT_POLICY, 'return Math.round(nominal * (1 - policy.jitter * random()));'),
+      code(RECONNECTING, 'const delay = Math.max(backoffDelay(this.#attemptsInRow, this.#policy), retryAfter);'),
+    ],
+    tests: [
+      test(T_RECONNECT_POLICY, 'backoff: min(maxDelay, initialDelay'),
+      test(E_RECONNECTING, 'a server that accepts and drops at once (1012) is not hammered: the delay grows'),
+    ],
   },
   {
     id: '6455-7.3-client-arbitrary-close',

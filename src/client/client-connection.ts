@@ -28,11 +28,21 @@ export class ClientConnection extends WebSocketConnection<undefined> {
 
   /**
    * @internal
-   * Used by `connect()`. `request` describes the handshake from this end:
-   * the path and query requested, the response headers, the Origin sent, the
-   * subprotocol and extensions the server accepted.
+   * Used by `connect()` (openClientConnection() below). `request` describes
+   * the handshake from this end: the path and query requested, the response
+   * headers, the Origin sent, the subprotocol and extensions the server accepted.
    */
-  constructor(socket: WebSocketTransport, request: ConnectionRequest, options: ConnectionOptions, handshake: ClientHandshakeResult) {
+  static create(socket: WebSocketTransport, request: ConnectionRequest, options: ConnectionOptions, handshake: ClientHandshakeResult): ClientConnection {
+    return new ClientConnection(socket, request, options, handshake);
+  }
+
+  /**
+   * Private (not stripped from the declarations): they keep
+   * `private constructor()`, so `new ClientConnection()` does not compile in
+   * an application (a stripped constructor would leave the implicit one
+   * inherited from EventEmitter, which takes no arguments).
+   */
+  private constructor(socket: WebSocketTransport, request: ConnectionRequest, options: ConnectionOptions, handshake: ClientHandshakeResult) {
     super(socket, request, undefined, { ...options, role: 'client' }, CLIENT_HOOKS);
     this.url = handshake.url;
     this.response = handshake.response;
@@ -81,7 +91,7 @@ export function openClientConnection(
   };
   if (httpVersion !== undefined) request.httpVersion = httpVersion;
   const options = agreed.extension === null ? plan.connection : { ...plan.connection, extension: agreed.extension };
-  return new ClientConnection(transport, request, options, { url: plan.url, response: agreed.response });
+  return ClientConnection.create(transport, request, options, { url: plan.url, response: agreed.response });
 }
 
 /**

@@ -36,7 +36,16 @@ export class MessageStream implements AsyncIterable<string | Buffer> {
   private readonly onPressure: (paused: boolean) => void;
 
   /** @internal Made by the connection when a streamed message starts. */
-  constructor(binary: boolean, onPressure: (paused: boolean) => void) {
+  static create(binary: boolean, onPressure: (paused: boolean) => void): MessageStream {
+    return new MessageStream(binary, onPressure);
+  }
+
+  /**
+   * Private (not stripped from the declarations): they keep
+   * `private constructor()`, so `new MessageStream()` does not compile in an
+   * application (a stripped constructor would leave an implicit public one).
+   */
+  private constructor(binary: boolean, onPressure: (paused: boolean) => void) {
     this.binary = binary;
     this.onPressure = onPressure;
   }

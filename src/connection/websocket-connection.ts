@@ -886,7 +886,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     const messageListeners = this.listenerCount('message') > 0;
     const queued = this.iterating || this.hasTakers() || (!streamListeners && !messageListeners);
     if (streamListeners || queued) {
-      const stream = new MessageStream(binary, (paused) => this.setPausedForStream(paused));
+      const stream = MessageStream.create(binary, (paused) => this.setPausedForStream(paused));
       this.stream = stream;
       if (streamListeners) this.safeEmit('stream', stream);
       if (queued) this.queue.push(stream, 0); // (its chunks are bounded by the stream itself)

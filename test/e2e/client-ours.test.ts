@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ import { seededBytes } from '../helpers/frames.js';
 import { createSelfSignedCert } from '../helpers/self-signed-cert.js';
 import { InternalError } from '../../src/errors.js';
 import { nextMessages } from '../helpers/next-messages.js';
+import { waitFor, withTimeout } from '../helpers/wait-for.js';
 
 const servers: WebSocketServer<undefined>[] = [];
 const clients: ClientConnection[] = [];
@@ -117,12 +119,15 @@ describe('our client, our server: messages', () => {
     const ws = await open(counting, { sendHighWaterMark: 256 * 1024 });
     const chunk = seededBytes(64 * 1024, 5);
     let sent = 0;
-    while (ws.send(chunk)) sent += chunk.length;
-    sent += chunk.length;
+    // Bounded: a synchronous loop is out of reach of any test timeout.
+    for (let accepted = true; accepted; sent += chunk.length) {
+      assert.ok(sent < 1024 * chunk.length, 'send() never reported backpressure');
+      accepted = ws.send(chunk);
+    }
     assert.ok(ws.bufferedAmount >= 256 * 1024, `bufferedAmount ${ws.bufferedAmount}`);
-    await new Promise<void>((resolve) => ws.once('drain', resolve));
+    await withTimeout(once(ws, 'drain'), { what: "'drain'" });
     assert.equal(ws.bufferedAmount, 0);
-    for (let i = 0; i < 100 && received < sent; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => received >= sent, { what: () => `the server to receive ${sent} bytes, got ${received}` });
     assert.equal(received, sent);
   });
 

@@ -152,7 +152,7 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     await symlink(join(REPO, 'node_modules', '@types'), join(esm, 'node_modules', '@types'), 'dir');
     await writeFile(
       join(esm, 'consumer.ts'),
-      `import { createServer, type ClientConnection, type CloseInfo, type FrameLogger, type HttpHeaders, type PerMessageDeflateOptions, type WebSocketConnection } from 'wsrfc';
+      `import { createServer, ClientConnection, MessageStream, type CloseInfo, type FrameLogger, type HttpHeaders, type PerMessageDeflateOptions, type WebSocketConnection } from 'wsrfc';
   import { WebSocketProtocol, type ProtocolListener } from 'wsrfc/sans-io';
   const logger: FrameLogger = (line) => console.log(line);
   const deflate: PerMessageDeflateOptions = { threshold: 0 };
@@ -172,6 +172,16 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     ws.sendEncodedFrame(Buffer.alloc(0));
     // @ts-expect-error the parser's sink methods are internal
     core.frameEnd();
+  }
+  // Classes the library makes keep a private constructor in the declarations
+  // (a stripped @internal one would leave an implicit public no-argument one).
+  export function construct(): unknown[] {
+    return [
+      // @ts-expect-error connect() makes client connections
+      new ClientConnection(),
+      // @ts-expect-error the connection makes message streams
+      new MessageStream(),
+    ];
   }
   `,
     );

@@ -93,9 +93,13 @@ test('for await iterates messages (text as string, binary as Buffer) and ends on
   const seen: Array<string | Buffer> = [];
   let ended!: () => void;
   const done = new Promise<void>((resolve) => (ended = resolve));
+  let allArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => (allArrived = resolve));
   const { server, url } = await startServer({}, async (c) => {
-    // Messages arriving before the loop starts are queued, not lost.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Messages arriving before the loop starts are queued, not lost: the loop
+    // starts only once the server has read all three (it answered the ping
+    // the client sent after them, and the core reads in order).
+    await withTimeout(arrived, { what: 'the pong to the ping sent after the three messages' });
     for await (const message of c) {
       seen.push(message);
       c.send(typeof message === 'string' ? message.toUpperCase() : message);
@@ -109,6 +113,8 @@ test('for await iterates messages (text as string, binary as Buffer) and ends on
   ws.send('abc');
   ws.send(Buffer.from([1, 2, 3]));
   ws.send('déf');
+  ws.once('pong', () => allArrived());
+  ws.ping();
   await waitFor(() => replies.length >= 3, { what: () => `3 replies, got ${JSON.stringify(replies)}` });
   assert.deepEqual(replies, ['ABC', 'bin:010203', 'DÉF']);
   assert.equal(typeof seen[0], 'string');
@@ -371,7 +377,9 @@ test('send() reports backpressure and drain fires; reading pauses while the peer
   const conn = await waitFor(() => connection, { what: 'the server-side connection' });
   const chunk = Buffer.alloc(64 * 1024, 1);
   let accepted = 0;
-  while (conn.send(chunk)) accepted++;
+  // Bounded: the loop is synchronous, so were send() never to report
+  // backpressure, no test timeout could stop it.
+  while (accepted < 64 && conn.send(chunk)) accepted++;
   assert.ok(accepted < 64, 'send() never reported backpressure');
   assert.ok(conn.bufferedAmount >= 256 * 1024);
   const drained = once(conn, 'drain');

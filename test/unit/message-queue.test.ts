@@ -67,7 +67,7 @@ test('MessageQueue: past the byte bound it asks to pause; drained to half, to re
 
 test('MessageStream: chunks in order; past the bound it pauses input, and stays paused at its end until the consumer catches up', async () => {
   const signals: boolean[] = [];
-  const stream = new MessageStream(true, (paused) => signals.push(paused));
+  const stream = MessageStream.create(true, (paused) => signals.push(paused));
   const big = Buffer.alloc(STREAM_PAUSE_BYTES);
   stream.push(big);
   stream.push(Buffer.from('x'));
@@ -81,7 +81,7 @@ test('MessageStream: chunks in order; past the bound it pauses input, and stays 
 });
 
 test('MessageStream: a failure comes after the chunks that arrived; break discards the rest and releases input', async () => {
-  const stream = new MessageStream(false, () => {});
+  const stream = MessageStream.create(false, () => {});
   stream.push('ab');
   stream.push('cd');
   stream.fail(new Error('connection failed'));
@@ -92,7 +92,7 @@ test('MessageStream: a failure comes after the chunks that arrived; break discar
   assert.deepEqual(seen, ['ab', 'cd']);
 
   const signals: boolean[] = [];
-  const left = new MessageStream(true, (paused) => signals.push(paused));
+  const left = MessageStream.create(true, (paused) => signals.push(paused));
   left.push(Buffer.alloc(STREAM_PAUSE_BYTES + 1));
   for await (const chunk of left) {
     assert.ok(chunk.length > 0);
