@@ -53,10 +53,17 @@ export class ProtocolError extends WebSocketError {
 export class InternalError extends WebSocketError {
   /** Always 1011 (Internal Error). */
   readonly closeCode: number = CloseCode.INTERNAL_ERROR;
-  readonly rfcSection = '7.4.1';
+  /** §7.4.1 (1011); RFC 7692 §7.2.1 for a compression that failed. */
+  readonly rfcSection: string;
 
-  constructor(cause: unknown) {
-    super('WS_ERR_INTERNAL', `internal error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  /**
+   * `code`: `WS_ERR_INTERNAL` (something threw: a bug, an extension, a
+   * listener) or `WS_ERR_COMPRESSION_FAILED` (zlib failed to compress one
+   * of our messages); both are ours, not the peer's fault.
+   */
+  constructor(cause: unknown, code: 'WS_ERR_INTERNAL' | 'WS_ERR_COMPRESSION_FAILED' = 'WS_ERR_INTERNAL') {
+    super(code, `${code === 'WS_ERR_INTERNAL' ? 'internal error' : 'compressing a message failed'}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.rfcSection = code === 'WS_ERR_INTERNAL' ? '7.4.1' : 'RFC 7692 §7.2.1';
   }
 }
 

@@ -10,14 +10,14 @@
  * (parsing the offer, answering it) happens before the core exists, in the
  * handshake.
  */
-import type { ProtocolError } from '../errors.js';
+import type { InternalError, ProtocolError } from '../errors.js';
 
 /**
  * How an extension hands back work it finished off the event loop: the
  * transformed payload, or the ProtocolError that the input deserved (1007,
  * 1009...). Called exactly once, never synchronously from encode()/decode().
  */
-export type ExtensionCallback = (error: ProtocolError | null, output: Buffer | null) => void;
+export type ExtensionCallback = (error: ProtocolError | InternalError | null, output: Buffer | null) => void;
 
 /** What the protocol core asks of a negotiated extension (§9): the RSV bits it owns, and the transform of whole messages both ways. */
 export interface MessageExtension {

@@ -33,7 +33,7 @@
  */
 import { constants as buffer } from 'node:buffer';
 import { type ZlibOptions, createInflateRaw, deflateRaw, deflateRawSync, inflateRawSync, constants as zlib } from 'node:zlib';
-import { ProtocolError } from '../errors.js';
+import { InternalError, ProtocolError } from '../errors.js';
 import { CloseCode } from '../framing/close-codes.js';
 import type { ExtensionCallback, MessageExtension } from './extension.js';
 import { runZlibJob } from './zlib-jobs.js';
@@ -206,7 +206,7 @@ export class PerMessageDeflate implements MessageExtension {
         finished();
         if (this.released) return;
         if (error !== null) {
-          done(new ProtocolError('WS_ERR_COMPRESSION_FAILED', CloseCode.INTERNAL_ERROR, 'RFC 7692 §7.2.1', `compressing a message failed: ${error.message}`), null);
+          done(new InternalError(error, 'WS_ERR_COMPRESSION_FAILED'), null);
           return;
         }
         this.outgoingWindow?.append(payload);

@@ -86,7 +86,7 @@ import {
   type CloseInfo,
   type CloseState,
 } from './close-state.js';
-import { WEBSOCKET_ERRORS, protocolError } from './error-codes.js';
+import { protocolError } from './error-codes.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from './limits.js';
 import { MessageBuffer } from './message-buffer.js';
 import { ReadyState } from './ready-state.js';
@@ -218,7 +218,7 @@ const EMPTY = Buffer.alloc(0);
  */
 /** A message inflated off the event loop: its output, or why it failed. */
 interface DecodeResult {
-  error: ProtocolError | null;
+  error: ConnectionFailure | null;
   output: Buffer | null;
 }
 
@@ -976,7 +976,7 @@ export class WebSocketProtocol {
   }
 
   /** ExtensionCallback: a message inflated off the event loop. */
-  private decodeFinished(error: ProtocolError | null, output: Buffer | null): void {
+  private decodeFinished(error: ConnectionFailure | null, output: Buffer | null): void {
     if (!this.decoding || this.decoded !== null) return; // the connection ended meanwhile
     this.decoded = { error, output };
     this.listener.onInputReady?.();
@@ -1350,7 +1350,7 @@ export class WebSocketProtocol {
   }
 
   /** ExtensionCallback: a message compressed off the event loop. */
-  private encodeFinished(error: ProtocolError | null, output: Buffer | null): void {
+  private encodeFinished(error: ConnectionFailure | null, output: Buffer | null): void {
     if (!this.encoding) return; // dropped: the connection failed or ended meanwhile
     this.encoding = false;
     this.encodingBytes = 0;
@@ -1506,7 +1506,7 @@ function asFailure(error: unknown): ConnectionFailure {
 
 /** Our own failure (not the peer's fault): its details stay here. */
 function isInternal(error: ConnectionFailure): boolean {
-  return error instanceof InternalError || (WEBSOCKET_ERRORS as Record<string, { kind: string }>)[error.code]?.kind === 'internal';
+  return error instanceof InternalError;
 }
 
 /** Close reasons must fit 123 bytes (§5.5); error messages here are ASCII. */

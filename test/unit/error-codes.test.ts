@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { CloseCode } from '../../src/framing/close-codes.js';
-import { LocalError, ProtocolError, citeSection } from '../../src/errors.js';
+import { InternalError, LocalError, ProtocolError, citeSection } from '../../src/errors.js';
 import { WEBSOCKET_ERRORS, protocolError, type WebSocketErrorCode } from '../../src/protocol/error-codes.js';
 import { connect } from '../../src/client/connect.js';
 import { createServer } from '../../src/server/server.js';
@@ -49,7 +49,7 @@ describe('WEBSOCKET_ERRORS: one table for every error code after the handshake',
         if (entry === undefined) continue; // reported by the test above
         if (cls === 'LocalError' && entry.kind !== 'local') wrong.push(`${file}: ${code} thrown as a LocalError, the table says ${entry.kind}`);
         if (cls === 'ProtocolError') {
-          if (entry.kind === 'local') wrong.push(`${file}: ${code} thrown as a ProtocolError, the table says local`);
+          if (entry.kind === 'local' || entry.kind === 'internal') wrong.push(`${file}: ${code} thrown as a ProtocolError, the table says ${entry.kind}`);
           const closeCode = (CloseCode as Record<string, number>)[closeName];
           if (closeCode !== entry.closeCode) wrong.push(`${file}: ${code} with close code ${closeName} (${closeCode}), the table says ${entry.closeCode}`);
           if (section !== entry.section) wrong.push(`${file}: ${code} cites ${section}, the table says ${entry.section}`);
@@ -57,7 +57,7 @@ describe('WEBSOCKET_ERRORS: one table for every error code after the handshake',
       }
       for (const match of text.matchAll(/protocolError\('(WS_ERR_[A-Z0-9_]+)'/g)) {
         const entry = table[match[1]];
-        if (entry !== undefined && entry.kind === 'local') wrong.push(`${file}: ${match[1]} raised as a ProtocolError, the table says local`);
+        if (entry !== undefined && (entry.kind === 'local' || entry.kind === 'internal')) wrong.push(`${file}: ${match[1]} raised as a ProtocolError, the table says ${entry.kind}`);
       }
     }
     assert.deepEqual(wrong, []);
@@ -100,5 +100,19 @@ describe('WEBSOCKET_ERRORS: one table for every error code after the handshake',
     const client = await codeOf(() => connect('ws://127.0.0.1:9/', { perMessageDeflate: { serverMaxWindowBits: 7 } }));
     assert.equal(server, 'WS_ERR_INVALID_OPTION');
     assert.equal(client, server);
+  });
+});
+
+describe('InternalError: our own failures, with the table\'s close code and section', () => {
+  it('every internal code of the table is an InternalError with its close code and section', () => {
+    const internal = Object.entries(table).filter(([, entry]) => entry.kind === 'internal');
+    assert.deepEqual(internal.map(([code]) => code).sort(), ['WS_ERR_COMPRESSION_FAILED', 'WS_ERR_INTERNAL']);
+    for (const [code, entry] of internal) {
+      const error = new InternalError(new Error('zlib said no'), code as 'WS_ERR_INTERNAL' | 'WS_ERR_COMPRESSION_FAILED');
+      assert.equal(error.code, code);
+      assert.equal(error.closeCode, entry.closeCode);
+      assert.equal(error.rfcSection, entry.section);
+      assert.match(error.message, /zlib said no/);
+    }
   });
 });
