@@ -57,12 +57,43 @@ export const SYNC_DEFLATE_BYTES = 64 * 1024;
 export const SYNC_INFLATE_BYTES = 128 * 1024;
 
 /**
- * Output buffer of one thread-pool step of an asynchronous zlib call
- * (node:zlib's default is 16 KiB: four times fewer round trips). Calls made
- * at once keep the default: a larger buffer per small message slows small
- * messages down (D1, bench/RESULTS.md).
+ * The output buffer of an asynchronous zlib call: large enough for the
+ * whole result (the message limit when inflating, deflateBound() when
+ * compressing). With node:zlib's 16 KiB chunks, a 16 MiB message came back
+ * in 1,024 pieces, one thread-pool round trip each, and was then joined on
+ * the event loop: a 16 MiB copy into fresh memory held the loop for tens
+ * of milliseconds (2.6 ms per MiB of page faults on the benchmark machine).
+ * One buffer is written by zlib on the thread pool, pages faulted in there,
+ * and handed over as it is. It is only reserved address space until
+ * written. (Calls made at once keep node:zlib's default chunks: a larger
+ * buffer per small message slows small messages down: D1, bench/RESULTS.md.)
  */
-const ASYNC_CHUNK_BYTES = 64 * 1024;
+function outputBufferSize(largestResult: number): number {
+  return Math.max(64 * 1024, Math.min(largestResult, buffer.MAX_LENGTH));
+}
+
+/**
+ * The whole output of an asynchronous zlib call, as one Buffer. Its pieces
+ * are usually consecutive views of one output buffer (outputBufferSize()),
+ * then they are one view, with no copy. A result much smaller than the
+ * buffer it sits in is copied out, so that a message the application keeps
+ * does not keep the buffer's reservation (and V8's count of external
+ * memory) with it.
+ */
+function wholeOutput(pieces: Buffer[], size: number): Buffer {
+  if (pieces.length === 0) return Buffer.alloc(0);
+  const first = pieces[0];
+  let end = first.byteOffset + first.length;
+  let adjacent = true;
+  for (let i = 1; i < pieces.length && adjacent; i++) {
+    const piece = pieces[i];
+    adjacent = piece.buffer === first.buffer && piece.byteOffset === end;
+    end += piece.length;
+  }
+  if (!adjacent) return Buffer.concat(pieces, size);
+  const view = Buffer.from(first.buffer, first.byteOffset, size);
+  return size * 2 >= first.buffer.byteLength ? view : Buffer.from(view);
+}
 
 /**
  * What the codec of one end needs, seen from that end: `local` is the
@@ -202,7 +233,9 @@ export class PerMessageDeflate implements MessageExtension {
     if (payload.length <= SYNC_DEFLATE_BYTES) return this.compress(payload);
     runZlibJob((finished) => {
       if (this.released) return finished();
-      deflateRaw(payload, { ...this.deflateOptions(), chunkSize: ASYNC_CHUNK_BYTES }, (error, compressed) => {
+      // As for inflation: one output buffer that holds any result, so no
+      // chunks are joined on the event loop.
+      deflateRaw(payload, { ...this.deflateOptions(), chunkSize: outputBufferSize(deflateBound(payload.length)) }, (error, compressed) => {
         finished();
         if (this.released) return;
         if (error !== null) {
@@ -235,7 +268,10 @@ export class PerMessageDeflate implements MessageExtension {
     // message on the event loop. (It is ours: the core never reuses it.)
     runZlibJob((finished) => {
       if (this.released) return finished();
-      const inflater = createInflateRaw({ ...this.inflateOptions(maxSize), chunkSize: ASYNC_CHUNK_BYTES });
+      // One output buffer the size of the limit: zlib writes the message
+      // into it on the thread pool (where its pages are first touched), and
+      // the event loop gets it without a copy (see wholeOutput()).
+      const inflater = createInflateRaw({ ...this.inflateOptions(maxSize), chunkSize: outputBufferSize(maxSize) });
       const output: Buffer[] = [];
       let size = 0;
       let settled = false;
@@ -248,7 +284,7 @@ export class PerMessageDeflate implements MessageExtension {
           done(error, null);
           return;
         }
-        const inflated = output.length === 1 ? output[0] : Buffer.concat(output, size);
+        const inflated = wholeOutput(output, size);
         this.incomingWindow?.append(inflated);
         done(null, inflated);
       };

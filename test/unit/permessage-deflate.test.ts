@@ -153,3 +153,48 @@ test('release() drops the window tails', () => {
   const out = codec.compress(Buffer.alloc(2000, 1));
   assert.ok(out.length > 0);
 });
+
+/** decode()/encode() on the thread pool, as a promise. */
+function offLoop(run: (done: (error: unknown, output: Buffer | null) => void) => Buffer | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const now = run((error, output) => (error !== null ? reject(error) : resolve(output!)));
+    if (now !== undefined) reject(new Error('expected the thread-pool path, got a result at once'));
+  });
+}
+
+test('off the event loop: a large message comes back whole in one buffer (no join of pieces), a small one in a buffer of its own size', async () => {
+  const codec = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
+  const limit = 16 << 20;
+  const big = Buffer.alloc(12 << 20);
+  for (let i = 0; i < big.length; i += 997) big[i] = i & 0xff;
+  const bigCompressed = deflateRawSync(big, { finishFlush: zlib.Z_SYNC_FLUSH }).subarray(0, -4);
+  const inflated = await offLoop((done) => codec.decode(bigCompressed, limit, done));
+  assert.ok(inflated.equals(big));
+  assert.equal(inflated.buffer.byteLength, limit, 'a view of the one output buffer zlib wrote on the thread pool');
+
+  // 2 MiB inflated from a few KiB: far smaller than the buffer, so copied out of it.
+  const small = Buffer.alloc(2 << 20, 'x');
+  const smallCompressed = deflateRawSync(small, { finishFlush: zlib.Z_SYNC_FLUSH }).subarray(0, -4);
+  const smallInflated = await offLoop((done) => codec.decode(smallCompressed, limit, done));
+  assert.ok(smallInflated.equals(small));
+  assert.ok(smallInflated.buffer.byteLength <= 2 * small.length, `kept in ${smallInflated.buffer.byteLength} bytes`);
+
+  const compressed = await offLoop((done) => codec.encode(big, done));
+  const back = await new Promise<Buffer>((resolve) => {
+    const inflater = createInflateRaw({ finishFlush: zlib.Z_SYNC_FLUSH });
+    const parts: Buffer[] = [];
+    inflater.on('data', (p: Buffer) => parts.push(p));
+    inflater.on('end', () => resolve(Buffer.concat(parts)));
+    inflater.end(Buffer.concat([compressed, TAIL]));
+  });
+  assert.ok(back.equals(big), 'compressed off the loop, inflates back to the message');
+});
+
+test('off the event loop: a bomb still stops at the limit with 1009', async () => {
+  const codec = deflateCodec('server', negotiateDeflate(parseExtensionHeader('permessage-deflate'))!);
+  const bomb = deflateRawSync(Buffer.alloc(256 << 20), { finishFlush: zlib.Z_SYNC_FLUSH }).subarray(0, -4);
+  await assert.rejects(
+    offLoop((done) => codec.decode(bomb, 4 << 20, done)),
+    (error: unknown) => error instanceof ProtocolError && error.closeCode === 1009,
+  );
+});
