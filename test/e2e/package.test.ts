@@ -212,7 +212,7 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
   // input talks to a server (our own, built from source here).
   const bin = join(cjs, 'node_modules', '.bin', 'wsrfc');
   const help = await run(bin, ['--help'], { cwd: cjs, timeout: 15_000 });
-  assert.match(help.stderr, /^usage: wsrfc URL/);
+  assert.match(help.stdout, /^usage: wsrfc URL/);
   const server = source.createServer({ host: '127.0.0.1' }, (connection) => connection.on('message', (m) => connection.send(m)));
   const { port } = await server.listen(0);
   t.after(() => server.close());
