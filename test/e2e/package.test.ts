@@ -9,7 +9,8 @@
  * two sans-I/O cores handing each other bytes. The `wsrfc` bin (the terminal
  * client) runs from the installed package. The API is the source's; the
  * declarations hold nothing `@internal` and typecheck in a consumer that
- * checks library files.
+ * checks library files. `npm publish --dry-run` warns of nothing (but the
+ * login it would need).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -121,6 +122,13 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
   assert.deepEqual(outside, [], 'only dist/, src/, the README and the licence ship');
   assert.ok(![...files].some((file) => file.startsWith('src/cli/')), 'the repository-only echo server script does not ship');
   const tarball = join(work, packed.filename);
+
+  // `npm publish --dry-run` is clean: npm corrects nothing in package.json
+  // (it drops a bin whose path it finds invalid, with a warning) and warns of
+  // nothing but not being logged in. No scripts: `npm pack` just built dist/.
+  const publish = await run('npm', ['publish', '--dry-run', '--ignore-scripts', '--offline'], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
+  const warnings = publish.stderr.split('\n').filter((line) => /^npm (warn|error)/i.test(line) && !/requires you to be logged in/.test(line));
+  assert.deepEqual(warnings, [], 'npm publish --dry-run warns of nothing but the login');
 
   // Two consumers, each installing the tarball the ordinary way (which also
   // links the bin): one CommonJS, one ES module.
