@@ -106,8 +106,15 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     exports: Record<string, string | Record<string, string>>;
     bin: Record<string, string>;
     engines: { node: string };
+    typesVersions: Record<string, Record<string, string[]>>;
   };
   assert.deepEqual(Object.keys(manifest.exports).sort(), ['.', './nats', './package.json', './redis', './sans-io']);
+  // TypeScript's node10 resolution (a CommonJS project's "module": "commonjs")
+  // ignores `exports`: typesVersions gives it the same declarations for each subpath.
+  const subpathTypes = Object.entries(manifest.exports).flatMap(([subpath, entry]) =>
+    typeof entry === 'string' || subpath === '.' ? [] : [[subpath.slice(2), [entry.types]] as const],
+  );
+  assert.deepEqual(manifest.typesVersions, { '*': Object.fromEntries(subpathTypes) }, 'typesVersions maps every subpath to its exports types');
   for (const [subpath, entry] of Object.entries(manifest.exports)) {
     const targets = typeof entry === 'string' ? [entry] : Object.values(entry);
     for (const target of targets) assert.ok(files.has(target.replace(/^\.\//, '')), `exports names ${target}, which the tarball lacks`);
@@ -191,10 +198,34 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
       }),
     );
     const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-    return run(process.execPath, [tsc, '-p', '.'], { cwd: esm, timeout: 60_000 }).then(
-      () => '',
-      (error: { stdout?: string }) => error.stdout ?? String(error),
+    const check = (dir: string): Promise<string> =>
+      run(process.execPath, [tsc, '-p', '.'], { cwd: dir, timeout: 60_000 }).then(
+        () => '',
+        (error: { stdout?: string }) => `${dir}: ${error.stdout ?? String(error)}`,
+      );
+
+    // A CommonJS project in TypeScript with "module": "commonjs" resolves
+    // like node10, without `exports`: every entry point still has its types
+    // (library checks skipped: wsrfc/redis and wsrfc/nats name their optional
+    // peer dependencies' types, not installed here).
+    await symlink(join(REPO, 'node_modules', '@types'), join(cjs, 'node_modules', '@types'), 'dir');
+    await writeFile(
+      join(cjs, 'consumer.ts'),
+      `import { createServer } from 'wsrfc';
+  import { WebSocketProtocol } from 'wsrfc/sans-io';
+  import { redisBackplane } from 'wsrfc/redis';
+  import { natsBackplane } from 'wsrfc/nats';
+  export const entryPoints = [createServer, WebSocketProtocol, redisBackplane, natsBackplane];
+  `,
     );
+    await writeFile(
+      join(cjs, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'CommonJS', target: 'ES2022', strict: true, skipLibCheck: true, noEmit: true, types: ['node'] },
+        files: ['consumer.ts'],
+      }),
+    );
+    return `${await check(esm)}${await check(cjs)}`;
   })();
 
   for (const [kind, dir] of [['require()', cjs], ['import', esm]] as const) {
