@@ -16,13 +16,11 @@
  *   curl 'http://127.0.0.1:8082/notify?topic=news&msg=hello'
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, LocalError, type WebSocketConnection } from '../../src/index.js'; // in your project: from 'wsrfc'
+import { createServer, LocalError, MAX_TOPIC_BYTES, type WebSocketConnection } from '../../src/index.js'; // in your project: from 'wsrfc'
 import { runFromCommandLine } from '../run.js';
 
 /** The topic of `/ws` and of a `/notify` without one. */
 const DEFAULT_TOPIC = 'general';
-/** The library's limit on topic names, in UTF-8 bytes (subscribe() and publish() throw WS_ERR_INVALID_TOPIC beyond). */
-const MAX_TOPIC_BYTES = 256;
 /** The largest message POST /publish takes, in bytes. */
 const MAX_BODY = 64 * 1024;
 
@@ -93,7 +91,7 @@ export function createHub() {
   return server;
 }
 
-/** A name ws.subscribe() takes (it throws LocalError WS_ERR_INVALID_TOPIC otherwise). */
+/** A name ws.subscribe() takes: 1 to MAX_TOPIC_BYTES UTF-8 bytes (it throws LocalError WS_ERR_INVALID_TOPIC otherwise). */
 function isTopicName(topic: string): boolean {
   return topic.length > 0 && Buffer.byteLength(topic) <= MAX_TOPIC_BYTES;
 }

@@ -47,10 +47,15 @@ const USAGE = `usage: wsrfc URL [options]        (in a clone of the repository: 
   -q, --quiet             no status lines on stderr
   -h, --help`;
 
+/** `--help` prints the usage on stdout (so it pipes into a pager) and exits 0; a usage error prints it on stderr and exits 2. */
 function usage(message?: string): never {
-  if (message) console.error(`error: ${message}\n`);
+  if (message === undefined) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  console.error(`error: ${message}\n`);
   console.error(USAGE);
-  process.exit(message ? 2 : 0);
+  process.exit(2);
 }
 
 let parsed;

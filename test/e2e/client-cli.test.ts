@@ -89,6 +89,15 @@ it('a failed handshake exits with status 1 and says why', async () => {
   const usage = await cli([], '');
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /usage:/);
+  assert.equal(usage.stdout, '');
+});
+
+it('--help prints the usage on stdout (it pipes into a pager), nothing on stderr, and exits 0', async () => {
+  const { code, stdout, stderr } = await cli(['--help'], '');
+  assert.equal(code, 0);
+  assert.match(stdout, /^usage: wsrfc URL/);
+  assert.match(stdout, /--wait MS/);
+  assert.equal(stderr, '');
 });
 
 it('piped input: waits for the replies of a server that stops sending on Close (--wait, default 500 ms of quiet)', async () => {

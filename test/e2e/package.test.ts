@@ -9,7 +9,8 @@
  * two sans-I/O cores handing each other bytes. The `wsrfc` bin (the terminal
  * client) runs from the installed package. The API is the source's; the
  * declarations hold nothing `@internal` and typecheck in a consumer that
- * checks library files.
+ * checks library files. `npm publish --dry-run` warns of nothing (but the
+ * login it would need).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -105,8 +106,15 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     exports: Record<string, string | Record<string, string>>;
     bin: Record<string, string>;
     engines: { node: string };
+    typesVersions: Record<string, Record<string, string[]>>;
   };
   assert.deepEqual(Object.keys(manifest.exports).sort(), ['.', './nats', './package.json', './redis', './sans-io']);
+  // TypeScript's node10 resolution (a CommonJS project's "module": "commonjs")
+  // ignores `exports`: typesVersions gives it the same declarations for each subpath.
+  const subpathTypes = Object.entries(manifest.exports).flatMap(([subpath, entry]) =>
+    typeof entry === 'string' || subpath === '.' ? [] : [[subpath.slice(2), [entry.types]] as const],
+  );
+  assert.deepEqual(manifest.typesVersions, { '*': Object.fromEntries(subpathTypes) }, 'typesVersions maps every subpath to its exports types');
   for (const [subpath, entry] of Object.entries(manifest.exports)) {
     const targets = typeof entry === 'string' ? [entry] : Object.values(entry);
     for (const target of targets) assert.ok(files.has(target.replace(/^\.\//, '')), `exports names ${target}, which the tarball lacks`);
@@ -121,6 +129,13 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
   assert.deepEqual(outside, [], 'only dist/, src/, the README and the licence ship');
   assert.ok(![...files].some((file) => file.startsWith('src/cli/')), 'the repository-only echo server script does not ship');
   const tarball = join(work, packed.filename);
+
+  // `npm publish --dry-run` is clean: npm corrects nothing in package.json
+  // (it drops a bin whose path it finds invalid, with a warning) and warns of
+  // nothing but not being logged in. No scripts: `npm pack` just built dist/.
+  const publish = await run('npm', ['publish', '--dry-run', '--ignore-scripts', '--offline'], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
+  const warnings = publish.stderr.split('\n').filter((line) => /^npm (warn|error)/i.test(line) && !/requires you to be logged in/.test(line));
+  assert.deepEqual(warnings, [], 'npm publish --dry-run warns of nothing but the login');
 
   // Two consumers, each installing the tarball the ordinary way (which also
   // links the bin): one CommonJS, one ES module.
@@ -193,10 +208,34 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
       }),
     );
     const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-    return run(process.execPath, [tsc, '-p', '.'], { cwd: esm, timeout: 60_000 }).then(
-      () => '',
-      (error: { stdout?: string }) => error.stdout ?? String(error),
+    const check = (dir: string): Promise<string> =>
+      run(process.execPath, [tsc, '-p', '.'], { cwd: dir, timeout: 60_000 }).then(
+        () => '',
+        (error: { stdout?: string }) => `${dir}: ${error.stdout ?? String(error)}`,
+      );
+
+    // A CommonJS project in TypeScript with "module": "commonjs" resolves
+    // like node10, without `exports`: every entry point still has its types
+    // (library checks skipped: wsrfc/redis and wsrfc/nats name their optional
+    // peer dependencies' types, not installed here).
+    await symlink(join(REPO, 'node_modules', '@types'), join(cjs, 'node_modules', '@types'), 'dir');
+    await writeFile(
+      join(cjs, 'consumer.ts'),
+      `import { createServer } from 'wsrfc';
+  import { WebSocketProtocol } from 'wsrfc/sans-io';
+  import { redisBackplane } from 'wsrfc/redis';
+  import { natsBackplane } from 'wsrfc/nats';
+  export const entryPoints = [createServer, WebSocketProtocol, redisBackplane, natsBackplane];
+  `,
     );
+    await writeFile(
+      join(cjs, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'CommonJS', target: 'ES2022', strict: true, skipLibCheck: true, noEmit: true, types: ['node'] },
+        files: ['consumer.ts'],
+      }),
+    );
+    return `${await check(esm)}${await check(cjs)}`;
   })();
 
   for (const [kind, dir] of [['require()', cjs], ['import', esm]] as const) {
@@ -222,7 +261,7 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
   // input talks to a server (our own, built from source here).
   const bin = join(cjs, 'node_modules', '.bin', 'wsrfc');
   const help = await run(bin, ['--help'], { cwd: cjs, timeout: 15_000 });
-  assert.match(help.stderr, /^usage: wsrfc URL/);
+  assert.match(help.stdout, /^usage: wsrfc URL/);
   const server = source.createServer({ host: '127.0.0.1' }, (connection) => connection.on('message', (m) => connection.send(m)));
   const { port } = await server.listen(0);
   t.after(() => server.close());

@@ -10,9 +10,12 @@
  *   (stripped from the .d.ts by tsconfig.build.json) are not public.
  * - test/types/connection-data.ts (how `ws.data` is typed) compiles: its
  *   `@ts-expect-error` lines do fail.
+ * - docs/api.md's tables name every export of `wsrfc`, `wsrfc/redis` and
+ *   `wsrfc/nats` (the sans-I/O table goes by group; TypeDoc lists it all).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -265,4 +268,21 @@ test('ws.data is typed as possibly undefined: test/types/connection-data.ts comp
   assert.ok(source);
   const diagnostics = ts.getPreEmitDiagnostics(program, source).map((d) => `${d.start}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
   assert.deepEqual(diagnostics, []);
+});
+
+/** The text of docs/api.md from the heading that starts with `heading` to the next `## `. */
+function apiSection(heading: string): string {
+  const text = readFileSync(join(REPO, 'docs', 'api.md'), 'utf8');
+  const start = text.indexOf(`\n${heading}`);
+  assert.ok(start >= 0, `docs/api.md has a section ${heading}`);
+  const end = text.indexOf('\n## ', start + 1);
+  return text.slice(start, end < 0 ? undefined : end);
+}
+
+test('docs/api.md names every export of wsrfc, wsrfc/redis and wsrfc/nats', () => {
+  const named = (section: string) => new Set([...section.matchAll(/`(\w+)`/g)].map((match) => match[1]));
+  const application = named(apiSection('## `wsrfc`: for applications'));
+  assert.deepEqual(APPLICATION_EXPORTS.filter((name) => !application.has(name)), [], 'wsrfc exports missing from docs/api.md');
+  const brokers = named(apiSection('## `wsrfc/redis` and `wsrfc/nats`'));
+  assert.deepEqual([...REDIS_EXPORTS, ...NATS_EXPORTS].filter((name) => !brokers.has(name)), [], 'wsrfc/redis and wsrfc/nats exports missing from docs/api.md');
 });
