@@ -1002,8 +1002,9 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
       // Otherwise it goes on with what is left of the budget the turn queue
       // gave it, and waits in the queue again once that is spent.
     }
-    // The loop has spent its share on input in this turn: a small bite, then the queue.
-    if (inputSliceSpent()) this.core.limitTurn(SMALL_TURN);
+    // The loop has spent its share on input in this turn: a light connection
+    // gets a small bite; a heavy one keeps what it read for the queue.
+    if (inputSliceSpent()) this.core.limitTurn(this.heavy ? 0 : SMALL_TURN);
     const started = performance.now();
     this.receiving = true;
     try {
@@ -1025,12 +1026,13 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     const core = this.core;
     if (!core.hasPendingInput && !core.waitingForExtension) {
       // Its last turn ended exactly where its input did: nothing was kept
-      // back. It reads again as a light connection: its next read gets a
-      // budget from the poll phase's share (a fresh budget given here would
-      // be spent on reads outside it).
-      this.heavy = false;
-      this.epoch = -1; // (so its next read starts a turn)
-      core.beginTurn(); // not spent: it may read again
+      // back, so it may read again, but a queue turn is not a fresh budget
+      // for reads (those belong to the poll phase's share): it gets a small
+      // one, and is light again only after a whole turn of the loop in which
+      // it did not use up its budget.
+      core.beginTurn();
+      core.limitTurn(SMALL_TURN);
+      this.epoch = currentEpoch();
       this.afterInput();
       return;
     }
