@@ -53,6 +53,9 @@ const USAGE = `usage: npx tsx bench/fairness.ts [options]
   --probe-timeout S    a probe slower than this is a failure (default 10)
   --json FILE          results (default bench/fairness.json, git-ignored)
   --quiet-wait S       before each sample wait up to S s for an idle machine (default 5, 0: off)
+  --warm               before each sample, run the same attack on the fresh server at a tenth of
+                       its scale for at most 2 s (not measured): an attack on a server whose code
+                       is compiled and whose heap has grown, as on a server that has been running
   --no-pin             do not pin to cores
   -h, --help`;
 
@@ -71,6 +74,7 @@ const { values: opt } = parseArgs({
     json: { type: 'string', default: path.join(BENCH, 'fairness.json') },
     'quiet-wait': { type: 'string', default: '5' },
     'no-pin': { type: 'boolean', default: false },
+    warm: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -217,6 +221,16 @@ async function runSample(attack: Attack, name: ServerName, round: number, notes:
     if (c >= 0) cpu.push({ t: Date.now(), s: c, ...core1 });
   }, 100);
   try {
+    if (opt.warm) {
+      // Warm-up, not measured: the same attack at a tenth of the scale.
+      const warmArgs = ['--role', 'attack', '--attack', attack.id, '--port', String(srv.port), '--seconds', '2', '--scale', String(SCALE / 10)];
+      try {
+        await runGenerator([...NICE, ...benchNode(path.join('bench', 'fairness.ts'), warmArgs)], srv, 120_000, parseResultLine);
+      } catch (e) {
+        notes.push(`${attack.id}/${name} round ${round}: the warm-up failed: ${(e as Error).message.split('\n')[0]}`);
+      }
+      await sleep(500);
+    }
     if (QUIET_WAIT > 0) await waitQuiet(0.2, QUIET_WAIT);
     const probe = await startProbe(srv);
     await sleep(300); // the probe's first connections, before the attack: not counted
@@ -348,7 +362,7 @@ async function main(): Promise<void> {
     ...machineInfo(),
     pinned: pinned ? 'server: core 0; probe and attacker (nice 19): core 1' : 'no',
   };
-  const options = { attacks: attacks.map((a) => a.id), servers, rounds, seconds: SECONDS, scale: SCALE, interval_ms: INTERVAL, probe_timeout_s: PROBE_TIMEOUT_S, max_message: MAX_MESSAGE };
+  const options = { attacks: attacks.map((a) => a.id), servers, rounds, seconds: SECONDS, scale: SCALE, interval_ms: INTERVAL, probe_timeout_s: PROBE_TIMEOUT_S, max_message: MAX_MESSAGE, warm: opt.warm === true };
   console.log(`fairness benchmark — ${new Date(startedAt).toISOString()}`);
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, node ${machine.node}, ${machine.platform}`);
   console.log(`pinning: ${machine.pinned}`);
@@ -356,6 +370,7 @@ async function main(): Promise<void> {
     `servers: ${servers.join(', ')} (message limit 16 MiB; permessage-deflate on for deflate-*); ${rounds} round(s); ` +
       `attacks last ≤ ${SECONDS} s; scale ${SCALE}; probe every ${INTERVAL} ms (handshake + 16 B echo, timeout ${PROBE_TIMEOUT_S} s)`,
   );
+  if (opt.warm) console.log("warm-up: each server first took the same attack at a tenth of the scale (not measured)");
   for (const n of notes) console.log(`note: ${n}`);
   console.log('\nattacks:');
   for (const a of attacks) console.log(`  ${a.id.padEnd(16)} ${a.describe(SCALE)}`);
