@@ -16,6 +16,8 @@
  * fragments costs what a 4 MiB message costs.
  */
 
+/** Pieces up to this many bytes are copied byte by byte (measured: 100,000 one-byte fragments). */
+const SMALL_PIECE = 16;
 /** Largest first allocation made on the word of a frame header alone. */
 const PREALLOCATE_LIMIT = 1024 * 1024;
 /** First allocation for a fragmented message, whose final size is unknown. */
@@ -40,7 +42,10 @@ export class MessageBuffer {
     const buffer = this.ensureCapacity(needed, expectedTotal);
     // Bytes written in place through reserve() are already where they belong.
     if (data.buffer !== buffer.buffer || data.byteOffset + start !== buffer.byteOffset + this.length) {
-      data.copy(buffer, this.length, start, end);
+      if (end - start <= SMALL_PIECE) {
+        // A few bytes (tiny fragments): a loop costs less than Buffer#copy's call.
+        for (let from = start, to = this.length; from < end; ) buffer[to++] = data[from++];
+      } else data.copy(buffer, this.length, start, end);
     }
     this.length = needed;
   }
