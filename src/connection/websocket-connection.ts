@@ -393,8 +393,36 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
     return (this.rare ??= new RareState());
   }
 
-  /** @internal Built by the server (and by ClientConnection); applications get it from their handler or connect(). */
-  constructor(
+  /** @internal A server-side (or test) connection over `socket`; see the constructor. */
+  static forServer<Data>(
+    socket: WebSocketTransport,
+    request: ConnectionRequest,
+    data: Data,
+    options: ConnectionOptions,
+    hooks: ConnectionHooks | null = null,
+    extension: MessageExtension | null = options.extension ?? null,
+  ): WebSocketConnection<Data> {
+    return new WebSocketConnection<Data>(socket, request, data, options, hooks, extension);
+  }
+
+  /**
+   * Applications do not construct connections: a server's handler gets
+   * each one, and connect() resolves to one. (This signature, which no call
+   * can satisfy, is what the published declarations show: without it, the
+   * stripped internal one would leave an implicit public constructor.)
+   */
+  protected constructor(socket: never, request: never, data: never, options: never);
+  /** @internal */
+  protected constructor(
+    socket: WebSocketTransport,
+    request: ConnectionRequest,
+    data: Data,
+    options: ConnectionOptions,
+    hooks?: ConnectionHooks | null,
+    extension?: MessageExtension | null,
+  );
+  /** @internal The server's connections are made by forServer(); ClientConnection extends this class. */
+  protected constructor(
     socket: WebSocketTransport,
     request: ConnectionRequest,
     data: Data,

@@ -522,7 +522,7 @@ export class WebSocketServer<Data = undefined> extends EventEmitter<ServerEvents
     decision: UpgradeDecision<Data>,
     httpVersion: '1.1' | '2',
   ): WebSocketConnection<Data> {
-    const connection = new WebSocketConnection<Data>(
+    const connection = WebSocketConnection.forServer<Data>(
       transport as WebSocketTransport,
       {
         path: request.path,

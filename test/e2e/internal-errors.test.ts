@@ -75,7 +75,7 @@ async function socketPair(role: 'server' | 'client', extension: MessageExtension
   const [acceptedSocket] = await accepted;
   const [ours, peer] = role === 'server' ? [acceptedSocket, dialed] : [dialed, acceptedSocket];
   const request = { path: '/', query: '', headers: new Map() as never, origin: undefined, protocol: '', remoteAddress: undefined, remotePort: undefined };
-  const connection = new WebSocketConnection(ours, request, undefined, { ...OPTIONS, role, extension });
+  const connection = WebSocketConnection.forServer(ours, request, undefined, { ...OPTIONS, role, extension });
   connection.start(Buffer.alloc(0));
   return {
     connection,

@@ -167,7 +167,7 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
     await symlink(join(REPO, 'node_modules', '@types'), join(esm, 'node_modules', '@types'), 'dir');
     await writeFile(
       join(esm, 'consumer.ts'),
-      `import { createServer, ClientConnection, MessageStream, type CloseInfo, type FrameLogger, type HttpHeaders, type PerMessageDeflateOptions, type WebSocketConnection } from 'wsrfc';
+      `import { createServer, ClientConnection, MessageStream, type CloseInfo, type FrameLogger, type HttpHeaders, type PerMessageDeflateOptions, WebSocketConnection } from 'wsrfc';
   import { WebSocketProtocol, type ProtocolListener } from 'wsrfc/sans-io';
   const logger: FrameLogger = (line) => console.log(line);
   const deflate: PerMessageDeflateOptions = { threshold: 0 };
@@ -196,8 +196,14 @@ test('npm pack ships a package that CommonJS require()s and ES modules import, w
       new ClientConnection(),
       // @ts-expect-error the connection makes message streams
       new MessageStream(),
+      // @ts-expect-error the server makes server-side connections
+      new WebSocketConnection(),
     ];
   }
+  // Nor by subclassing: the inherited constructor is protected too.
+  export class Mine extends WebSocketConnection {}
+  // @ts-expect-error a subclass without its own constructor cannot be made either
+  export const mine = new Mine();
   `,
     );
     await writeFile(
