@@ -22,8 +22,9 @@
  *
  * Reported per sample: MB/s (MB = 10^6 bytes) from the first byte written to
  * the receiver's "got it all" line on its stdout (printed when the last byte is
- * counted), the receiver's peak RSS (process.resourceUsage().maxRSS at the end)
- * and its RSS at start; then the medians and the ratios ours / ws. The machine
+ * counted), the receiver's peak RSS (VmHWM from /proc/self/status at the end; not
+ * resourceUsage().maxRSS, which here would start at the writer's RSS: see
+ * procPeakRssKiB in bench/common.ts) and its RSS at start; then the medians and the ratios ours / ws. The machine
  * may be shared: take the median of a few rounds, and compare modes within one run.
  */
 import { spawn } from 'node:child_process';
@@ -32,7 +33,7 @@ import type net from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { jsonLines, machineInfo, makePayload } from './common.js';
+import { jsonLines, machineInfo, makePayload, procPeakRssKiB } from './common.js';
 import { FIN, OP, maskedFrame, upgrade, upgradeRequest } from './fairness/wire.js';
 import { benchNode } from './harness.js';
 
@@ -76,7 +77,11 @@ async function runReceiver(mode: string): Promise<void> {
     received += length;
     if (received < SIZE) return;
     // The last byte is counted: the writer stops its clock on this line.
-    const peakRss = process.resourceUsage().maxRSS * 1024;
+    // VmHWM, not resourceUsage().maxRSS: the latter starts at the writer's RSS when this
+    // process was forked, and the writer holds the whole message, framed (see procPeakRssKiB).
+    // (Not Linux: no /proc; maxRSS it is, with that caveat.)
+    const hwm = procPeakRssKiB('self');
+    const peakRss = (hwm > 0 ? hwm : process.resourceUsage().maxRSS) * 1024;
     process.stdout.write(JSON.stringify({ done: true, received, peakRss, rssAtStart }) + '\n');
     setTimeout(() => process.exit(0), 50);
   };
