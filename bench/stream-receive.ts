@@ -193,7 +193,13 @@ async function oneSample(mode: string, frames: Buffer[]): Promise<Sample> {
     if (report.received !== SIZE) throw new Error(`receiver ${mode}: counted ${report.received} bytes, expected ${SIZE}`);
     return { mode, mbPerSecond: SIZE / 1e6 / seconds, peakRssMiB: report.peakRss / 1048576, rssAtStartMiB: report.rssAtStart / 1048576 };
   } finally {
-    child.kill();
+    // The receiver exits by itself once it has reported: let it (its memory is freed before the
+    // next sample starts), and kill it only if it does not.
+    if (child.exitCode === null && child.signalCode === null) {
+      const timer = setTimeout(() => child.kill(), 5_000);
+      await once(child, 'exit');
+      clearTimeout(timer);
+    }
   }
 }
 
