@@ -24,8 +24,9 @@
  * the receiver's "got it all" line on its stdout (printed when the last byte is
  * counted), the receiver's peak RSS (VmHWM from /proc/self/status at the end; not
  * resourceUsage().maxRSS, which here would start at the writer's RSS: see
- * procPeakRssKiB in bench/common.ts) and its RSS at start; then the medians and the ratios ours / ws. The machine
- * may be shared: take the median of a few rounds, and compare modes within one run.
+ * procPeakRssKiB in bench/common.ts) and its RSS at start; then the medians and
+ * the ratios ours / ws. The machine may be shared: take the median of a few
+ * rounds, and compare modes within one run.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
