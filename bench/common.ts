@@ -91,6 +91,20 @@ export function procRssKiB(pid: number): number {
 }
 
 /**
+ * VmHWM (peak resident set since the process's last exec) of a process in KiB, or -1. Unlike
+ * getrusage's ru_maxrss (process.resourceUsage().maxRSS), which Linux carries across exec from
+ * the forked copy of the parent: a child spawned by a parent holding 512 MiB reports >= 512 MiB.
+ */
+export function procPeakRssKiB(pid: number | 'self'): number {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/**
  * CPU seconds from /proc/stat, machine-wide or of one `core`: busy (user+nice+system+irq+
  * softirq) and the softirq part alone (loopback TCP is mostly softirq work, not charged to any
  * process), or -1s.
