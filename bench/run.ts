@@ -38,7 +38,7 @@ const USAGE = `usage: npm run bench -- [options]
   --duration S       measured seconds per sample (default 3)
   --warmup S         warm-up seconds before measuring (default 1)
   --only LIST        scenarios, e.g. S1,S2 (default S1,S2,S3,S4,IDLE,D1,D2,DMEM; also FANOUT, STREAM,
-                     and H2S1,H2S2,H2S4,H2MEM or H2 for all four: WebSockets over HTTP/2 vs HTTP/1.1)
+                     STREAMRECV, and H2S1,H2S2,H2S4,H2MEM or H2 for all four: WebSockets over HTTP/2 vs HTTP/1.1)
   --servers LIST     servers, e.g. ours,ws (default ours,ws,raw)
   --idle-conns N     connections in the IDLE scenario (default 10000)
   --idle-hold S      seconds to hold them before reading RSS (default 3; DMEM too)
@@ -151,13 +151,14 @@ const only = opt.only!.split(',').map((s) => s.trim().toUpperCase()).filter(Bool
 /**
  * Scenarios with their own script (their own clients and measures), run
  * after the echo scenarios with their default settings: FANOUT (10,000
- * subscribers on one topic, bench/fanout.ts) and STREAM (a 256 MiB message
- * through sendStream(), bench/stream-send.ts). Run a script directly for
+ * subscribers on one topic, bench/fanout.ts), STREAM (a 256 MiB message
+ * through sendStream(), bench/stream-send.ts) and STREAMRECV (a 256 MiB
+ * message received streamed or whole, bench/stream-receive.ts). Run a script directly for
  * its options. The H2 scenarios (bench/http2.ts: WebSockets over HTTP/2
  * against HTTP/1.1 upgrades, both over TLS) run in one invocation of their
  * script, with --only, --duration and --warmup passed on.
  */
-const SCRIPT_SCENARIOS: Record<string, string> = { FANOUT: 'bench/fanout.ts', FANOUT2: 'bench/fanout-scale.ts', STREAM: 'bench/stream-send.ts' };
+const SCRIPT_SCENARIOS: Record<string, string> = { FANOUT: 'bench/fanout.ts', FANOUT2: 'bench/fanout-scale.ts', STREAM: 'bench/stream-send.ts', STREAMRECV: 'bench/stream-receive.ts' };
 const H2_SCENARIOS = ['H2', 'H2S1', 'H2S2', 'H2S4', 'H2MEM'];
 const h2 = only.filter((s) => H2_SCENARIOS.includes(s));
 const scripts = only.filter((s) => s in SCRIPT_SCENARIOS);
