@@ -19,11 +19,11 @@
  * would each spend a whole budget before the loop got round to anything
  * else (a probe's handshake waited 300 ms behind a hundred ping flooders,
  * 2 s behind twenty 16 MiB senders). So the time spent on input is counted
- * per turn of the loop, and once it passes POLL_SLICE_MS every connection
- * that reads is cut to SMALL_TURN units (a handshake's worth, a few small
- * messages) for the rest of its turn: whoever uses that up waits in the
- * queue with the rest. Light traffic never notices: it spends far less than
- * the slice.
+ * per turn of the loop, and once it passes POLL_SLICE_MS a connection that
+ * reads is cut short: a light one to SMALL_TURN units (a handshake's worth,
+ * a few small messages), a heavy one (it used up a budget lately) to none,
+ * its input kept for the queue. Light traffic never notices: it spends far
+ * less than the slice.
  */
 
 /** What the queue resumes: a connection with input kept back. */
@@ -41,7 +41,7 @@ let scheduled = false;
 
 /** How long one turn of the event loop may spend on input before every connection's turn is cut short. */
 export const POLL_SLICE_MS = 2;
-/** What is left of a connection's turn once the loop's input slice is spent, in work units. */
+/** What is left of a light connection's turn once the loop's input slice is spent, in work units. */
 export const SMALL_TURN = 32;
 
 let epoch = 0;
