@@ -738,7 +738,7 @@ export const RFC6455: Requirement[] = [
     id: '6455-5.6-text-is-utf8',
     rfc: 6455, section: '5.6', keyword: 'MUST', roles: 'both',
     text: 'Text: "a particular text frame might include a partial UTF-8 sequence; however, the whole message MUST contain valid UTF-8."',
-    code: [code(PROTOCOL, 'if (this.utf8Validator !== null && !this.utf8Validator.isComplete()) throw invalidUtf8();', 1), code(PROTOCOL, 'if (this.utf8Validator !== null && !this.utf8Validator.isComplete()) throw invalidUtf8();', 2)],
+    code: [code(PROTOCOL, 'if (messageOpcode === Opcode.TEXT && this.utf8Validator !== null && !this.utf8Validator.isComplete()) throw invalidUtf8();', 1), code(PROTOCOL, 'if (this.utf8Validator !== null && !this.utf8Validator.isComplete()) throw invalidUtf8();', 1)],
     tests: [test(T_PROTOCOL, 'a text message truncated inside a code point → 1007 at its end'), test(E_UTF8, 'a truncated sequence is not an error while the message is still open')],
   },
   {

@@ -180,6 +180,8 @@ export const DEFAULT_TURN_BUDGET = 1024;
 const PAYLOAD_BYTES_PER_UNIT = 1024;
 /** An inflated message costs one work unit per this many bytes, on top of its frames and payload. */
 const INFLATED_BYTES_PER_UNIT = 256;
+/** A fragmented message whose pieces were kept apart is joined at once up to this size; a larger one over turns, a budget's worth each. */
+const JOIN_AT_ONCE = 256 * 1024;
 
 /**
  * A data message sent while a fragmented message of ours is open (§5.4: "the
@@ -276,6 +278,8 @@ class RareCoreState {
   streamDecoder: StringDecoder | null = null;
   deferred: DeferredSend[] = NOTHING_DEFERRED;
   deferredBytes = 0;
+  /** A fragmented message's pieces are being joined, over turns (see continueJoin()): its opcode, else 0. */
+  joinOpcode = 0;
 }
 
 // The bits of WebSocketProtocol's `flags` (one small integer instead of four boolean fields).
@@ -430,6 +434,8 @@ export class WebSocketProtocol {
   private get messageBuffer(): MessageBuffer | null { return this.rare !== null ? this.rare.messageBuffer : null; }
   private set messageBuffer(value: MessageBuffer | null) { if (this.rare !== null || value !== null) this.rareState().messageBuffer = value; }
   /** Validates text arriving in pieces, across fragment and read boundaries (see `utf8`). */
+  private get joinOpcode(): number { return this.rare !== null ? this.rare.joinOpcode : 0; }
+  private set joinOpcode(value: number) { if (this.rare !== null || value !== 0) this.rareState().joinOpcode = value; }
   private get utf8Validator(): Utf8Validator | null { return this.rare !== null ? this.rare.utf8Validator : null; }
   private set utf8Validator(value: Utf8Validator | null) { if (this.rare !== null || value !== null) this.rareState().utf8Validator = value; }
   /** Decodes a streamed text message's pieces (already validated) into strings, keeping a character split between pieces. */
@@ -545,7 +551,7 @@ export class WebSocketProtocol {
       this.turnWork += chunk.length / PAYLOAD_BYTES_PER_UNIT;
       return;
     }
-    if (this.inboxHead < this.inbox.length || this.decoding) {
+    if (this.inboxHead < this.inbox.length || this.decoding || this.joinOpcode !== 0) {
       // Input already waiting goes first; this chunk waits behind it.
       if (this.inbox === NO_INPUT) this.inbox = [];
       this.inbox.push(chunk);
@@ -563,7 +569,7 @@ export class WebSocketProtocol {
   private parseChunk(chunk: Buffer): void {
     let rest = chunk;
     try {
-      while (!this.decoding && this.turnWork < this.turnBudget) {
+      while (!this.decoding && this.joinOpcode === 0 && this.turnWork < this.turnBudget) {
         this.parser.maxPiece = this.payloadAllowance();
         const consumed = this.parser.push(rest);
         if (consumed === rest.length || this.parser.halted) return;
@@ -585,6 +591,15 @@ export class WebSocketProtocol {
    */
   resumeInput(): void {
     this.beginTurn();
+    if (this.joinOpcode !== 0) {
+      try {
+        this.continueJoin();
+      } catch (error) {
+        this.failWith(asFailure(error));
+        return;
+      }
+      if (this.joinOpcode !== 0) return;
+    }
     const decoded = this.decoded;
     if (decoded !== null) {
       this.decoded = null;
@@ -600,9 +615,9 @@ export class WebSocketProtocol {
     if (!this.decoding) this.processInbox();
   }
 
-  /** Input is kept back: the transport should stop reading, and call resumeInput() on a later turn (unless waitingForExtension). */
+  /** Input is kept back (or a message is being joined): the transport should stop reading, and call resumeInput() on a later turn (unless waitingForExtension). */
   get hasPendingInput(): boolean {
-    return this.inboxHead < this.inbox.length;
+    return this.inboxHead < this.inbox.length || this.joinOpcode !== 0;
   }
 
   /** The transport starts a new turn of its event loop: the budget is full again (resumeInput() does this too). */
@@ -649,7 +664,7 @@ export class WebSocketProtocol {
   private processInbox(): void {
     const inbox = this.inbox;
     try {
-      while (this.inboxHead < inbox.length && !this.decoding && this.turnWork < this.turnBudget) {
+      while (this.inboxHead < inbox.length && !this.decoding && this.joinOpcode === 0 && this.turnWork < this.turnBudget) {
         const chunk = inbox[this.inboxHead];
         this.parser.maxPiece = this.payloadAllowance();
         const consumed = this.parser.push(chunk);
@@ -709,6 +724,7 @@ export class WebSocketProtocol {
     this.inboxHead = 0;
     this.decoding = false;
     this.decoded = null;
+    this.joinOpcode = 0;
   }
 
   // ------------------------------------------------------ FrameSink (parser)
@@ -803,7 +819,10 @@ export class WebSocketProtocol {
    */
   payloadDestination(length: number): Buffer | null {
     if (this.frameOpcode >= Opcode.CLOSE || this.streaming || this.arrivesWhole(length)) return null;
-    return this.message.reserve(length, this.expectedMessageTotal());
+    const expected = this.expectedMessageTotal();
+    // A large piece of a fragmented message is kept as it came (unmasked in place), not copied.
+    if (this.message.keepsAsIs(length, expected)) return null;
+    return this.message.reserve(length, expected);
   }
 
   /** @internal */
@@ -897,17 +916,39 @@ export class WebSocketProtocol {
     } else if (whole !== null) {
       this.wholeData = null;
       message = messageOpcode === Opcode.TEXT ? whole.toString('utf8', this.wholeStart, this.wholeEnd) : whole.subarray(this.wholeStart, this.wholeEnd);
-    } else if (messageOpcode === Opcode.TEXT) {
+    } else {
       // §5.6: "the whole message MUST contain valid UTF-8": it must not end
       // inside a character (§8.1 fails the connection if it does).
-      if (this.utf8Validator !== null && !this.utf8Validator.isComplete()) throw invalidUtf8();
-      message = this.message.takeText();
-    } else {
-      message = this.message.take();
+      if (messageOpcode === Opcode.TEXT && this.utf8Validator !== null && !this.utf8Validator.isComplete()) throw invalidUtf8();
+      if (this.message.needsJoin && this.message.length > JOIN_AT_ONCE) {
+        // Its large pieces were kept apart: joining them is work like any
+        // other, done a turn's budget at a time; nothing after the message
+        // is processed before it is delivered (messages stay in order).
+        this.joinOpcode = messageOpcode;
+        this.parser.requestStop();
+        this.continueJoin();
+        return;
+      }
+      message = messageOpcode === Opcode.TEXT ? this.message.takeText() : this.message.take();
     }
-    if (this.log !== null) this.log(describeFrame('<', messageOpcode, message));
+    this.deliverMessage(messageOpcode, message);
+  }
+
+  /** Hand a whole message to the listener (and the frame log). */
+  private deliverMessage(opcode: number, message: string | Buffer): void {
+    if (this.log !== null) this.log(describeFrame('<', opcode, message));
     if (typeof message === 'string') this.listener.onText(message);
     else this.listener.onBinary(message);
+  }
+
+  /** Join what this turn's budget pays for of a message kept in pieces; deliver it once whole. */
+  private continueJoin(): void {
+    const message = this.message;
+    this.spend(message.joinStep(this.payloadAllowance()) / PAYLOAD_BYTES_PER_UNIT);
+    if (message.needsJoin) return;
+    const opcode = this.joinOpcode;
+    this.joinOpcode = 0;
+    this.deliverMessage(opcode, opcode === Opcode.TEXT ? message.takeText() : message.take());
   }
 
   // ------------------------------------------------ streaming receive

@@ -212,3 +212,28 @@ test('limitTurn(n): what is left of a turn is at most n units, in frames or in p
   protocol.limitTurn(4096);
   assert.equal(protocol.turnSpent, false, 'a limit above the budget changes nothing');
 });
+
+test('a large fragmented message is joined a turn\'s budget at a time, and what follows it waits, in order', T, () => {
+  const { protocol, listener } = endpoint({ turnBudget: 1024, logger: null, maxMessageSize: 16 << 20 });
+  const fragment = 64 * 1024;
+  const payload = Buffer.alloc(4 << 20);
+  for (let i = 0; i < payload.length; i += 1000) payload[i] = (i / 1000) & 0xff;
+  const frames: Buffer[] = [];
+  for (let o = 0; o < payload.length; o += fragment) {
+    frames.push(clientFrame(o === 0 ? OP.BINARY : OP.CONT, payload.subarray(o, o + fragment), { fin: o + fragment >= payload.length }));
+  }
+  frames.push(clientFrame(OP.PING, 'after'));
+  protocol.receiveData(Buffer.concat(frames));
+  let calls = 1;
+  let deliveredAt = 0;
+  while (protocol.hasPendingInput) {
+    assert.equal(listener.events.filter((e) => e.type === 'ping').length, 0, 'nothing after the message before the message');
+    protocol.resumeInput();
+    calls++;
+    if (deliveredAt === 0 && listener.events.length > 0) deliveredAt = calls;
+  }
+  assert.deepEqual(listener.events.map((e) => e.type), ['binary', 'ping']);
+  assert.ok((listener.events[0] as { data: Buffer }).data.equals(payload), 'the joined message is the payload');
+  // 4 MiB of fragments take four 1,024-unit turns; joining 4 MiB takes four more.
+  assert.ok(deliveredAt >= 8, `delivered in call ${deliveredAt} of ${calls}: the join was not spread over turns`);
+});
