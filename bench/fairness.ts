@@ -14,10 +14,10 @@
 // afterwards.
 // Not part of `npm test`. See bench/README.md.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { machineCpuSeconds, machineInfo, procCpuSeconds, procRssKiB, type LoopLagStats } from './common.js';
+import { machineCpuSeconds, machineInfo, procCpuSeconds, procPeakRssKiB, procRssKiB, type LoopLagStats } from './common.js';
 import { ATTACKS, MAX_MESSAGE, runAttackChild, type Attack, type Seen } from './fairness/attacks.js';
 import { probeOnce, runProbeChild, type ProbeReport, type ProbeSample } from './fairness/probe.js';
 import {
@@ -140,16 +140,6 @@ interface Sample {
   /** latency of the probe after the attack (ms), when it succeeded */
   after_ms: number | null;
   server_stderr?: string;
-}
-
-/** VmHWM (peak resident set) of a process in KiB, or -1. */
-function procPeakRssKiB(pid: number): number {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-    return m ? Number(m[1]) : -1;
-  } catch {
-    return -1;
-  }
 }
 
 const mib = (kib: number): number | null => (kib < 0 ? null : Math.round((kib / 1024) * 10) / 10);

@@ -12,7 +12,7 @@
  *   - ws-send:     `ws` 8 ws.send(one Buffer of the whole size) (`ws` has no
  *                  streaming send).
  * Reported per sample: MB/s (first payload byte to the last, at the reader;
- * MB = 10^6 bytes), the sender's peak RSS (process.resourceUsage().maxRSS, after
+ * MB = 10^6 bytes), the sender's peak RSS (VmHWM from /proc/self/status, after
  * the message is produced: the whole-buffer modes count their buffer), and its
  * RSS at start. The reader (this process) only counts bytes. The machine may be
  * shared: take the median of a few rounds, and compare modes within one run.
@@ -23,6 +23,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { procPeakRssKiB } from './common.js';
 import { benchNode } from './harness.js';
 
 const { values: opt } = parseArgs({
@@ -54,7 +55,8 @@ if (opt.help) {
 async function runSender(mode: string): Promise<void> {
   const rssAtStart = process.memoryUsage().rss;
   const report = (): void => {
-    const peak = process.resourceUsage().maxRSS * 1024;
+    // VmHWM, not resourceUsage().maxRSS: on Linux a child's maxRSS starts from its parent's peak.
+    const peak = procPeakRssKiB('self') * 1024;
     process.stdout.write(JSON.stringify({ done: true, peakRss: peak, rssAtStart }) + '\n');
     setTimeout(() => process.exit(0), 50);
   };
