@@ -190,6 +190,15 @@ export class MessageBuffer {
     return result;
   }
 
+  /** The bytes gathered since the last call, as the pieces they are in (no join); the buffer starts over empty. */
+  takePieces(): Buffer[] {
+    const pieces = this.joined !== null ? [this.joined.subarray(0, this.joinedBytes)] : [];
+    for (let i = this.partsHead; i < this.parts.length; i++) pieces.push(this.parts[i]);
+    if (this.used > 0) pieces.push(this.buffer!.subarray(0, this.used));
+    this.reset();
+    return pieces;
+  }
+
   /** Read the gathered bytes as UTF-8 text (already validated), keeping the buffer for reuse if small. */
   takeText(): string {
     while (this.needsJoin) this.joinStep(this.length);

@@ -961,7 +961,7 @@ export class WebSocketProtocol {
     if (this.log !== null) this.log(`< ${binary ? 'BINARY' : 'TEXT'} (streamed, above ${this.streamAbove} bytes)`);
     this.listener.onMessageStart!(binary);
     // What earlier fragments gathered (UTF-8 already checked) is the first piece.
-    if (this.messageBuffer !== null && this.messageBuffer.length > 0) this.emitPiece(this.messageBuffer.take());
+    if (this.messageBuffer !== null && this.messageBuffer.length > 0) for (const piece of this.messageBuffer.takePieces()) this.emitPiece(piece);
   }
 
   /** A payload piece of a streamed message: checked (text, §8.1: at the first bad byte), counted, handed on. */

@@ -255,3 +255,19 @@ describe('MessageBuffer: large pieces of a fragmented message are kept as they c
     assert.equal(buffer.take().toString(), 'next');
   });
 });
+
+describe('MessageBuffer.takePieces(): the bytes as they are held, without a join', () => {
+  it('gives kept pieces and gathered small ones in order, copies nothing, and starts over empty', () => {
+    const buffer = new MessageBuffer(16 * MiB);
+    const small = bytes(500, 1);
+    const large = bytes(KEEP_AS_IS * 2, 2);
+    const tail = bytes(70, 3);
+    for (const piece of [small, large, tail]) buffer.append(piece, 0, piece.length, 0);
+    const pieces = buffer.takePieces();
+    assert.ok(Buffer.concat(pieces).equals(Buffer.concat([small, large, tail])));
+    assert.equal(pieces[1].buffer, large.buffer, 'the large piece is the very bytes appended');
+    assert.equal(buffer.length, 0);
+    assert.equal(buffer.needsJoin, false);
+    assert.equal(buffer.capacity, 0);
+  });
+});

@@ -144,3 +144,17 @@ test('the streaming threshold is "above": a message of exactly that size comes w
   assert.deepEqual(listener.events, [{ type: 'binary', data: Buffer.alloc(10, 1) }]);
   assert.deepEqual(listener.messages(), [[true, Buffer.alloc(11, 2).toString('hex')]]);
 });
+
+test('large fragments gathered before the threshold is passed reach the stream as they are, in order (no join)', { timeout: 10_000 }, () => {
+  const { protocol, listener } = streaming({ streamMessagesAbove: 100_000, maxMessageSize: 1 << 20, turnBudget: 1 << 20 });
+  const payload = Buffer.from(Array.from({ length: 400_000 }, (_, i) => (i * 7 + (i >> 10)) & 0xff));
+  const fragment = 40_000;
+  const frames: Buffer[] = [];
+  for (let o = 0; o < payload.length; o += fragment) {
+    frames.push(clientFrame(o === 0 ? OP.BINARY : OP.CONT, payload.subarray(o, o + fragment), { fin: o + fragment >= payload.length }));
+  }
+  protocol.receiveData(Buffer.concat(frames));
+  assert.deepEqual(listener.messages(), [[true, payload.toString('hex')]]);
+  const chunks = listener.stream.filter((e) => e.type === 'chunk');
+  assert.ok(chunks.length >= 3, `the fragments gathered before streaming began came as ${chunks.length} chunk(s)`);
+});
