@@ -11,7 +11,7 @@
 // JSON line. Clients alternate between rounds; the table shows medians.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { exitWithParent, makePayload, procCpuSeconds, procRssKiB } from './common.js';
+import { exitWithParent, makePayload, median, procCpuSeconds, procRssKiB } from './common.js';
 import {
   installCleanup,
   runGenerator,
@@ -138,13 +138,6 @@ function parseChild(stdout: string, code: number | null): Result {
   }
   if (r.error) throw new Error(String(r.error));
   return r;
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function fmt(n: number): string {

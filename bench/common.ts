@@ -292,6 +292,14 @@ export function makeJsonPayload(size: number, seed: number): Buffer {
   return Buffer.from(s, 'latin1');
 }
 
+/** The median of `xs` (the mean of the middle two for an even count); NaN for none. */
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /** Resolves with each JSON line `stream` prints, in order; rejects once the stream ended without one. */
 export function jsonLines(stream: NodeJS.ReadableStream): (what: string, timeoutMs: number) => Promise<Record<string, unknown>> {
   const lines: string[] = [];

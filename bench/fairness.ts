@@ -197,6 +197,12 @@ async function startProbe(srv: Running): Promise<ProbeChild> {
 
 let NICE: string[] = [];
 
+/** The attacker child (this file, `--role attack`, at nice 19): `attack` on `srv` for at most `seconds`, at `scale`. */
+function runAttacker(attack: Attack, srv: Running, seconds: number, scale: number): Promise<unknown> {
+  const args = ['--role', 'attack', '--attack', attack.id, '--port', String(srv.port), '--seconds', String(seconds), '--scale', String(scale)];
+  return runGenerator([...NICE, ...benchNode(path.join('bench', 'fairness.ts'), args)], srv, (seconds + 120) * 1000, parseResultLine);
+}
+
 async function runSample(attack: Attack, name: ServerName, round: number, notes: string[]): Promise<Sample> {
   const args = ['--max-message', String(MAX_MESSAGE), '--loop-lag', ...(attack.deflate ? ['--deflate'] : [])];
   const srv = await startServer(name, notes, args);
@@ -213,9 +219,8 @@ async function runSample(attack: Attack, name: ServerName, round: number, notes:
   try {
     if (opt.warm) {
       // Warm-up, not measured: the same attack at a tenth of the scale.
-      const warmArgs = ['--role', 'attack', '--attack', attack.id, '--port', String(srv.port), '--seconds', '2', '--scale', String(SCALE / 10)];
       try {
-        await runGenerator([...NICE, ...benchNode(path.join('bench', 'fairness.ts'), warmArgs)], srv, 120_000, parseResultLine);
+        await runAttacker(attack, srv, 2, SCALE / 10);
       } catch (e) {
         notes.push(`${attack.id}/${name} round ${round}: the warm-up failed: ${(e as Error).message.split('\n')[0]}`);
       }
@@ -226,9 +231,8 @@ async function runSample(attack: Attack, name: ServerName, round: number, notes:
     await sleep(300); // the probe's first connections, before the attack: not counted
     const rssBefore = procRssKiB(srv.pid);
     let attacker: AttackerResult;
-    const attackArgs = ['--role', 'attack', '--attack', attack.id, '--port', String(srv.port), '--seconds', String(SECONDS), '--scale', String(SCALE)];
     try {
-      const r = await runGenerator([...NICE, ...benchNode(path.join('bench', 'fairness.ts'), attackArgs)], srv, (SECONDS + 120) * 1000, parseResultLine);
+      const r = await runAttacker(attack, srv, SECONDS, SCALE);
       attacker = r as unknown as AttackerResult;
     } catch (e) {
       attacker = { outcome: `ATTACK FAILED: ${(e as Error).message.split('\n')[0].replace(/^load generator: /, '')}` };

@@ -34,7 +34,7 @@ import type net from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { jsonLines, machineInfo, makePayload, procPeakRssKiB } from './common.js';
+import { jsonLines, machineInfo, makePayload, median, procPeakRssKiB } from './common.js';
 import { FIN, OP, maskedFrame, upgrade, upgradeRequest } from './fairness/wire.js';
 import { benchNode } from './harness.js';
 
@@ -202,12 +202,6 @@ async function oneSample(mode: string, frames: Buffer[]): Promise<Sample> {
       clearTimeout(timer);
     }
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** The medians per mode (with the range), and ours / ws for MB/s and peak RSS when ws-whole ran. */

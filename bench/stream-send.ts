@@ -23,7 +23,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { procPeakRssKiB } from './common.js';
+import { jsonLines, procPeakRssKiB } from './common.js';
 import { benchNode } from './harness.js';
 
 const { values: opt } = parseArgs({
@@ -119,9 +119,9 @@ async function oneSample(mode: string): Promise<Sample> {
   const child = spawn(node, nodeArgs, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = lineReader(child.stdout!);
+  const line = jsonLines(child.stdout!);
   try {
-    const { port } = JSON.parse(await lines.next()) as { port: number };
+    const { port } = (await line(`sender ${mode} listening`, 30_000)) as { port: number };
     const socket = net.connect({ host: '127.0.0.1', port });
     await once(socket, 'connect');
     socket.write(
@@ -129,7 +129,7 @@ async function oneSample(mode: string): Promise<Sample> {
         `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
     const { seconds } = await readOneMessage(socket);
-    const report = JSON.parse(await lines.next()) as { peakRss: number; rssAtStart: number };
+    const report = (await line(`sender ${mode} done`, 300_000)) as { peakRss: number; rssAtStart: number };
     socket.destroy();
     return { mode, mbPerSecond: SIZE / 1e6 / seconds, peakRssMiB: report.peakRss / 1048576, rssAtStartMiB: report.rssAtStart / 1048576 };
   } finally {
@@ -190,25 +190,4 @@ function readOneMessage(socket: net.Socket): Promise<{ seconds: number }> {
       }
     });
   });
-}
-
-function lineReader(stream: NodeJS.ReadableStream): { next(): Promise<string> } {
-  let buffered = '';
-  const waiting: Array<(line: string) => void> = [];
-  const lines: string[] = [];
-  stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    buffered += text;
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      const next = waiting.shift();
-      if (next) next(line);
-      else lines.push(line);
-    }
-  });
-  return {
-    next: () => (lines.length > 0 ? Promise.resolve(lines.shift()!) : new Promise((resolve) => waiting.push(resolve))),
-  };
 }

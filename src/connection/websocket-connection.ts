@@ -57,6 +57,16 @@ import { MessageStream } from './message-stream.js';
 import { SMALL_TURN, awaitTurn, chargeInputTime, currentEpoch, inputSliceSpent } from './turn-scheduler.js';
 import { checkTopicName, ReadonlySetView, type TopicRegistry } from '../server/topics.js';
 
+/** @internal The parameters of a connection's constructor (see WebSocketConnection.forServer()). */
+export type ConnectionArguments<Data> = [
+  socket: WebSocketTransport,
+  request: ConnectionRequest,
+  data: Data,
+  options: ConnectionOptions,
+  hooks?: ConnectionHooks | null,
+  extension?: MessageExtension | null,
+];
+
 /** A message as delivered: text as a string, binary as a Buffer. */
 export type Message = string | Buffer;
 
@@ -394,15 +404,8 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
   }
 
   /** @internal A server-side (or test) connection over `socket`; see the constructor. */
-  static forServer<Data>(
-    socket: WebSocketTransport,
-    request: ConnectionRequest,
-    data: Data,
-    options: ConnectionOptions,
-    hooks: ConnectionHooks | null = null,
-    extension: MessageExtension | null = options.extension ?? null,
-  ): WebSocketConnection<Data> {
-    return new WebSocketConnection<Data>(socket, request, data, options, hooks, extension);
+  static forServer<Data>(...args: ConnectionArguments<Data>): WebSocketConnection<Data> {
+    return new WebSocketConnection<Data>(...args);
   }
 
   /**
@@ -413,14 +416,7 @@ export class WebSocketConnection<Data = undefined> extends EventEmitter<Connecti
    */
   protected constructor(socket: never, request: never, data: never, options: never);
   /** @internal */
-  protected constructor(
-    socket: WebSocketTransport,
-    request: ConnectionRequest,
-    data: Data,
-    options: ConnectionOptions,
-    hooks?: ConnectionHooks | null,
-    extension?: MessageExtension | null,
-  );
+  protected constructor(...args: ConnectionArguments<Data>);
   /** @internal The server's connections are made by forServer(); ClientConnection extends this class. */
   protected constructor(
     socket: WebSocketTransport,
